@@ -1,0 +1,1 @@
+"""Bulkdesk's Panel screens; they call the service API in ``jobs``."""

@@ -1,0 +1,1 @@
+"""Bulkdesk's engine: models, statuses, permissions, the service API, actions and actors."""

@@ -1,0 +1,267 @@
+"""SQLAlchemy models: the records bulk actions act on, and the jobs that act on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware timestamp that comes back in UTC on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given; Bulkdesk stores timezone-aware times")
+        if value is not None and dialect.name == "sqlite":
+            return value.astimezone(dt.UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class User(Base):
+    """A person who logs in; ``role`` is ``admin`` or ``user``."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16), default="user")
+    permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    email: Mapped[str | None] = mapped_column(String(254))
+    #: Job-completion email: ``all``, ``failures`` (failures and exceptions only) or ``none``.
+    notify: Mapped[str] = mapped_column(String(16), default="all")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Client(Base):
+    """An owning organisation of accounts."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+
+
+class Portfolio(Base):
+    __tablename__ = "portfolios"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+
+
+class Collector(Base):
+    """A person accounts are assigned to for collection work."""
+
+    __tablename__ = "collectors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Account(Base):
+    """A debt account in the collections back office: what bulk actions act on."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_number: Mapped[str] = mapped_column(String(20), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    portfolio_id: Mapped[int] = mapped_column(ForeignKey("portfolios.id"), index=True)
+    account_number: Mapped[str] = mapped_column(String(32), index=True)
+    debtor_name: Mapped[str] = mapped_column(String(128), index=True)
+    ssn: Mapped[str | None] = mapped_column(String(11), index=True)
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    state: Mapped[str | None] = mapped_column(String(2), index=True)
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    #: A locked account (legal hold, dispute) must not be touched by bulk actions.
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    current_balance: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    creditor: Mapped[str | None] = mapped_column(String(128))
+    collector_id: Mapped[int | None] = mapped_column(ForeignKey("collectors.id"), index=True)
+    last_worked: Mapped[dt.date | None] = mapped_column(Date)
+    last_payment_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    last_payment_date: Mapped[dt.date | None] = mapped_column(Date)
+    declined_transactions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Group(Base):
+    """A named set of accounts: a static list (members) or a saved filter."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: ``static`` (rows in group_members) or ``filter`` (an AccountFilter in ``filter``).
+    kind: Mapped[str] = mapped_column(String(16), default="static")
+    filter: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+
+
+class Interaction(Base):
+    """A note or contact logged on an account, by a person or by a bulk job."""
+
+    __tablename__ = "interactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
+    type: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    interaction_date: Mapped[dt.date] = mapped_column(Date)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Job(Base):
+    """One bulk action over a snapshot of target records."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_submitted", "submitted_at", "id"),
+        Index("ix_jobs_owner_submitted", "owner_id", "submitted_at", "id"),
+        Index("ix_jobs_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action: Mapped[str] = mapped_column(String(48))
+    description: Mapped[str] = mapped_column(String(500))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: What was targeted, as the person chose it (group or filter), for display.
+    selection: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[int] = mapped_column(SmallInteger, default=0)
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    ok: Mapped[int] = mapped_column(Integer, default=0)
+    exceptions: Mapped[int] = mapped_column(Integer, default=0)
+    not_processed: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_left: Mapped[int] = mapped_column(Integer, default=0)
+    last_progress_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ItemOutcome:
+    """Outcome codes of a job item."""
+
+    PENDING = 0
+    OK = 1
+    EXCEPTION = 2
+    NOT_PROCESSED = 3
+
+    LABELS = {PENDING: "Pending", OK: "Ok", EXCEPTION: "Exception", NOT_PROCESSED: "Not processed"}
+
+
+class JobItem(Base):
+    """One target record of a job, numbered 1..total in the snapshot, and its outcome."""
+
+    __tablename__ = "job_items"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    account_id: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[int] = mapped_column(SmallInteger, default=ItemOutcome.PENDING)
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class ChunkState:
+    QUEUED = 0
+    RUNNING = 1
+    DONE = 2
+
+
+class JobChunk(Base):
+    """A range of a job's items carried by one dramatiq message, and the lease on it."""
+
+    __tablename__ = "job_chunks"
+    __table_args__ = (Index("ix_job_chunks_state_lease", "state", "lease_until"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    seq_lo: Mapped[int] = mapped_column(Integer)
+    seq_hi: Mapped[int] = mapped_column(Integer)
+    state: Mapped[int] = mapped_column(SmallInteger, default=ChunkState.QUEUED)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    enqueued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEvent(Base):
+    """Who did what to which job, and when; kept after the job is deleted."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    job_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
