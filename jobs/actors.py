@@ -1,0 +1,48 @@
+"""The dramatiq actors: start a job, work a chunk. Messages carry ids, never objects.
+
+Importing this module sets up the broker from the environment, so that
+``dramatiq jobs.actors`` starts worker processes for the configured broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import dramatiq
+from dramatiq.middleware import CurrentMessage
+
+from jobs import broker as _broker
+from jobs import execution, runtime
+from jobs.middleware.leases import CHUNK_ACTOR, START_ACTOR
+
+log = logging.getLogger(__name__)
+
+dramatiq.set_broker(_broker.make_broker(runtime.settings()))
+
+# Bulk work wants few, quick retries: a chunk that fails three times fails its job.
+RETRIES = {"max_retries": 3, "min_backoff": 500, "max_backoff": 5_000}
+
+
+@dramatiq.actor(actor_name=START_ACTOR, queue_name=_broker.QUEUE, time_limit=15 * 60_000,
+                **RETRIES)
+def start_job(job_id: int) -> None:
+    """Snapshot a Queued job's targets and send one message per chunk."""
+    settings = runtime.settings()
+    for chunk_id in execution.start(runtime.database(), job_id, settings.chunk_size):
+        run_chunk.send(chunk_id)
+
+
+@dramatiq.actor(actor_name=CHUNK_ACTOR, queue_name=_broker.QUEUE, time_limit=5 * 60_000,
+                **RETRIES)
+def run_chunk(chunk_id: int) -> None:
+    """Work one chunk (claimed by the ChunkLeases middleware before this runs)."""
+    pause = runtime.settings().chunk_pause
+    if pause:
+        time.sleep(pause)
+    message = CurrentMessage.get_current_message()
+    owner = message.message_id if message else f"direct-{chunk_id}"
+    execution.process_chunk(runtime.database(), chunk_id, owner)
+
+
+ALL = (start_job, run_chunk)

@@ -1,0 +1,67 @@
+"""The dramatiq broker for this process: in-process by default, Redis or RabbitMQ by URL."""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+from dramatiq import Broker, Worker
+from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import CurrentMessage, Retries
+
+from jobs.config import Settings
+
+log = logging.getLogger(__name__)
+
+QUEUE = "bulkdesk"
+
+
+def make_broker(settings: Settings) -> Broker:
+    """A broker for ``settings.broker_url`` with Bulkdesk's middleware installed.
+
+    Raises:
+      ValueError: for a URL scheme that is neither redis, amqp nor empty.
+    """
+    from jobs.middleware import ChunkLeases, Reaper
+
+    url = settings.broker_url
+    if settings.embedded_broker:
+        broker: Broker = StubBroker()
+        broker.emit_after("process_boot")
+    elif url.startswith(("redis://", "rediss://", "unix://")):
+        from dramatiq.brokers.redis import RedisBroker
+
+        broker = RedisBroker(url=url)
+    elif url.startswith(("amqp://", "amqps://")):
+        from dramatiq.brokers.rabbitmq import RabbitmqBroker
+
+        broker = RabbitmqBroker(url=url)
+    else:
+        raise ValueError(f"BULKDESK_BROKER_URL {url!r} is not redis://…, amqp://… or empty")
+    # Before Retries, so that its after-hooks run after Retries has decided on a retry.
+    broker.add_middleware(ChunkLeases(), before=Retries)
+    broker.add_middleware(CurrentMessage())
+    broker.add_middleware(Reaper())
+    return broker
+
+
+def use(broker: Broker) -> None:
+    """Make ``broker`` the one this process sends to, and bind Bulkdesk's actors to it."""
+    from jobs import actors
+
+    dramatiq.set_broker(broker)
+    for actor in actors.ALL:
+        actor.broker = broker
+        broker.declare_actor(actor)
+
+
+def current() -> Broker:
+    return dramatiq.get_broker()
+
+
+def start_in_process_worker(broker: Broker, threads: int) -> Worker:
+    """Start worker threads inside this process (the embedded default); call ``stop()``."""
+    worker = Worker(broker, worker_threads=threads, worker_timeout=100)
+    worker.start()
+    log.info("in-process worker started with %d threads", threads)
+    return worker

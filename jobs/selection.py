@@ -1,0 +1,152 @@
+"""What a bulk action targets: a group, or a filter over accounts, turned into one SQL select."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from jobs.errors import InvalidInput, NotFound
+from jobs.models import Account, Group, GroupMember
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    """Criteria over accounts; every criterion given must hold. Empty means all accounts."""
+
+    client_id: int | None = None
+    portfolio_id: int | None = None
+    status: str | None = None
+    state: str | None = None
+    collector_id: int | None = None
+    #: Matches debtor name, account number or file number (case-insensitive, contains).
+    text: str | None = None
+    min_balance: float | None = None
+    max_balance: float | None = None
+    locked: bool | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> AccountFilter:
+        """Build a filter from stored or submitted values, rejecting unknown keys.
+
+        Raises:
+          InvalidInput: for an unknown criterion or a value of the wrong kind.
+        """
+        data = {k: v for k, v in (data or {}).items() if v not in (None, "")}
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise InvalidInput(f"Unknown account filter: {', '.join(unknown)}", field="filter")
+        try:
+            for key in ("client_id", "portfolio_id", "collector_id"):
+                if key in data:
+                    data[key] = int(data[key])
+            for key in ("min_balance", "max_balance"):
+                if key in data:
+                    data[key] = float(Decimal(str(data[key])))
+        except (ValueError, InvalidOperation) as exc:
+            raise InvalidInput(f"An account filter value is not a number: {exc}",
+                               field="filter") from exc
+        flt = cls(**data)
+        if flt.min_balance is not None and flt.max_balance is not None \
+                and flt.min_balance > flt.max_balance:
+            raise InvalidInput("The minimum balance is above the maximum balance", field="filter")
+        return flt
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def is_empty(self) -> bool:
+        return not self.as_dict()
+
+    def describe(self) -> str:
+        parts = [f"{k.replace('_', ' ')} = {v}" for k, v in self.as_dict().items()]
+        return ", ".join(parts) if parts else "all accounts"
+
+    def clause(self) -> ColumnElement[bool]:
+        """The SQL condition on ``accounts`` for this filter."""
+        conds: list[ColumnElement[bool]] = []
+        for key in ("client_id", "portfolio_id", "status", "state", "collector_id", "locked"):
+            value = getattr(self, key)
+            if value is not None:
+                conds.append(getattr(Account, key) == value)
+        if self.text:
+            like = f"%{self.text.strip().lower()}%"
+            conds.append(or_(func.lower(Account.debtor_name).like(like),
+                             Account.account_number.like(like),
+                             func.lower(Account.file_number).like(like)))
+        if self.min_balance is not None:
+            conds.append(Account.current_balance >= self.min_balance)
+        if self.max_balance is not None:
+            conds.append(Account.current_balance <= self.max_balance)
+        return and_(true(), *conds)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The accounts a job targets: a group, a filter, or both (the filter narrows the group)."""
+
+    group_id: int | None = None
+    filter: AccountFilter = AccountFilter()
+    #: Accounts picked by hand (manual selection); empty means "use the group/filter".
+    account_ids: tuple[int, ...] = ()
+    #: Accounts left out of a select-all.
+    excluded_ids: tuple[int, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Selection:
+        return cls(group_id=data.get("group_id"),
+                   filter=AccountFilter.from_dict(data.get("filter")),
+                   account_ids=tuple(data.get("account_ids") or ()),
+                   excluded_ids=tuple(data.get("excluded_ids") or ()))
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"group_id": self.group_id, "filter": self.filter.as_dict()}
+        if self.account_ids:
+            data["account_ids"] = list(self.account_ids)
+        if self.excluded_ids:
+            data["excluded_ids"] = list(self.excluded_ids)
+        return data
+
+    def account_ids_select(self, session: Session) -> Select[tuple[int]]:
+        """A select of the target account ids, ready for ``INSERT … SELECT``.
+
+        Raises:
+          NotFound: when the group does not exist (any more).
+        """
+        query = select(Account.id)
+        if self.group_id is not None:
+            group = session.get(Group, self.group_id)
+            if group is None:
+                raise NotFound(f"Group {self.group_id} does not exist (it may have been deleted)")
+            if group.kind == "filter":
+                query = query.where(AccountFilter.from_dict(group.filter).clause())
+            else:
+                members = select(GroupMember.account_id).where(GroupMember.group_id == group.id)
+                query = query.where(Account.id.in_(members))
+        if self.account_ids:
+            query = query.where(Account.id.in_(self.account_ids))
+        if self.excluded_ids:
+            query = query.where(Account.id.not_in(self.excluded_ids))
+        return query.where(self.filter.clause())
+
+    def count(self, session: Session) -> int:
+        """How many accounts the selection matches now."""
+        sub = self.account_ids_select(session).subquery()
+        return session.scalar(select(func.count()).select_from(sub)) or 0
+
+    def describe(self, session: Session) -> str:
+        parts = []
+        if self.group_id is not None:
+            group = session.get(Group, self.group_id)
+            parts.append(f"group “{group.name}”" if group else f"group {self.group_id}")
+        if self.account_ids:
+            parts.append(f"{len(self.account_ids)} accounts picked by hand")
+        if not self.filter.is_empty() or not parts:
+            parts.append(self.filter.describe())
+        if self.excluded_ids:
+            parts.append(f"{len(self.excluded_ids)} excluded")
+        return "; ".join(parts)

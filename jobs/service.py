@@ -1,0 +1,360 @@
+"""The service API: what the apps, the notebooks and the CLI call.
+
+Every method takes the acting user and checks their permissions itself; the screens only
+reflect what these methods allow. Errors are :class:`jobs.errors.BulkdeskError` subclasses
+whose message is a sentence for the person who acted.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from jobs import audit, execution, permissions, queries
+from jobs.actions import get_action
+from jobs.db import Database
+from jobs.errors import ActionNotAllowed, InvalidInput, NotFound
+from jobs.models import Account, Group, GroupMember, ItemOutcome, Job, User, utcnow
+from jobs.permissions import Actor
+from jobs.queries import AuditRow, ItemRow, JobDetail, JobFilter, JobSummary, Page
+from jobs.selection import AccountFilter, Selection
+from jobs.status import JobStatus
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION_MAX = 200
+
+ActorLike = Actor | str
+
+
+class JobService:
+    """Bulkdesk's one service API over one database.
+
+    Parameters:
+      db: the database; by default the process's configured one.
+    """
+
+    def __init__(self, db: Database | None = None) -> None:
+        from jobs import runtime
+
+        self.db = db or runtime.database()
+
+    # -- people ------------------------------------------------------------------------
+
+    def actor(self, who: ActorLike) -> Actor:
+        """The user called ``who`` (or ``who`` itself), as the service sees them.
+
+        Raises:
+          NotFound: when there is no active user of that name.
+        """
+        if isinstance(who, Actor):
+            return who
+        with self.db.read() as session:
+            user = session.scalar(select(User).where(User.username == who.strip()))
+            if user is None or not user.active:
+                raise NotFound(f"There is no user called {who!r}")
+            return _actor(user)
+
+    def users(self) -> list[Actor]:
+        with self.db.read() as session:
+            return [_actor(u) for u in session.scalars(select(User).order_by(User.username))]
+
+    # -- what to act on ----------------------------------------------------------------
+
+    def groups(self, actor: ActorLike) -> list[dict[str, Any]]:
+        """Every group with its kind; static groups with their member counts."""
+        self.actor(actor)
+        with self.db.read() as session:
+            sizes = dict(session.execute(select(GroupMember.group_id, func.count())
+                                         .group_by(GroupMember.group_id)).all())
+            return [{"id": g.id, "name": g.name, "kind": g.kind, "description": g.description,
+                     "members": sizes.get(g.id, 0) if g.kind == "static" else None}
+                    for g in session.scalars(select(Group).order_by(Group.name))]
+
+    def group_id(self, name_or_id: int | str) -> int:
+        """Resolve a group given by id or name.
+
+        Raises:
+          NotFound: naming the group that does not exist.
+        """
+        with self.db.read() as session:
+            if isinstance(name_or_id, int) or str(name_or_id).isdigit():
+                group = session.get(Group, int(name_or_id))
+            else:
+                group = session.scalar(select(Group).where(Group.name == name_or_id))
+            if group is None:
+                raise NotFound(f"Group {name_or_id!r} does not exist")
+            return group.id
+
+    def count_targets(self, actor: ActorLike, selection: Selection) -> int:
+        """How many accounts ``selection`` matches now (the launch form's live count)."""
+        self.actor(actor)
+        with self.db.read() as session:
+            return selection.count(session)
+
+    def search_accounts(self, actor: ActorLike, flt: AccountFilter, *, group_id: int | None = None,
+                        page: int = 1, page_size: int = 50) -> Page[dict[str, Any]]:
+        """One page of accounts matching a filter (and group), by file number."""
+        self.actor(actor)
+        page = max(page, 1)
+        page_size = min(max(page_size, 1), queries.MAX_PAGE_SIZE)
+        selection = Selection(group_id=group_id, filter=flt)
+        with self.db.read() as session:
+            ids = selection.account_ids_select(session).subquery()
+            total = session.scalar(select(func.count()).select_from(ids)) or 0
+            rows = session.execute(
+                select(Account).where(Account.id.in_(select(ids.c.id)))
+                .order_by(Account.id).limit(page_size).offset((page - 1) * page_size)
+            ).scalars().all()
+            return Page([_account_row(a) for a in rows], total, page, page_size)
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    def submit(self, actor: ActorLike, action: str, selection: Selection,
+               parameters: dict[str, Any], description: str) -> JobSummary:
+        """Queue a bulk job; it is visible at once and starts when a worker takes it.
+
+        Raises:
+          PermissionDenied: when the actor may not run this action.
+          InvalidInput: for a bad parameter, description or a selection matching nothing.
+          NotFound: for an unknown group.
+        """
+        who = self.actor(actor)
+        bulk_action = get_action(action)
+        permissions.require(who, bulk_action.permission)
+        description = _clean_description(description)
+        params = bulk_action.validate(parameters, who)
+        if selection.group_id is None and selection.filter.is_empty() \
+                and not selection.account_ids:
+            raise InvalidInput("Choose a group, accounts or at least one account filter",
+                               field="selection")
+        with self.db.write() as session:
+            count = selection.count(session)
+            if count == 0:
+                raise InvalidInput("The selection matches no accounts; nothing was queued",
+                                   field="selection")
+            shown = {**selection.as_dict(), "text": selection.describe(session),
+                     "count_at_submit": count}
+            job = Job(action=action, description=description, parameters=params,
+                      selection=shown, owner_id=who.id, status=int(JobStatus.QUEUED),
+                      submitted_at=utcnow())
+            session.add(job)
+            session.flush()
+            audit.record(session.connection(), audit.SUBMIT, job_id=job.id, actor_id=who.id,
+                         summary=f"{who.display_name} submitted job {job.id}: {description}",
+                         details={"action": action, "parameters": params, "targets": count})
+            job_id = job.id
+        self._wake(job_id)
+        return self.job(who, job_id).summary
+
+    def submit_bulk_interaction(self, actor: ActorLike, *, description: str,
+                                interaction_type: str, outcome: str, note: str = "",
+                                interaction_date: dt.date | str | None = None,
+                                group: int | str | None = None,
+                                account_filter: AccountFilter | dict[str, Any] | None = None,
+                                account_ids: list[int] | None = None,
+                                excluded_ids: list[int] | None = None) -> JobSummary:
+        """Queue "Add Interaction" on a group and/or filtered accounts (see :meth:`submit`)."""
+        flt = account_filter if isinstance(account_filter, AccountFilter) \
+            else AccountFilter.from_dict(account_filter)
+        group_id = self.group_id(group) if group not in (None, "") else None
+        selection = Selection(group_id=group_id, filter=flt,
+                              account_ids=tuple(account_ids or ()),
+                              excluded_ids=tuple(excluded_ids or ()))
+        params = {"interaction_type": interaction_type, "outcome": outcome, "note": note,
+                  "interaction_date": interaction_date}
+        return self.submit(actor, "add_interaction", selection, params, description)
+
+    def list_jobs(self, actor: ActorLike, flt: JobFilter | None = None, *, page: int = 1,
+                  page_size: int = 25, oldest_first: bool = False) -> Page[JobSummary]:
+        """One page of the jobs the actor may see (admins all, users their own), newest first."""
+        who = self.actor(actor)
+        with self.db.read() as session:
+            return queries.list_jobs(session, who, flt or JobFilter(), page=page,
+                                     page_size=page_size, oldest_first=oldest_first)
+
+    def refresh(self, actor: ActorLike, job_ids: list[int]) -> list[JobSummary]:
+        """The current summaries of some jobs (deleted or invisible ones left out)."""
+        who = self.actor(actor)
+        with self.db.read() as session:
+            return queries.job_summaries(session, who, job_ids)
+
+    def job(self, actor: ActorLike, job_id: int) -> JobDetail:
+        """A job's detail.
+
+        Raises:
+          NotFound: for an unknown or deleted job, or another user's job for a non-admin.
+        """
+        who = self.actor(actor)
+        with self.db.read() as session:
+            found = queries.find_job(session, who, _job_id(job_id))
+            if found is None:
+                raise NotFound(f"Job {job_id} was not found; it may have been deleted")
+            job, owner = found
+            action = get_action(job.action)
+            return JobDetail(
+                summary=queries._summary(who, job, owner), parameters=job.parameters,
+                parameters_text=action.describe(job.parameters), selection=job.selection,
+                selection_text=job.selection.get("text", ""), error=job.error,
+                events=queries.job_events(session, job.id))
+
+    def job_items(self, actor: ActorLike, job_id: int, *, outcome: str | int | None = None,
+                  page: int = 1, page_size: int = 50) -> Page[ItemRow]:
+        """One page of a job's per-account outcomes, optionally of one outcome."""
+        self.job(actor, job_id)
+        with self.db.read() as session:
+            return queries.item_page(session, _job_id(job_id), outcome=_outcome(outcome),
+                                     page=page, page_size=page_size)
+
+    def export_items_csv(self, actor: ActorLike, job_id: int,
+                         outcome: str | int | None = None) -> Iterator[str]:
+        """A job's outcomes as CSV text, streamed in pieces (no whole-table load)."""
+        self.job(actor, job_id)
+        code = _outcome(outcome)
+
+        def lines() -> Iterator[str]:
+            buf = io.StringIO()
+            writer = csv.writer(buf)
+            writer.writerow(["seq", "account_id", "file_number", "debtor", "outcome", "message"])
+            with self.db.read() as session:
+                result = session.execute(queries.item_rows_select(_job_id(job_id), code),
+                                         execution_options={"yield_per": 5000})
+                for n, r in enumerate(result, 1):
+                    writer.writerow([r.seq, r.account_id, r.file_number, r.debtor_name,
+                                     ItemOutcome.LABELS[r.outcome], r.message or ""])
+                    if n % 5000 == 0:
+                        yield buf.getvalue()
+                        buf.seek(0)
+                        buf.truncate()
+            yield buf.getvalue()
+
+        return lines()
+
+    def items_frame(self, actor: ActorLike, job_id: int, outcome: str | int | None = None):  # type: ignore[no-untyped-def]
+        """A job's outcomes as a pandas DataFrame, for analysis in a notebook."""
+        import pandas as pd
+
+        self.job(actor, job_id)
+        with self.db.read() as session:
+            query = queries.item_rows_select(_job_id(job_id), _outcome(outcome))
+            frame = pd.read_sql(query, session.connection())
+        frame["outcome"] = frame["outcome"].map(ItemOutcome.LABELS)
+        return frame
+
+    def stop(self, actor: ActorLike, job_id: int) -> JobSummary:
+        """Stop an In progress job; its unprocessed items stay untouched.
+
+        Raises:
+          NotFound, PermissionDenied, ActionNotAllowed: with the reason in words.
+        """
+        who = self.actor(actor)
+        summary = self.job(who, job_id).summary
+        permissions.check_stop(who, summary.owner_id, summary.status)
+        if not execution.halt(self.db, summary.id, JobStatus.STOPPED, actor_id=who.id):
+            now = self.job(who, job_id).summary.status
+            raise ActionNotAllowed(
+                f"Only jobs that are In progress can be stopped; this job is now {now.label}")
+        return self.job(who, job_id).summary
+
+    def delete(self, actor: ActorLike, job_id: int) -> None:
+        """Remove a job from the lists; the audit trail keeps it. A deleted Queued job never runs.
+
+        Raises:
+          NotFound, PermissionDenied, ActionNotAllowed: with the reason in words.
+        """
+        who = self.actor(actor)
+        summary = self.job(who, job_id).summary
+        permissions.check_delete(who, summary.owner_id, summary.status)
+        now = utcnow()
+        deletable = [int(s) for s in permissions.DELETABLE]
+        with self.db.write() as session:
+            conn = session.connection()
+            result = conn.execute(update(Job).where(Job.id == summary.id,
+                                                    Job.deleted_at.is_(None),
+                                                    Job.status.in_(deletable))
+                                  .values(deleted_at=now, deleted_by_id=who.id))
+            if result.rowcount != 1:
+                raise ActionNotAllowed("The job changed status meanwhile and can no longer be "
+                                       "deleted; refresh and try again")
+            audit.record(conn, audit.DELETE, job_id=summary.id, actor_id=who.id, at=now,
+                         summary=f"{who.display_name} deleted job {summary.id}: "
+                                 f"{summary.description}",
+                         details={"description": summary.description,
+                                  "action": summary.action, "status": summary.status.label,
+                                  "owner": summary.owner, "total": summary.total,
+                                  "ok": summary.ok, "exceptions": summary.exceptions,
+                                  "not_processed": summary.not_processed})
+
+    def audit_trail(self, actor: ActorLike, *, since: dt.datetime | None = None,
+                    until: dt.datetime | None = None, page: int = 1,
+                    page_size: int = 100) -> Page[AuditRow]:
+        """The audit trail (admins: everyone's; users: their own actions)."""
+        who = self.actor(actor)
+        with self.db.read() as session:
+            return queries.audit_trail(session, since=since, until=until,
+                                       actor_id=None if who.is_admin else who.id,
+                                       page=page, page_size=page_size)
+
+    def _wake(self, job_id: int) -> None:
+        """Send the start message. If the broker is down the job stays Queued in the
+        database, and a worker's reaper starts it when the broker is back."""
+        try:
+            from jobs.actors import start_job
+
+            start_job.send(job_id)
+        except Exception:
+            log.warning("could not send job %s to the broker; it stays Queued", job_id,
+                        exc_info=True)
+
+
+def _actor(user: User) -> Actor:
+    return Actor(id=user.id, username=user.username, display_name=user.display_name,
+                 role=user.role, permissions=frozenset(user.permissions or ()),
+                 email=user.email, notify=user.notify)
+
+
+def _job_id(value: int | str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise NotFound(f"{value!r} is not a job number") from None
+
+
+def _outcome(value: str | int | None) -> int | None:
+    if value in (None, "", "All"):
+        return None
+    if isinstance(value, int):
+        return value
+    for code, label in ItemOutcome.LABELS.items():
+        if label.lower() == str(value).strip().lower():
+            return code
+    raise InvalidInput(f"Unknown outcome {value!r}; expected one of: "
+                       + ", ".join(ItemOutcome.LABELS.values()), field="outcome")
+
+
+def _clean_description(text: str | None) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("Give the job a description, so people can tell it apart",
+                           field="description")
+    if len(text) > DESCRIPTION_MAX:
+        raise InvalidInput(f"The description is {len(text)} characters long; the limit is "
+                           f"{DESCRIPTION_MAX}", field="description")
+    return text
+
+
+def _account_row(a: Account) -> dict[str, Any]:
+    return {"id": a.id, "file_number": a.file_number, "client_id": a.client_id,
+            "portfolio_id": a.portfolio_id, "account_number": a.account_number,
+            "debtor_name": a.debtor_name, "status": a.status, "locked": a.locked,
+            "current_balance": a.current_balance, "collector_id": a.collector_id,
+            "state": a.state, "creditor": a.creditor, "last_worked": a.last_worked,
+            "last_payment_amount": a.last_payment_amount,
+            "last_payment_date": a.last_payment_date,
+            "declined_transactions": a.declined_transactions}
