@@ -14,6 +14,7 @@ from dramatiq.middleware import CurrentMessage
 
 from jobs import broker as _broker
 from jobs import execution, runtime
+from jobs.errors import BulkdeskError
 from jobs.middleware.leases import CHUNK_ACTOR, START_ACTOR
 
 log = logging.getLogger(__name__)
@@ -21,10 +22,12 @@ log = logging.getLogger(__name__)
 dramatiq.set_broker(_broker.make_broker(runtime.settings()))
 
 # Bulk work wants few, quick retries: a chunk that fails three times fails its job.
+# Bulkdesk's own errors (a vanished group, say) are not retried: they would recur.
 RETRIES = {"max_retries": 3, "min_backoff": 500, "max_backoff": 5_000}
 
 
 @dramatiq.actor(actor_name=START_ACTOR, queue_name=_broker.QUEUE, time_limit=15 * 60_000,
+                throws=(BulkdeskError,),
                 **RETRIES)
 def start_job(job_id: int) -> None:
     """Snapshot a Queued job's targets and send one message per chunk."""
@@ -34,6 +37,7 @@ def start_job(job_id: int) -> None:
 
 
 @dramatiq.actor(actor_name=CHUNK_ACTOR, queue_name=_broker.QUEUE, time_limit=5 * 60_000,
+                throws=(BulkdeskError,),
                 **RETRIES)
 def run_chunk(chunk_id: int) -> None:
     """Work one chunk (claimed by the ChunkLeases middleware before this runs)."""

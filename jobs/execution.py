@@ -63,14 +63,17 @@ def start(db: Database, job_id: int, chunk_size: int) -> list[int]:
         numbered = select(
             literal(job_id), func.row_number().over(order_by=targets.c.id), targets.c.id,
             literal(ItemOutcome.PENDING))
-        total = conn.execute(insert(JobItem).from_select(
-            ["job_id", "seq", "account_id", "outcome"], numbered)).rowcount
+        conn.execute(insert(JobItem).from_select(
+            ["job_id", "seq", "account_id", "outcome"], numbered))
+        # Not the INSERT's rowcount: psycopg reports -1 for INSERT … SELECT with parameters.
+        total = conn.scalar(select(func.coalesce(func.max(JobItem.seq), 0))
+                            .where(JobItem.job_id == job_id))
         if total == 0:
             conn.execute(update(Job).where(Job.id == job_id).values(total=0))
             _finish(conn, job_id, exceptions=0, now=now)
             return []
         ranges = [(lo, min(lo + chunk_size - 1, total)) for lo in range(1, total + 1, chunk_size)]
-        conn.execute(insert(JobChunk), [
+        conn.execute(insert(JobChunk.__table__), [
             {"job_id": job_id, "seq_lo": lo, "seq_hi": hi, "state": ChunkState.QUEUED,
              "enqueued_at": now} for lo, hi in ranges])
         conn.execute(update(Job).where(Job.id == job_id)

@@ -1,0 +1,34 @@
+"""Small helpers shared by tests: waiting for a job, forcing a fixture job into a status."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import update
+
+from jobs.db import Database
+from jobs.models import Job, utcnow
+from jobs.queries import JobSummary
+from jobs.service import JobService
+from jobs.status import JobStatus
+
+
+def wait_for(service: JobService, user: str, job_id: int, *, timeout: float = 60,
+             until=lambda s: s.status.is_final) -> JobSummary:  # type: ignore[no-untyped-def]
+    """Poll a job until ``until(summary)`` holds; fail with its last state otherwise."""
+    deadline = time.monotonic() + timeout
+    summary = service.job(user, job_id).summary
+    while not until(summary):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {summary.status.label} "
+                                 f"({summary.done}/{summary.total}) after {timeout} s")
+        time.sleep(0.05)
+        summary = service.job(user, job_id).summary
+    return summary
+
+
+def force_status(db: Database, job_id: int, status: JobStatus) -> None:
+    """Test set-up only: put a fixture job into ``status`` directly."""
+    with db.write_conn() as conn:
+        conn.execute(update(Job).where(Job.id == job_id).values(
+            status=int(status), started_at=utcnow() if status != JobStatus.QUEUED else None))
