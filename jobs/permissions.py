@@ -82,9 +82,12 @@ def delete_refusal(actor: Actor, owner_id: int, status: JobStatus) -> str | None
     if not actor.is_admin and actor.id != owner_id:
         return "You can only delete jobs you created"
     if status not in DELETABLE:
-        allowed = ", ".join(s.label for s in sorted(DELETABLE, key=int))
-        return f"Only jobs that are {allowed} can be deleted; this job is {status.label}"
+        return f"Only jobs that are {_DELETABLE_WORDS} can be deleted; this job is {status.label}"
     return None
+
+
+# In the order and words of the monitoring screen's rules.
+_DELETABLE_WORDS = "Queued, Completed, Failed, Stopped or Completed with exceptions"
 
 
 def check_stop(actor: Actor, owner_id: int, status: JobStatus) -> None:

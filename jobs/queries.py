@@ -174,7 +174,7 @@ def _summary_select() -> Select[Any]:
     return select(Job, User.display_name).join(User, User.id == Job.owner_id)
 
 
-def _summary(actor: Actor, job: Job, owner: str) -> JobSummary:
+def summarize(actor: Actor, job: Job, owner: str) -> JobSummary:
     status = JobStatus(job.status)
     stop_no = permissions.stop_refusal(actor, job.owner_id, status)
     delete_no = permissions.delete_refusal(actor, job.owner_id, status)
@@ -198,7 +198,7 @@ def list_jobs(session: Session, actor: Actor, flt: JobFilter, *, page: int = 1,
         (Job.submitted_at.desc(), Job.id.desc())
     rows = session.execute(_summary_select().where(*conds).order_by(*order)
                            .limit(page_size).offset((page - 1) * page_size)).all()
-    return Page([_summary(actor, job, owner) for job, owner in rows], total, page, page_size)
+    return Page([summarize(actor, job, owner) for job, owner in rows], total, page, page_size)
 
 
 def job_summaries(session: Session, actor: Actor, ids: Sequence[int]) -> list[JobSummary]:
@@ -207,13 +207,16 @@ def job_summaries(session: Session, actor: Actor, ids: Sequence[int]) -> list[Jo
         return []
     conds = job_conditions(actor, JobFilter()) + [Job.id.in_(list(ids))]
     rows = session.execute(_summary_select().where(*conds)).all()
-    return [_summary(actor, job, owner) for job, owner in rows]
+    return [summarize(actor, job, owner) for job, owner in rows]
 
 
-def find_job(session: Session, actor: Actor, job_id: int) -> tuple[Job, str] | None:
+def find_job(session: Session, actor: Actor, job_id: int, *,
+             visible_only: bool = True) -> tuple[Job, str] | None:
+    """A job that is not deleted, with its owner's name; with ``visible_only``, only when
+    the actor may see it."""
     row = session.execute(_summary_select().where(Job.id == job_id,
                                                   Job.deleted_at.is_(None))).one_or_none()
-    if row is None or not permissions.can_see(actor, row[0].owner_id):
+    if row is None or (visible_only and not permissions.can_see(actor, row[0].owner_id)):
         return None
     return row[0], row[1]
 

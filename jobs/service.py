@@ -199,7 +199,7 @@ class JobService:
             job, owner = found
             action = get_action(job.action)
             return JobDetail(
-                summary=queries._summary(who, job, owner), parameters=job.parameters,
+                summary=queries.summarize(who, job, owner), parameters=job.parameters,
                 parameters_text=action.describe(job.parameters), selection=job.selection,
                 selection_text=job.selection.get("text", ""), error=job.error,
                 events=queries.job_events(session, job.id))
@@ -254,7 +254,7 @@ class JobService:
           NotFound, PermissionDenied, ActionNotAllowed: with the reason in words.
         """
         who = self.actor(actor)
-        summary = self.job(who, job_id).summary
+        summary = self._target(who, job_id)
         permissions.check_stop(who, summary.owner_id, summary.status)
         if not execution.halt(self.db, summary.id, JobStatus.STOPPED, actor_id=who.id):
             now = self.job(who, job_id).summary.status
@@ -269,7 +269,7 @@ class JobService:
           NotFound, PermissionDenied, ActionNotAllowed: with the reason in words.
         """
         who = self.actor(actor)
-        summary = self.job(who, job_id).summary
+        summary = self._target(who, job_id)
         permissions.check_delete(who, summary.owner_id, summary.status)
         now = utcnow()
         deletable = [int(s) for s in permissions.DELETABLE]
@@ -300,6 +300,15 @@ class JobService:
             return queries.audit_trail(session, since=since, until=until,
                                        actor_id=None if who.is_admin else who.id,
                                        page=page, page_size=page_size)
+
+    def _target(self, who: Actor, job_id: int | str) -> JobSummary:
+        """The job a stop or delete is aimed at, whoever owns it, so that a user acting on
+        someone else's job is told why they may not (not merely "not found")."""
+        with self.db.read() as session:
+            found = queries.find_job(session, who, _job_id(job_id), visible_only=False)
+            if found is None:
+                raise NotFound(f"Job {job_id} was not found; it may have been deleted")
+            return queries.summarize(who, *found)
 
     def _wake(self, job_id: int) -> None:
         """Send the start message. If the broker is down the job stays Queued in the
