@@ -1,0 +1,118 @@
+"""How the analyst notebooks connect to Bulkdesk, and how the CLI and tests run them.
+
+A notebook runs with its own folder (``notebooks/``) as working directory under JupyterLab, and
+with the project root under ``panel serve``; :func:`database_url` finds the same database in both.
+:func:`run_notebook` executes a notebook with papermill on a kernel of *this* interpreter, so the
+kernel sees the same installed Bulkdesk whatever kernels the machine has registered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from jobs import runtime
+from jobs.config import Settings
+from jobs.service import JobService
+
+#: The name of the kernel :func:`run_notebook` registers for the current interpreter.
+KERNEL_NAME = "bulkdesk-python"
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The Bulkdesk checkout around ``start`` (the folder holding ``pyproject.toml``).
+
+    Parameters:
+      start: where to look from; the working directory by default.
+
+    Returns:
+      The first of ``start`` and its parents with a ``pyproject.toml`` next to a ``jobs``
+      folder, or the folder above this package when there is none (an installed Bulkdesk).
+    """
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "jobs").is_dir():
+            return folder
+    return Path(__file__).resolve().parent.parent
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The database a notebook should use.
+
+    Parameters:
+      explicit: a SQLAlchemy URL given as a notebook parameter; empty for the default.
+
+    Returns:
+      ``explicit``, else ``BULKDESK_DATABASE_URL``, else the project's ``var/bulkdesk.db``
+      (``BULKDESK_VAR_DIR`` moves the ``var`` folder, as for every Bulkdesk command).
+    """
+    if explicit:
+        return explicit
+    if os.environ.get("BULKDESK_DATABASE_URL"):
+        return os.environ["BULKDESK_DATABASE_URL"]
+    var = Path(os.environ.get("BULKDESK_VAR_DIR") or project_root() / "var")
+    return f"sqlite:///{var / 'bulkdesk.db'}"
+
+
+def connect(url: str | None = None) -> JobService:
+    """Point this process's Bulkdesk at a database and return the service API over it.
+
+    Parameters:
+      url: a SQLAlchemy URL; empty for :func:`database_url`'s default.
+
+    Returns:
+      A :class:`JobService` on that database; the broker and workers of this process use it too.
+    """
+    settings = dataclasses.replace(Settings.from_env(), database_url=database_url(url))
+    runtime.configure(settings)
+    return JobService(runtime.database())
+
+
+@contextlib.contextmanager
+def _kernel_for_this_python() -> Iterator[str]:
+    """Register a throw-away kernelspec that starts ipykernel with ``sys.executable``."""
+    with tempfile.TemporaryDirectory(prefix="bulkdesk-kernel-") as tmp:
+        spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
+        spec_dir.mkdir(parents=True)
+        spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Bulkdesk (this Python)", "language": "python"}
+        (spec_dir / "kernel.json").write_text(json.dumps(spec))
+        before = os.environ.get("JUPYTER_PATH")
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (tmp, before) if p)
+        try:
+            yield KERNEL_NAME
+        finally:
+            if before is None:
+                os.environ.pop("JUPYTER_PATH", None)
+            else:
+                os.environ["JUPYTER_PATH"] = before
+
+
+def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any] | None = None, *,
+                 cwd: Path | None = None, timeout: int = 600) -> None:
+    """Execute a notebook top to bottom with papermill, injecting ``parameters``.
+
+    Parameters:
+      notebook: the notebook to run (it is not modified).
+      output: where the executed copy, with its outputs, is written.
+      parameters: values for the cell tagged ``parameters``.
+      cwd: the kernel's working directory; the notebook's own folder by default.
+      timeout: seconds any one cell may take.
+
+    Raises:
+      papermill.PapermillExecutionError: when a cell fails, naming the cell and the error.
+    """
+    import papermill
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with _kernel_for_this_python() as kernel:
+        papermill.execute_notebook(
+            str(notebook), str(output), parameters=parameters or {}, kernel_name=kernel,
+            cwd=str(cwd or notebook.parent), progress_bar=False, execution_timeout=timeout)
