@@ -151,3 +151,12 @@ def stub_worker(stub_broker):
     worker = broker_mod.start_in_process_worker(stub_broker, threads=2)
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def pg_db(postgres_url: str) -> Iterator[Database]:
+    """The seeded PostgreSQL database with no jobs, for tests with real worker processes."""
+    database = Database(postgres_url)
+    _clear_jobs(database)
+    yield database
+    database.dispose()

@@ -1,0 +1,167 @@
+"""Jobs on real brokers (Redis, RabbitMQ) with real `dramatiq` worker processes on PostgreSQL.
+
+Includes the crash drill: a worker killed with SIGKILL mid-job while another runs; the job
+still ends with every account processed exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from jobs import broker as broker_mod
+from jobs import runtime
+from jobs.config import Settings
+from jobs.db import Database
+from jobs.models import Interaction, ItemOutcome, JobItem
+from jobs.service import JobService
+from jobs.status import JobStatus
+from tests.conftest import AMQP_URL, REDIS_URL, require_rabbitmq, require_redis
+from tests.helpers import wait_for
+
+pytestmark = pytest.mark.slow
+
+CALL = {"interaction_type": "Call", "outcome": "No answer", "note": "Tried twice"}
+
+
+class Workers:
+    """`dramatiq jobs.actors` worker processes, each in its own process group."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, threads: int = 2) -> subprocess.Popen[bytes]:
+        log = open(self.logs / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "dramatiq", "jobs.actors", "--processes", "1",
+             "--threads", str(threads)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=Path(__file__).parents[1])
+        self.procs.append(proc)
+        return proc
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        """SIGKILL the worker's whole process group, as a machine crash would."""
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    def log_text(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-3000:]
+                         for p in sorted(self.logs.glob("worker-*.log")))
+
+
+def _real_broker(pg_db: Database, url: str, tmp_path: Path, **settings) -> Iterator[Workers]:
+    config = Settings(database_url=pg_db.url.render_as_string(hide_password=False),
+                      broker_url=url, lease_seconds=5, **settings)
+    runtime.configure(config, db=pg_db)
+    broker = broker_mod.make_broker(config)
+    broker_mod.use(broker)
+    broker.flush_all()
+    env = {**os.environ, "BULKDESK_DATABASE_URL": config.database_url,
+           "BULKDESK_BROKER_URL": url, "BULKDESK_LEASE_SECONDS": str(config.lease_seconds),
+           "BULKDESK_CHUNK_SIZE": str(config.chunk_size),
+           "BULKDESK_CHUNK_PAUSE": str(config.chunk_pause)}
+    workers = Workers(env, tmp_path)
+    try:
+        yield workers
+    finally:
+        workers.stop_all()
+        broker.flush_all()
+        broker.close()
+
+
+@pytest.fixture
+def redis_workers(pg_db: Database, tmp_path: Path, request: pytest.FixtureRequest):
+    require_redis()
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    params = getattr(request, "param", {})
+    yield from _real_broker(pg_db, REDIS_URL, tmp_path, **params)
+
+
+@pytest.fixture
+def rabbitmq_workers(pg_db: Database, tmp_path: Path):
+    require_rabbitmq()
+    yield from _real_broker(pg_db, AMQP_URL, tmp_path, chunk_size=200)
+
+
+def _assert_each_account_once(db: Database, job_id: int) -> None:
+    with db.read() as s:
+        ok_accounts = set(s.scalars(select(JobItem.account_id).where(
+            JobItem.job_id == job_id, JobItem.outcome == ItemOutcome.OK)))
+        counts = dict(s.execute(select(Interaction.account_id, func.count())
+                                .where(Interaction.job_id == job_id)
+                                .group_by(Interaction.account_id)).all())
+    assert counts == {a: 1 for a in ok_accounts}
+
+
+def _run_a_job_to_the_end(db: Database, workers: Workers) -> None:
+    workers.start()
+    service = JobService(db)
+    job = service.submit_bulk_interaction("alice", description="On a real broker",
+                                          account_filter={"min_balance": 0}, **CALL)
+    try:
+        done = wait_for(service, "alice", job.id, timeout=90)
+    except AssertionError:
+        raise AssertionError(workers.log_text()) from None
+    assert done.status in (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_EXCEPTIONS)
+    assert done.done == done.total > 0
+    _assert_each_account_once(db, job.id)
+
+
+@pytest.mark.parametrize("redis_workers", [{"chunk_size": 200}], indirect=True)
+def test_a_job_runs_on_redis_with_real_worker_processes(pg_db, redis_workers):
+    _run_a_job_to_the_end(pg_db, redis_workers)
+
+
+def test_a_job_runs_on_rabbitmq_with_real_worker_processes(pg_db, rabbitmq_workers):
+    _run_a_job_to_the_end(pg_db, rabbitmq_workers)
+
+
+@pytest.mark.parametrize("redis_workers", [{"chunk_size": 100, "chunk_pause": 0.3}],
+                         indirect=True)
+def test_a_worker_killed_mid_job_leaves_every_account_processed_exactly_once(
+        pg_db, redis_workers):
+    # Given two worker processes on Redis working one job
+    doomed = redis_workers.start()
+    redis_workers.start()
+    service = JobService(pg_db)
+    job = service.submit_bulk_interaction("bob", description="Crash drill",
+                                          account_filter={"min_balance": 0}, **CALL)
+    wait_for(service, "bob", job.id, until=lambda s: s.done >= 300, timeout=60)
+    # When one of them is killed with SIGKILL mid-job
+    redis_workers.kill(doomed)
+    killed_at = time.monotonic()
+    mid = service.job("bob", job.id).summary
+    assert mid.status is JobStatus.IN_PROGRESS and mid.done < mid.total
+    # Then the other finishes the job (the reaper hands back the dead worker's chunks)
+    try:
+        done = wait_for(service, "bob", job.id, timeout=120)
+    except AssertionError:
+        raise AssertionError(redis_workers.log_text()) from None
+    recovered_in = time.monotonic() - killed_at
+    assert done.status in (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_EXCEPTIONS)
+    assert (done.ok + done.exceptions, done.not_processed) == (done.total, 0)
+    _assert_each_account_once(pg_db, job.id)
+    print(f"job finished {recovered_in:.1f} s after the kill")
