@@ -1,0 +1,398 @@
+"""Deterministic demo data: users, clients, portfolios, collectors, accounts and groups.
+
+``seed(db)`` fills an empty database (schema at alembic head) with a realistic collections back
+office, so every screen has something real to show. The same arguments always give exactly the
+same rows: values come from ``random.Random(random_seed)`` and fixed word lists, and every date
+is relative to the fixed ``SEED_DATE``, never the wall clock. Ids are given explicitly, so they
+are the same on SQLite and PostgreSQL and after a reset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Integer, Table, func, insert, literal, select, text
+
+from jobs.db import Database
+from jobs.errors import InvalidInput
+from jobs.models import Account, Base, Client, Collector, Group, GroupMember, Portfolio, User
+from jobs.permissions import ADMIN, BULK_UPDATE, SEND_COMMUNICATIONS, USER
+
+#: "Today" for the demo data: last worked, payments and birth dates are relative to it.
+SEED_DATE = dt.date(2026, 11, 1)
+SEED_TIME = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+BATCH_SIZE = 10_000
+
+T = TypeVar("T")
+
+# fmt: off
+_USERS = [  # username, display name, role, permissions, job-completion emails
+    ("admin", "Ada Admin", ADMIN, [BULK_UPDATE, SEND_COMMUNICATIONS], "all"),
+    ("alice", "Alice Analyst", USER, [BULK_UPDATE, SEND_COMMUNICATIONS], "all"),
+    ("bob", "Bob Builder", USER, [BULK_UPDATE], "failures"),
+    ("carol", "Carol Clerk", USER, [], "none"),
+    ("dave", "Dave Supervisor", USER, [BULK_UPDATE, SEND_COMMUNICATIONS], "failures"),
+]
+_CLIENTS = [  # code, name, share of accounts (%), portfolios, creditors
+    ("ACME", "Acme Retail Credit", 30,
+     ["2024 Charge-off Q1", "2024 Charge-off Q3", "2025 Charge-off Q2"],
+     ["Acme Store Card", "Acme Visa"]),
+    ("NWB", "Northwind Bank", 22,
+     ["2023 Personal Loans", "2025 Overdrafts"],
+     ["Northwind Bank", "Northwind Personal Lending"]),
+    ("GLBX", "Globex Auto Finance", 15,
+     ["2023 Repossessions", "2024 Deficiencies", "2025 Deficiencies Q1", "2025 Deficiencies Q2"],
+     ["Globex Auto Finance"]),
+    ("INIT", "Initech Wireless", 14,
+     ["2024 Final Bills", "2025 Final Bills", "Equipment 2025"],
+     ["Initech Wireless", "Initech Home Internet"]),
+    ("SMG", "Summit Medical Group", 11,
+     ["2024 Self-pay", "2025 Self-pay"],
+     ["Summit General Hospital", "Summit Imaging", "Summit Urgent Care"]),
+    ("BWU", "Bluewater Utilities", 8,
+     ["2024 Closed Services", "2025 Closed Services Q1", "2025 Closed Services Q2",
+      "2025 Closed Services Q3"],
+     ["Bluewater Electric", "Bluewater Gas"]),
+]
+# Name, active, share of the assigned accounts: the two who left hold ~10% of all accounts.
+_COLLECTORS = [
+    ("Maria Gonzalez", True, 6), ("James Carter", True, 6), ("Priya Raman", True, 6),
+    ("Derek Olsen", True, 6), ("Tanya Brooks", True, 6), ("Kevin Nguyen", True, 6),
+    ("Linda Okafor", True, 6), ("Marcus Webb", True, 6), ("Sofia Rossi", True, 6),
+    ("Hannah Price", True, 6), ("Victor Hale", False, 5), ("Gloria Mendes", False, 5),
+]
+_FIRST = (
+    "James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara "
+    "Richard Susan Joseph Jessica Thomas Sarah Charles Karen Christopher Lisa Daniel Nancy "
+    "Matthew Betty Anthony Sandra Mark Ashley Donald Kimberly Steven Emily Andrew Donna "
+    "Joshua Michelle Kenneth Carol Kevin Amanda Brian Melissa Timothy Deborah Ronald "
+    "Stephanie Jason Rebecca Jose Laura Luis Maria Juan Rosa Wei Mei Ahmed Fatima Dmitri "
+    "Olga Kwame Amara Raj Anita"
+).split()
+_LAST = (
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez "
+    "Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson "
+    "White Harris Sanchez Clark Ramirez Lewis Robinson Walker Young Allen King Wright Scott "
+    "Torres Nguyen Hill Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell Carter "
+    "Roberts Gomez Phillips Evans Turner Diaz Parker Cruz Edwards Collins Reyes Stewart "
+    "Morris Murphy Cook Rogers Morgan Peterson Cooper Reed Bailey Bell Kim Chen Patel Singh "
+    "Okafor Kowalski Novak Schmidt O'Brien"
+).split()
+_DOMAINS = ("gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "aol.com", "icloud.com",
+            "comcast.net", "att.net")
+_BAD_EMAILS = ("n/a", "none", "unknown", "no email", "refused")
+# Roughly by population, so state filters give groups of very different sizes.
+_STATES = {
+    "CA": 118, "TX": 90, "FL": 68, "NY": 59, "PA": 39, "IL": 38, "OH": 35, "GA": 33, "NC": 32,
+    "MI": 30, "NJ": 28, "VA": 26, "WA": 23, "AZ": 22, "TN": 21, "MA": 21, "IN": 20, "MO": 18,
+    "MD": 18, "WI": 18, "CO": 17, "MN": 17, "SC": 16, "AL": 15, "LA": 14, "KY": 13, "OR": 13,
+    "OK": 12, "CT": 11, "UT": 10, "IA": 10, "NV": 10, "AR": 9, "MS": 9, "KS": 9, "NM": 6,
+    "NE": 6, "ID": 6, "WV": 5, "HI": 4, "NH": 4, "ME": 4, "RI": 3, "MT": 3, "DE": 3, "SD": 3,
+    "ND": 2, "AK": 2, "DC": 2, "VT": 2, "WY": 2,
+}
+_STATUSES = {"Open": 62, "Promise to pay": 10, "Payment plan": 11, "Disputed": 6, "Bankrupt": 4,
+             "Closed": 4, "Paid in full": 3}
+_DECLINED = {0: 850, 1: 80, 2: 40, 3: 20, 4: 7, 5: 3}
+_GROUPS = [  # name, description, saved filter (None for a static list of members)
+    ("Texas open accounts", "Open accounts of debtors living in Texas.",
+     {"state": "TX", "status": "Open"}),
+    ("High balance (> $10k)", "Accounts with a current balance of $10,000 or more.",
+     {"min_balance": 10000}),
+    ("Locked accounts", "Accounts on legal hold; bulk actions leave them alone.", {"locked": True}),
+    ("Callback list — week 47", "Promises to pay to call back this week.", None),
+    ("Skip-trace batch", "Open accounts without a phone number, for the skip-trace vendor.", None),
+    ("Dispute review", "Disputes to review, with a few closed and locked accounts mixed in.", None),
+    ("Big reassignment pool", "Accounts of collectors who have left, to reassign.", None),
+    ("Empty group", "A static group with no members yet.", None),
+]
+# fmt: on
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """How many rows of each kind ``seed`` inserted."""
+
+    users: int
+    clients: int
+    portfolios: int
+    collectors: int
+    accounts: int
+    groups: int
+    group_members: int
+
+    def __str__(self) -> str:
+        counts = (f"{getattr(self, f.name):,} {f.name.replace('_', ' ')}" for f in fields(self))
+        return "Seeded " + ", ".join(counts)
+
+
+def seed(
+    db: Database, *, accounts: int = 50_000, random_seed: int = 7, reset: bool = False
+) -> SeedSummary:
+    """Fill the database with the demo data set, all in one transaction.
+
+    A failure part-way leaves the database as it was, old data included when resetting.
+
+    Parameters:
+      db: the database, its schema at alembic head.
+      accounts: how many accounts to generate (file numbers F0000001 upwards).
+      random_seed: seeds every random choice; the same arguments give the same rows.
+      reset: first delete every row of every table (jobs and audit trail included).
+
+    Returns:
+      The number of rows inserted per kind.
+
+    Raises:
+      InvalidInput: when the database already has data and ``reset`` is false, or when
+        ``accounts`` is not positive.
+    """
+    if accounts < 1:
+        raise InvalidInput("The number of accounts must be at least 1", field="accounts")
+    rng = random.Random(random_seed)
+    with db.write_conn() as conn:
+        if reset:
+            _delete_everything(conn, postgres=not db.is_sqlite)
+        elif _has_data(conn):
+            raise InvalidInput("The database already has demo data; use --reset to replace it")
+        owners = _insert_reference_data(conn)
+        maker = _AccountMaker(rng, owners)
+        for start in range(1, accounts + 1, BATCH_SIZE):
+            stop = min(start + BATCH_SIZE, accounts + 1)
+            conn.execute(insert(_table(Account)), [maker.row(i) for i in range(start, stop)])
+        groups, members = _insert_groups(conn, random.Random(f"{random_seed}:groups"))
+        if not db.is_sqlite:
+            _advance_sequences(conn)
+    return SeedSummary(
+        users=len(_USERS),
+        clients=len(_CLIENTS),
+        portfolios=sum(len(c[3]) for c in _CLIENTS),
+        collectors=len(_COLLECTORS),
+        accounts=accounts,
+        groups=groups,
+        group_members=members,
+    )
+
+
+def _table(model: type[Base]) -> Table:
+    """The Core table of a model, for set-based and executemany statements."""
+    return model.__table__  # type: ignore[return-value]
+
+
+def _has_data(conn: Connection) -> bool:
+    # Users or clients alone would collide with the explicit ids below, so they count too.
+    return any(
+        conn.execute(select(func.count()).select_from(_table(m))).scalar_one()
+        for m in (Account, User, Client)
+    )
+
+
+def _delete_everything(conn: Connection, *, postgres: bool) -> None:
+    """Empty every table, children first (the metadata's dependency order, reversed)."""
+    tables = list(reversed(Base.metadata.sorted_tables))
+    if postgres:
+        # DELETE would run a foreign-key check per deleted row (group_members has no index on
+        # account_id alone); a TRUNCATE of all the tables together skips that.
+        names = ", ".join(conn.dialect.identifier_preparer.format_table(t) for t in tables)
+        conn.execute(text(f"TRUNCATE TABLE {names} RESTART IDENTITY"))
+    else:
+        for table in tables:
+            conn.execute(table.delete())
+
+
+def _advance_sequences(conn: Connection) -> None:
+    """Move PostgreSQL id sequences past the explicit ids, so later inserts do not collide."""
+    for model in (User, Client, Portfolio, Collector, Account, Group):
+        name = _table(model).name  # from our own metadata, safe to put in the SQL
+        sequence = f"pg_get_serial_sequence('{name}', 'id')"
+        conn.execute(text(f"SELECT setval({sequence}, max(id)) FROM {name}"))
+
+
+def _insert_reference_data(conn: Connection) -> list[tuple[int, int, list[str]]]:
+    """Insert users, clients, portfolios and collectors, with ids 1, 2, … in list order.
+
+    Returns:
+      (client id, portfolio id, creditors) per portfolio, repeated by the client's share of
+      accounts: a uniform pick from it is an account's owner.
+    """
+    users = [
+        (i, u, name, role, perms, f"{u}@bulkdesk.example", notify, True, SEED_TIME)
+        for i, (u, name, role, perms, notify) in enumerate(_USERS, start=1)
+    ]
+    columns = "id username display_name role permissions email notify active created_at"
+    conn.execute(insert(_table(User)), _rows(columns, users))
+    clients = [(i, code, name) for i, (code, name, *_) in enumerate(_CLIENTS, start=1)]
+    conn.execute(insert(_table(Client)), _rows("id code name", clients))
+    portfolios: list[tuple[int, int, str]] = []
+    owners: list[tuple[int, int, list[str]]] = []
+    for client_id, (_, _, share, names, creditors) in enumerate(_CLIENTS, start=1):
+        for name in names:
+            portfolios.append((len(portfolios) + 1, client_id, name))
+            # An equal part of the client's share each: 12 splits evenly into 2, 3 or 4 parts.
+            owners += [(client_id, len(portfolios), creditors)] * (share * 12 // len(names))
+    conn.execute(insert(_table(Portfolio)), _rows("id client_id name", portfolios))
+    collectors = [(i, name, active) for i, (name, active, _) in enumerate(_COLLECTORS, start=1)]
+    conn.execute(insert(_table(Collector)), _rows("id name active", collectors))
+    return owners
+
+
+def _rows(columns: str, values: Sequence[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Rows for an executemany insert: each tuple of ``values`` keyed by the column names."""
+    keys = columns.split()
+    return [dict(zip(keys, row, strict=True)) for row in values]
+
+
+def _spread(weights: dict[T, int]) -> list[T]:
+    """Each key repeated by its weight: a uniform pick from the list is a weighted pick."""
+    return [key for key, weight in weights.items() for _ in range(weight)]
+
+
+class _AccountMaker:
+    """Makes account rows one by one from a random stream; holds the lookup tables."""
+
+    def __init__(self, rng: random.Random, owners: Sequence[tuple[int, int, list[str]]]) -> None:
+        self.rand = rng.random  # rng.random() and int() are several times faster than randrange.
+        self.owners = owners
+        self.states = _spread(_STATES)
+        self.statuses = _spread(_STATUSES)
+        self.declined = _spread(_DECLINED)
+        self.collectors = _spread({i: w for i, (_, _, w) in enumerate(_COLLECTORS, start=1)})
+        self.birth_lo = dt.date(1940, 1, 1).toordinal()
+        self.birth_span = dt.date(2004, 12, 31).toordinal() - self.birth_lo + 1
+        self.today = SEED_DATE.toordinal()
+        #: Recent debtors a later account may belong to as well (same person, same SSN).
+        self.recent: list[tuple[str, str, dt.date, str | None, str | None]] = []
+
+    def pick(self, items: Sequence[T]) -> T:
+        """One of ``items``, uniformly."""
+        return items[int(self.rand() * len(items))]
+
+    def debtor(self) -> tuple[str, str, dt.date, str | None, str | None]:
+        """A new debtor: name, SSN, birth date, email and phone."""
+        rand, pick = self.rand, self.pick
+        first, last = pick(_FIRST), pick(_LAST)
+        # SSN area numbers 000, 666 and 900-999 are never issued.
+        area = 1 + int(rand() * 898)
+        area += area >= 666
+        ssn = f"{area:03d}-{1 + int(rand() * 99):02d}-{1 + int(rand() * 9999):04d}"
+        birth = dt.date.fromordinal(self.birth_lo + int(rand() * self.birth_span))
+        r = rand()
+        if r < 0.85:
+            digits = str(int(rand() * 100)) if rand() < 0.6 else ""
+            handle = f"{first}.{last}{digits}".lower().replace("'", "")
+            email: str | None = f"{handle}@{pick(_DOMAINS)}"
+        else:
+            email = None if r < 0.95 else pick(_BAD_EMAILS)
+        phone = None
+        if rand() < 0.8:
+            phone = (
+                f"+1-{201 + int(rand() * 789)}-{200 + int(rand() * 800)}-{int(rand() * 10000):04d}"
+            )
+        return f"{first} {last}", ssn, birth, email, phone
+
+    def row(self, account_id: int) -> dict[str, Any]:
+        """The account with this id, as a dict of column values."""
+        rand, pick, today = self.rand, self.pick, self.today
+        recent = self.recent
+        # ~1% of accounts belong to a debtor seen shortly before: ~2% of accounts share an SSN.
+        if recent and rand() < 0.01:
+            k = int(rand() * len(recent))
+            recent[k], recent[-1] = recent[-1], recent[k]
+            name, ssn, birth, email, phone = recent.pop()
+        else:
+            name, ssn, birth, email, phone = self.debtor()
+            if len(recent) < 1000:
+                recent.append((name, ssn, birth, email, phone))
+            else:
+                recent[int(rand() * 1000)] = (name, ssn, birth, email, phone)
+        client_id, portfolio_id, creditors = pick(self.owners)
+        status = pick(self.statuses)
+        # Legal holds are far more common on disputed and bankrupt accounts; ~1.5% overall.
+        locked = rand() < (0.1 if status in ("Disputed", "Bankrupt") else 0.0055)
+        balance = rand() ** 2.4 * 24_950 + 50  # skewed: most balances are small
+        if balance > 10_000 and rand() < 0.6:
+            balance = rand() * 9_950 + 50
+        lowest = 10 ** (11 + int(rand() * 5))  # account numbers have 12 to 16 digits
+        cents = 0 if status == "Paid in full" else int(balance * 100)
+        paid = status == "Paid in full" or rand() < (0.7 if status == "Payment plan" else 0.37)
+        payment = payment_date = None
+        if paid:
+            payment_cents = 2_500 + int(rand() * 147_500)
+            payment = Decimal(payment_cents).scaleb(-2)
+            payment_date = dt.date.fromordinal(today - 1 - int(rand() * 365))
+        return {
+            "id": account_id,
+            "file_number": f"F{account_id:07d}",
+            "client_id": client_id,
+            "portfolio_id": portfolio_id,
+            "account_number": str(lowest + int(rand() * 9 * lowest)),
+            "debtor_name": name,
+            "ssn": ssn,
+            "birth_date": birth,
+            "email": email,
+            "phone": phone,
+            "state": pick(self.states),
+            "status": status,
+            "locked": locked,
+            "current_balance": Decimal(cents).scaleb(-2),
+            "creditor": pick(creditors),
+            "collector_id": pick(self.collectors) if rand() < 0.7 else None,
+            "last_worked": (
+                dt.date.fromordinal(today - 1 - int(rand() * 180)) if rand() < 0.75 else None
+            ),
+            "last_payment_amount": payment,
+            "last_payment_date": payment_date,
+            "declined_transactions": pick(self.declined),
+        }
+
+
+def _insert_groups(conn: Connection, rng: random.Random) -> tuple[int, int]:
+    """Insert saved-filter and static groups of clearly different sizes, and their members.
+
+    Static members are drawn with ``rng`` from matching account ids in id order, so they are
+    the same every time; the reassignment pool is every account of an inactive collector.
+
+    Returns:
+      The number of groups and of group members inserted.
+    """
+    a = _table(Account).c
+    members = {
+        "Callback list — week 47": _sample(
+            conn, rng, (a.status == "Promise to pay") & a.phone.is_not(None), 150
+        ),
+        "Skip-trace batch": _sample(conn, rng, (a.status == "Open") & a.phone.is_(None), 1_200),
+        # Closed and locked accounts too, so a bulk action on it shows "Not processed" rows.
+        "Dispute review": sorted(
+            set(_sample(conn, rng, (a.status == "Disputed") & ~a.locked, 30))
+            | set(_sample(conn, rng, a.locked, 5))
+            | set(_sample(conn, rng, a.status == "Closed", 5))
+        ),
+    }
+    groups = [
+        (i, name, description, "static" if flt is None else "filter", flt, 1, SEED_TIME)
+        for i, (name, description, flt) in enumerate(_GROUPS, start=1)
+    ]
+    columns = "id name description kind filter created_by_id created_at"
+    conn.execute(insert(_table(Group)), _rows(columns, groups))
+    gm = _table(GroupMember)
+    ids = {name: group_id for group_id, name, *_ in groups}
+    for name, account_ids in members.items():
+        if account_ids:  # a handful of accounts may match nothing; an empty list would not insert
+            rows = [(ids[name], account_id) for account_id in account_ids]
+            conn.execute(insert(gm), _rows("group_id account_id", rows))
+    # Set-based: at 1M accounts the pool has ~100k members, no need to bring them to Python.
+    inactive = [i for i, (_, active, _) in enumerate(_COLLECTORS, start=1) if not active]
+    pool = select(literal(ids["Big reassignment pool"], Integer), a.id)
+    pool = pool.where(a.collector_id.in_(inactive)).order_by(a.id)
+    conn.execute(insert(gm).from_select(["group_id", "account_id"], pool))
+    return len(groups), conn.execute(select(func.count()).select_from(gm)).scalar_one()
+
+
+def _sample(conn: Connection, rng: random.Random, where: Any, k: int) -> list[int]:
+    """Up to ``k`` ids of accounts matching ``where``, drawn with ``rng``, in id order."""
+    a = _table(Account).c
+    ids = conn.execute(select(a.id).where(where).order_by(a.id)).scalars().all()
+    return sorted(rng.sample(ids, min(k, len(ids))))
