@@ -79,10 +79,14 @@ class AuditPeriod:
 
     @property
     def label(self) -> str:
-        """The period in words, e.g. ``2026-11-01 to 2026-11-07``."""
-        first = self.date_from.isoformat() if self.date_from else "the first job"
-        last = self.date_to.isoformat() if self.date_to else "the last job"
-        return f"{first} to {last}"
+        """The period in words, e.g. ``2026-11-01 to 2026-11-07`` or ``all time``."""
+        if self.date_from and self.date_to:
+            return f"{self.date_from.isoformat()} to {self.date_to.isoformat()}"
+        if self.date_from:
+            return f"from {self.date_from.isoformat()}"
+        if self.date_to:
+            return f"until {self.date_to.isoformat()}"
+        return "all time"
 
     @property
     def slug(self) -> str:
@@ -106,6 +110,11 @@ class AuditReport:
     throughput: pd.DataFrame
     jobs_listed: int
     jobs_total: int
+
+    @property
+    def file_stem(self) -> str:
+        """The report's file name without extension, e.g. ``audit_2026-11-01_2026-11-07_all``."""
+        return file_stem(self.period, self.user)
 
     @property
     def truncated(self) -> bool:
@@ -164,6 +173,19 @@ class AuditReport:
         for column in ("submitted_at", "started_at", "ended_at"):
             out[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
         return out
+
+
+def file_stem(period: AuditPeriod, user: str | None) -> str:
+    """The file name (without extension) of the report for a period and user.
+
+    Parameters:
+      period: the period reported on.
+      user: the username reported on, or empty for all users.
+
+    Returns:
+      ``audit_<from>_<to>_<user>``, with ``all`` for an open end or all users.
+    """
+    return f"audit_{period.slug}_{(user or '').strip() or 'all'}"
 
 
 def build_report(db: Database, *, date_from: str | dt.date | None = None,

@@ -26,6 +26,11 @@ from jobs.service import JobService
 KERNEL_NAME = "bulkdesk-python"
 
 
+def notebook_path(name: str) -> Path:
+    """The path of one of Bulkdesk's notebooks (``notebooks/<name>.ipynb`` of this checkout)."""
+    return Path(__file__).resolve().parent.parent / "notebooks" / f"{name}.ipynb"
+
+
 def project_root(start: Path | None = None) -> Path:
     """The Bulkdesk checkout around ``start`` (the folder holding ``pyproject.toml``).
 
@@ -57,8 +62,11 @@ def database_url(explicit: str | None = None) -> str:
         return explicit
     if os.environ.get("BULKDESK_DATABASE_URL"):
         return os.environ["BULKDESK_DATABASE_URL"]
-    var = Path(os.environ.get("BULKDESK_VAR_DIR") or project_root() / "var")
-    return f"sqlite:///{var / 'bulkdesk.db'}"
+    return f"sqlite:///{_var_dir() / 'bulkdesk.db'}"
+
+
+def _var_dir() -> Path:
+    return Path(os.environ.get("BULKDESK_VAR_DIR") or project_root() / "var")
 
 
 def connect(url: str | None = None) -> JobService:
@@ -116,3 +124,17 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any] | None
         papermill.execute_notebook(
             str(notebook), str(output), parameters=parameters or {}, kernel_name=kernel,
             cwd=str(cwd or notebook.parent), progress_bar=False, execution_timeout=timeout)
+
+
+def output_dir(explicit: str | None = None) -> Path:
+    """Where a notebook writes its files.
+
+    Parameters:
+      explicit: a folder given as a notebook parameter; empty for the default.
+
+    Returns:
+      ``explicit`` (created if needed), else ``reports`` in the project's ``var`` folder.
+    """
+    folder = Path(explicit) if explicit else _var_dir() / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder.resolve()

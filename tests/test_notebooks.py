@@ -1,0 +1,163 @@
+"""The analyst notebooks: committed clean, and run top to bottom on a seeded database.
+
+Each notebook is executed with papermill on a kernel of this interpreter (see
+``jobs.notebooks.run_notebook``); the kernel finds the test database through
+``BULKDESK_DATABASE_URL``, as it would find the configured one in JupyterLab.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import nbformat
+import pytest
+from audit_jobs import AuditJobs, make_audit_jobs
+from click.testing import CliRunner
+from sqlalchemy import text
+
+from jobs import notebooks
+from jobs.audit_report import build_report
+from jobs.cli import main
+from jobs.db import Database
+from jobs.service import JobService
+
+NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
+EXPECTED = {"audit.ipynb", "explore_accounts.ipynb", "launch_and_monitor.ipynb"}
+
+
+@pytest.fixture
+def database_env(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch,
+                 tmp_path: Path) -> Database:
+    """The seeded copy, announced to notebook kernels as the configured database."""
+    monkeypatch.setenv("BULKDESK_DATABASE_URL", str(sqlite_db.url))
+    monkeypatch.setenv("BULKDESK_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("BULKDESK_BROKER_URL", raising=False)
+    return sqlite_db
+
+
+@pytest.fixture
+def audit_jobs(database_env: Database, stub_broker) -> AuditJobs:
+    return make_audit_jobs(JobService(database_env), stub_broker)
+
+
+def _run(name: str, tmp_path: Path, **parameters: object) -> nbformat.NotebookNode:
+    executed = tmp_path / "executed" / f"{name}.ipynb"
+    notebooks.run_notebook(notebooks.notebook_path(name), executed, parameters, timeout=300)
+    return nbformat.read(executed, as_version=4)
+
+
+def _today_period() -> dict[str, str]:
+    """The UTC days around now, when the test's jobs were submitted."""
+    today = dt.datetime.now(dt.UTC).date()
+    return {"date_from": (today - dt.timedelta(days=1)).isoformat(),
+            "date_to": (today + dt.timedelta(days=1)).isoformat()}
+
+
+def test_the_project_has_the_three_analyst_notebooks() -> None:
+    assert EXPECTED <= {path.name for path in NOTEBOOKS}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_are_committed_without_outputs_or_execution_counts(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+
+    for number, cell in enumerate(notebook.cells, 1):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name} cell {number} has outputs"
+            assert cell.execution_count is None, f"{path.name} cell {number} was executed"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_parameterised_notebooks_have_one_cell_tagged_parameters(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+
+    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
+
+
+@pytest.mark.slow
+def test_the_explore_accounts_notebook_runs_on_the_seeded_database(database_env: Database,
+                                                                   tmp_path: Path) -> None:
+    executed = _run("explore_accounts", tmp_path)
+
+    shown = "".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", ""))
+                    for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "Dispute review" in shown and "locked (exception)" in shown
+
+
+@pytest.mark.slow
+def test_the_audit_notebook_gives_a_valid_report_on_an_empty_trail(database_env: Database,
+                                                                   tmp_path: Path) -> None:
+    _run("audit", tmp_path, output_dir=str(tmp_path / "out"))
+
+    assert (tmp_path / "out" / "audit_all_all_all.html").stat().st_size > 0
+    assert (tmp_path / "out" / "audit_all_all_all.csv").read_text().startswith(
+        "section,key,metric,value\n")
+
+
+@pytest.mark.slow
+def test_the_audit_notebook_run_twice_writes_identical_figures_that_match_the_database(
+        database_env: Database, audit_jobs: AuditJobs, tmp_path: Path) -> None:
+    # Given a trail with completed, exception, stopped and deleted jobs,
+    period = _today_period()
+    # when the audit runs twice with the same parameters into two folders,
+    for run in ("first", "second"):
+        _run("audit", tmp_path / run, output_dir=str(tmp_path / run), **period)
+
+    # then the CSVs are the same bytes,
+    stem = f"audit_{period['date_from']}_{period['date_to']}_all"
+    first = (tmp_path / "first" / f"{stem}.csv").read_bytes()
+    assert first == (tmp_path / "second" / f"{stem}.csv").read_bytes()
+    html = (tmp_path / "first" / f"{stem}.html").read_text()
+    assert "Who stopped or deleted what" in html and "One-off letters" in html
+    # and their figures are the database's.
+    figures = {tuple(line.split(",")[:3]): line.split(",", 3)[3]
+               for line in first.decode().splitlines()[1:] if line.count(",") >= 3}
+    with database_env.engine.connect() as conn:
+        deleted = conn.execute(text("SELECT count(*) FROM jobs WHERE deleted_at IS NOT NULL"))
+        per_status = conn.execute(text("SELECT status, count(*) FROM jobs GROUP BY status"))
+        stops = conn.execute(text("SELECT count(*) FROM audit_events WHERE action = 'stop'"))
+        deleted_count, stop_count = deleted.scalar_one(), stops.scalar_one()
+        status_counts = dict(per_status.all())
+    assert deleted_count == 2 and stop_count == 1
+    assert figures[("jobs_by_status", "Completed", "jobs")] == str(status_counts[2])
+    assert figures[("jobs_by_status", "Completed", "deleted")] == "1"
+    assert figures[("jobs_by_status", "Stopped", "jobs")] == str(status_counts[3])
+    assert figures[("events_by_action", "stop", "events")] == str(stop_count)
+    assert figures[("events_by_action", "delete", "events")] == str(deleted_count)
+    assert figures[("stops_and_deletes", _event_id(database_env, audit_jobs.deleted_completed),
+                    "by")] == "admin"
+
+
+def _event_id(db: Database, job_id: int) -> str:
+    with db.engine.connect() as conn:
+        return str(conn.execute(text("SELECT id FROM audit_events WHERE action = 'delete' "
+                                     "AND job_id = :job"), {"job": job_id}).scalar_one())
+
+
+@pytest.mark.slow
+def test_bulkdesk_audit_runs_the_notebook_for_one_user_and_writes_the_report(
+        database_env: Database, audit_jobs: AuditJobs, tmp_path: Path) -> None:
+    period = _today_period()
+
+    result = CliRunner().invoke(main, ["audit", "--from", period["date_from"], "--to",
+                                       period["date_to"], "--user", "dave",
+                                       "--out", str(tmp_path / "out")])
+
+    assert result.exit_code == 0, result.output
+    stem = f"audit_{period['date_from']}_{period['date_to']}_dave"
+    for suffix in ("html", "csv", "ipynb"):
+        assert (tmp_path / "out" / f"{stem}.{suffix}").is_file(), result.output
+    expected = build_report(database_env, user="dave", **period).write_csv(tmp_path / "x.csv")
+    assert (tmp_path / "out" / f"{stem}.csv").read_bytes() == expected.read_bytes()
+
+
+def test_bulkdesk_audit_refuses_a_backwards_period_and_an_unknown_user(
+        database_env: Database) -> None:
+    backwards = CliRunner().invoke(main, ["audit", "--from", "2026-11-08", "--to", "2026-11-01"])
+    nobody = CliRunner().invoke(main, ["audit", "--from", "2026-11-01", "--to", "2026-11-08",
+                                       "--user", "nobody"])
+
+    assert backwards.exit_code == 2 and "after it ends" in backwards.output
+    assert nobody.exit_code == 2 and "no user called 'nobody'" in nobody.output
