@@ -182,6 +182,12 @@ def _table(model: type[Base]) -> Table:
     return model.__table__  # type: ignore[return-value]
 
 
+def has_data(db: Database) -> bool:
+    """Whether the database already holds users, clients or accounts."""
+    with db.read() as session:
+        return _has_data(session.connection())
+
+
 def _has_data(conn: Connection) -> bool:
     # Users or clients alone would collide with the explicit ids below, so they count too.
     return any(

@@ -1,0 +1,310 @@
+"""The ``bulkdesk`` command: database, demo data, workers, and jobs as a named user."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+
+import click
+
+from jobs import runtime
+from jobs.errors import BulkdeskError
+from jobs.queries import JobFilter
+from jobs.status import JobStatus
+
+
+def _service():  # type: ignore[no-untyped-def]
+    from jobs.service import JobService
+
+    return JobService()
+
+
+def _fail(error: Exception) -> None:
+    click.secho(f"Error: {error}", fg="red", err=True)
+    sys.exit(2)
+
+
+def _fmt_time(value: dt.datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+
+@click.group()
+@click.version_option(package_name="bulkdesk")
+def main() -> None:
+    """Bulkdesk: launch bulk jobs on accounts and watch them run."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the schema (Alembic)."""
+    from jobs.db import upgrade
+
+    url = runtime.settings().database_url
+    upgrade(url, revision)
+    click.echo(f"Schema is at {revision}: {runtime.database()}")
+
+
+@main.command()
+@click.option("--accounts", default=50_000, show_default=True, help="How many accounts.")
+@click.option("--large", is_flag=True, help="1,000,000 accounts.")
+@click.option("--reset", is_flag=True, help="Replace existing data.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when data already exists.")
+def seed(accounts: int, large: bool, reset: bool, if_empty: bool) -> None:
+    """Create the deterministic demo data set (upgrading the schema first)."""
+    from jobs.db import upgrade
+    from jobs.seed import has_data
+    from jobs.seed import seed as make
+
+    upgrade(runtime.settings().database_url)
+    if if_empty and has_data(runtime.database()):
+        click.echo("Demo data already present; leaving it as it is.")
+        return
+    started = time.perf_counter()
+    try:
+        summary = make(runtime.database(), accounts=1_000_000 if large else accounts, reset=reset)
+    except BulkdeskError as error:
+        _fail(error)
+    click.echo(f"{summary} in {time.perf_counter() - started:.1f} s")
+
+
+@main.command()
+@click.option("--processes", default=1, show_default=True)
+@click.option("--threads", default=None, type=int, help="Worker threads per process.")
+def worker(processes: int, threads: int | None) -> None:
+    """Work jobs: `dramatiq` processes for Redis/RabbitMQ, threads for the embedded broker."""
+    settings = runtime.settings()
+    threads = threads or settings.worker_threads
+    if settings.embedded_broker:
+        from jobs import actors  # noqa: F401  (sets up the in-process broker)
+        from jobs import broker
+
+        click.echo(f"In-process worker with {threads} threads on {runtime.database()}; "
+                   "Ctrl-C to stop.")
+        running = broker.start_in_process_worker(broker.current(), threads)
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            running.stop()
+        return
+    os.execvp("dramatiq", ["dramatiq", "jobs.actors", "--processes", str(processes),
+                           "--threads", str(threads)])
+
+
+@main.command()
+@click.option("--as", "username", required=True, help="Act as this user.")
+@click.option("--group", help="Group name or id.")
+@click.option("--status", "acct_status", help="Account status filter, e.g. Open.")
+@click.option("--state", help="Account state filter, e.g. TX.")
+@click.option("--client-id", type=int)
+@click.option("--min-balance", type=float)
+@click.option("--type", "interaction_type", default="Note", show_default=True)
+@click.option("--outcome", default="Information only", show_default=True)
+@click.option("--note", default="")
+@click.option("--date", "interaction_date", default=None, help="YYYY-MM-DD; default today.")
+@click.option("--description", required=True)
+@click.option("--wait", is_flag=True, help="Watch the job to its final status.")
+def submit(username: str, group: str | None, acct_status: str | None, state: str | None,
+           client_id: int | None, min_balance: float | None, interaction_type: str,
+           outcome: str, note: str, interaction_date: str | None, description: str,
+           wait: bool) -> None:
+    """Queue a bulk "Add Interaction" on a group and/or filtered accounts."""
+    flt = {"status": acct_status, "state": state, "client_id": client_id,
+           "min_balance": min_balance}
+    worker_threads = None
+    try:
+        service = _service()
+        if wait and runtime.settings().embedded_broker:
+            worker_threads = _start_embedded()
+        job = service.submit_bulk_interaction(
+            username, description=description, interaction_type=interaction_type,
+            outcome=outcome, note=note, interaction_date=interaction_date, group=group,
+            account_filter=flt)
+        click.echo(f"Job {job.id} queued: {job.description}")
+        if wait:
+            _watch(service, username, job.id)
+        elif runtime.settings().embedded_broker:
+            click.echo("It runs when a worker runs: `bulkdesk worker` or the dashboard.")
+    except BulkdeskError as error:
+        _fail(error)
+    finally:
+        if worker_threads is not None:
+            worker_threads.stop()
+
+
+def _start_embedded():  # type: ignore[no-untyped-def]
+    from jobs import actors  # noqa: F401
+    from jobs import broker
+
+    return broker.start_in_process_worker(broker.current(), runtime.settings().worker_threads)
+
+
+def _watch(service, username: str, job_id: int) -> JobStatus:  # type: ignore[no-untyped-def]
+    from tqdm import tqdm
+
+    summary = service.job(username, job_id).summary
+    with tqdm(total=summary.total or None, unit="acct", desc=f"Job {job_id}") as bar:
+        while True:
+            summary = service.job(username, job_id).summary
+            bar.total = summary.total or bar.total
+            bar.n = summary.done
+            bar.set_postfix_str(f"{summary.status.label}, {summary.exceptions} exceptions")
+            bar.refresh()
+            if summary.status.is_final:
+                break
+            time.sleep(0.2)
+    click.echo(f"Job {job_id} {summary.status.label}: {summary.ok:,} ok, "
+               f"{summary.exceptions:,} exceptions, {summary.not_processed:,} not processed")
+    return summary.status
+
+
+@main.command("jobs")
+@click.option("--as", "username", required=True)
+@click.option("--status", "statuses", multiple=True, help="Status label; repeatable.")
+@click.option("--text")
+@click.option("--page", default=1, show_default=True)
+@click.option("--page-size", default=20, show_default=True)
+def list_jobs(username: str, statuses: tuple[str, ...], text: str | None, page: int,
+              page_size: int) -> None:
+    """List the jobs you may see, newest first."""
+    try:
+        flt = JobFilter(statuses=[JobStatus.from_label(s) for s in statuses], text=text)
+        result = _service().list_jobs(username, flt, page=page, page_size=page_size)
+    except (BulkdeskError, ValueError) as error:
+        _fail(error)
+    click.echo(f"{'Job':>6}  {'Status':<26} {'Done':>15}  {'Submitted':<19}  Owner / Description")
+    for j in result.rows:
+        click.echo(f"{j.id:>6}  {j.status.label:<26} {j.done:>7,}/{j.total:<7,}  "
+                   f"{_fmt_time(j.submitted_at)}  {j.owner}: {j.description}")
+    click.echo(f"Page {result.page} of {result.pages} ({result.total:,} jobs)")
+
+
+@main.command()
+@click.argument("job_id")
+@click.option("--as", "username", required=True)
+@click.option("--items", "outcome", default=None, help="List items: All, Ok, Exception, …")
+def show(job_id: str, username: str, outcome: str | None) -> None:
+    """Show a job's detail (and its items)."""
+    try:
+        service = _service()
+        detail = service.job(username, job_id)
+        s = detail.summary
+        click.echo(f"Job {s.id}: {s.description}\n  Action: {s.action_label} "
+                   f"({detail.parameters_text})\n  Selection: {detail.selection_text}\n"
+                   f"  Owner: {s.owner}\n  Status: {s.status.label}\n"
+                   f"  Submitted {_fmt_time(s.submitted_at)}, started {_fmt_time(s.started_at)}, "
+                   f"ended {_fmt_time(s.ended_at)}\n"
+                   f"  Items: {s.total:,} total, {s.ok:,} ok, {s.exceptions:,} exceptions, "
+                   f"{s.not_processed:,} not processed")
+        if detail.error:
+            click.echo(f"  Error: {detail.error}")
+        for e in detail.events:
+            click.echo(f"  {_fmt_time(e.at)}  {e.action:<7} {e.actor or 'system'}: {e.summary}")
+        if outcome:
+            items = service.job_items(username, job_id, outcome=outcome, page_size=100)
+            for row in items.rows:
+                click.echo(f"  #{row.seq:<7} {row.file_number or '':<10} {row.outcome:<13} "
+                           f"{row.message or ''}")
+            click.echo(f"  ({len(items.rows)} of {items.total:,} items shown)")
+    except BulkdeskError as error:
+        _fail(error)
+
+
+@main.command()
+@click.argument("job_id")
+@click.option("--as", "username", required=True)
+def stop(job_id: str, username: str) -> None:
+    """Stop an In progress job."""
+    try:
+        summary = _service().stop(username, job_id)
+    except BulkdeskError as error:
+        _fail(error)
+    click.echo(f"Job {summary.id} is {summary.status.label}.")
+
+
+@main.command()
+@click.argument("job_id")
+@click.option("--as", "username", required=True)
+def delete(job_id: str, username: str) -> None:
+    """Delete a job from the lists (the audit trail keeps it)."""
+    try:
+        _service().delete(username, job_id)
+    except BulkdeskError as error:
+        _fail(error)
+    click.echo(f"Job {job_id} deleted.")
+
+
+@main.command()
+def demo() -> None:
+    """Seed the demo database if needed, then run one bulk job with a progress bar."""
+    from jobs.db import upgrade
+    from jobs.seed import has_data
+    from jobs.seed import seed as make
+
+    upgrade(runtime.settings().database_url)
+    if not has_data(runtime.database()):
+        click.echo("Seeding the demo database (50,000 accounts)…")
+        click.echo(str(make(runtime.database())))
+    threads = _start_embedded() if runtime.settings().embedded_broker else None
+    try:
+        service = _service()
+        job = service.submit_bulk_interaction(
+            "alice", description="Demo: log a courtesy call on the skip-trace batch",
+            interaction_type="Call", outcome="Left message", group="Skip-trace batch",
+            note="Left a courtesy voicemail.")
+        click.echo(f"Job {job.id} queued as alice: {job.description}")
+        _watch(service, "alice", job.id)
+    finally:
+        if threads is not None:
+            threads.stop()
+
+
+@main.command()
+@click.option("--from", "date_from", required=True, metavar="YYYY-MM-DD",
+              help="First day of the period (UTC).")
+@click.option("--to", "date_to", required=True, metavar="YYYY-MM-DD",
+              help="Last day of the period (UTC), inclusive.")
+@click.option("--user", default="", help="Only this user's jobs; default all users.")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for the report; default var/reports.")
+def audit(date_from: str, date_to: str, user: str, out_dir: str | None) -> None:
+    """Run the audit notebook for a period: an HTML report and a CSV of its figures."""
+    from pathlib import Path
+
+    from jobs import audit_report, notebooks
+
+    try:
+        from papermill.exceptions import PapermillExecutionError
+    except ImportError as error:
+        _fail(RuntimeError(f"{error}; the audit needs papermill and ipykernel installed"))
+    try:
+        period = audit_report.AuditPeriod.parse(date_from, date_to)
+        if user and user not in {u.username for u in _service().users()}:
+            _fail(BulkdeskError(f"There is no user called {user!r}"))
+        folder = notebooks.output_dir(out_dir)
+        stem = audit_report.file_stem(period, user)
+        click.echo(f"Running the audit for {period.label} on {runtime.database()}…")
+        notebooks.run_notebook(
+            notebooks.notebook_path("audit"), folder / f"{stem}.ipynb", cwd=Path.cwd(),
+            parameters={"date_from": period.date_from.isoformat(),
+                        "date_to": period.date_to.isoformat(), "user": user,
+                        "output_dir": str(folder),
+                        "database_url": runtime.settings().database_url})
+    except BulkdeskError as error:
+        _fail(error)
+    except PapermillExecutionError as error:
+        _fail(RuntimeError(f"the audit notebook failed: {error.ename}: {error.evalue}"))
+    for suffix in ("html", "csv", "ipynb"):
+        click.echo(f"Wrote {folder / f'{stem}.{suffix}'}")
+
+
+if __name__ == "__main__":
+    main()
