@@ -26,9 +26,13 @@ dramatiq.set_broker(_broker.make_broker(runtime.settings()))
 RETRIES = {"max_retries": 3, "min_backoff": 500, "max_backoff": 5_000}
 
 
-@dramatiq.actor(actor_name=START_ACTOR, queue_name=_broker.QUEUE, time_limit=15 * 60_000,
-                throws=(BulkdeskError,),
-                **RETRIES)
+@dramatiq.actor(
+    actor_name=START_ACTOR,
+    queue_name=_broker.QUEUE,
+    time_limit=15 * 60_000,
+    throws=(BulkdeskError,),
+    **RETRIES,
+)
 def start_job(job_id: int) -> None:
     """Snapshot a Queued job's targets and send one message per chunk."""
     settings = runtime.settings()
@@ -36,9 +40,13 @@ def start_job(job_id: int) -> None:
         run_chunk.send(chunk_id)
 
 
-@dramatiq.actor(actor_name=CHUNK_ACTOR, queue_name=_broker.QUEUE, time_limit=5 * 60_000,
-                throws=(BulkdeskError,),
-                **RETRIES)
+@dramatiq.actor(
+    actor_name=CHUNK_ACTOR,
+    queue_name=_broker.QUEUE,
+    time_limit=5 * 60_000,
+    throws=(BulkdeskError,),
+    **RETRIES,
+)
 def run_chunk(chunk_id: int) -> None:
     """Work one chunk (claimed by the ChunkLeases middleware before this runs)."""
     pause = runtime.settings().chunk_pause

@@ -18,10 +18,24 @@ APPROVE = "approve"
 DEFINITION_CHANGE = "definition_change"
 
 
-def record(conn: Connection, action: str, *, job_id: int | None, actor_id: int | None,
-           summary: str = "", details: dict[str, Any] | None = None,
-           at: dt.datetime | None = None) -> None:
+def record(
+    conn: Connection,
+    action: str,
+    *,
+    job_id: int | None,
+    actor_id: int | None,
+    summary: str = "",
+    details: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> None:
     """Write one audit event in the caller's transaction, so it commits with the change."""
-    conn.execute(insert(AuditEvent).values(
-        at=at or utcnow(), action=action, job_id=job_id, actor_id=actor_id,
-        summary=summary, details=details or {}))
+    conn.execute(
+        insert(AuditEvent).values(
+            at=at or utcnow(),
+            action=action,
+            job_id=job_id,
+            actor_id=actor_id,
+            summary=summary,
+            details=details or {},
+        )
+    )

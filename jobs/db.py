@@ -29,7 +29,9 @@ class Database:
             path = self.url.database
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+            self.engine = create_engine(
+                url, connect_args={"timeout": 60, "check_same_thread": False}
+            )
             _configure_sqlite(self.engine)
         else:
             self.engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
@@ -94,5 +96,7 @@ def upgrade(db_or_url: Database | str, revision: str = "head") -> None:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%"))
+    cfg.set_main_option(
+        "sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%")
+    )
     command.upgrade(cfg, revision)

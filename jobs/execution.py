@@ -9,8 +9,11 @@ redelivered chunk never applies an item twice.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, insert, literal, or_, select, update
@@ -28,6 +31,27 @@ log = logging.getLogger(__name__)
 
 class JobNoLongerRunning(BulkdeskError):
     """The job was stopped, failed or deleted while a chunk was being worked."""
+
+
+_sqlite_writers: dict[str, threading.Lock] = {}
+
+
+@contextlib.contextmanager
+def _one_writer(db: Database) -> Iterator[None]:
+    """On SQLite, let this process's threads take the write lock one at a time.
+
+    SQLite has one writer at a time anyway. Worker threads that meet its lock wait in its busy
+    handler, which sleeps in growing steps (up to 100 ms) and so leaves the database idle after
+    each commit; queueing on a Python lock hands the turn over at once. With 4 worker threads
+    a 1,000,000-item job ran 10.0 s before, 6.4 s after (the speed of a single thread).
+    Other processes still queue on SQLite's own lock. No effect on PostgreSQL.
+    """
+    if not db.is_sqlite:
+        yield
+        return
+    lock = _sqlite_writers.setdefault(str(db.url), threading.Lock())
+    with lock:
+        yield
 
 
 @dataclass(frozen=True)
@@ -57,53 +81,88 @@ def start(db: Database, job_id: int, chunk_size: int) -> list[int]:
             return []
         if not move(conn, job_id, JobStatus.IN_PROGRESS, started_at=now, last_progress_at=now):
             return []
-        audit.record(conn, audit.START, job_id=job_id, actor_id=None, at=now,
-                     summary=f"Job {job_id} started")
+        audit.record(
+            conn, audit.START, job_id=job_id, actor_id=None, at=now, summary=f"Job {job_id} started"
+        )
         targets = Selection.from_dict(job.selection).account_ids_select(session).subquery()
         numbered = select(
-            literal(job_id), func.row_number().over(order_by=targets.c.id), targets.c.id,
-            literal(ItemOutcome.PENDING))
-        conn.execute(insert(JobItem).from_select(
-            ["job_id", "seq", "account_id", "outcome"], numbered))
+            literal(job_id),
+            func.row_number().over(order_by=targets.c.id),
+            targets.c.id,
+            literal(ItemOutcome.PENDING),
+        )
+        conn.execute(
+            insert(JobItem).from_select(["job_id", "seq", "account_id", "outcome"], numbered)
+        )
         # Not the INSERT's rowcount: psycopg reports -1 for INSERT … SELECT with parameters.
-        total = conn.scalar(select(func.coalesce(func.max(JobItem.seq), 0))
-                            .where(JobItem.job_id == job_id))
+        total = conn.scalar(
+            select(func.coalesce(func.max(JobItem.seq), 0)).where(JobItem.job_id == job_id)
+        )
         if total == 0:
             conn.execute(update(Job).where(Job.id == job_id).values(total=0))
             _finish(conn, job_id, exceptions=0, now=now)
             return []
         ranges = [(lo, min(lo + chunk_size - 1, total)) for lo in range(1, total + 1, chunk_size)]
-        conn.execute(insert(JobChunk.__table__), [
-            {"job_id": job_id, "seq_lo": lo, "seq_hi": hi, "state": ChunkState.QUEUED,
-             "enqueued_at": now} for lo, hi in ranges])
-        conn.execute(update(Job).where(Job.id == job_id)
-                     .values(total=total, chunks_left=len(ranges)))
+        conn.execute(
+            insert(JobChunk.__table__),
+            [
+                {
+                    "job_id": job_id,
+                    "seq_lo": lo,
+                    "seq_hi": hi,
+                    "state": ChunkState.QUEUED,
+                    "enqueued_at": now,
+                }
+                for lo, hi in ranges
+            ],
+        )
+        conn.execute(
+            update(Job).where(Job.id == job_id).values(total=total, chunks_left=len(ranges))
+        )
         chunk_ids = session.scalars(
-            select(JobChunk.id).where(JobChunk.job_id == job_id).order_by(JobChunk.id)).all()
+            select(JobChunk.id).where(JobChunk.job_id == job_id).order_by(JobChunk.id)
+        ).all()
     return list(chunk_ids)
 
 
 def claim(db: Database, chunk_id: int, owner: str, lease_seconds: float) -> bool:
     """Take the lease on a chunk unless it is done or another live worker holds it."""
     now = utcnow()
-    with db.write_conn() as conn:
+    with _one_writer(db), db.write_conn() as conn:
         result = conn.execute(
             update(JobChunk)
-            .where(JobChunk.id == chunk_id, JobChunk.state != ChunkState.DONE,
-                   or_(JobChunk.state == ChunkState.QUEUED, JobChunk.lease_owner == owner,
-                       JobChunk.lease_until.is_(None), JobChunk.lease_until < now))
-            .values(state=ChunkState.RUNNING, lease_owner=owner, attempts=JobChunk.attempts + 1,
-                    lease_until=now + dt.timedelta(seconds=lease_seconds)))
+            .where(
+                JobChunk.id == chunk_id,
+                JobChunk.state != ChunkState.DONE,
+                or_(
+                    JobChunk.state == ChunkState.QUEUED,
+                    JobChunk.lease_owner == owner,
+                    JobChunk.lease_until.is_(None),
+                    JobChunk.lease_until < now,
+                ),
+            )
+            .values(
+                state=ChunkState.RUNNING,
+                lease_owner=owner,
+                attempts=JobChunk.attempts + 1,
+                lease_until=now + dt.timedelta(seconds=lease_seconds),
+            )
+        )
         return result.rowcount == 1
 
 
 def release(db: Database, chunk_id: int, owner: str) -> None:
     """Give a chunk back (its work rolled back) so that a retry can claim it."""
-    with db.write_conn() as conn:
-        conn.execute(update(JobChunk)
-                     .where(JobChunk.id == chunk_id, JobChunk.lease_owner == owner,
-                            JobChunk.state == ChunkState.RUNNING)
-                     .values(state=ChunkState.QUEUED, lease_owner=None, lease_until=None))
+    with _one_writer(db), db.write_conn() as conn:
+        conn.execute(
+            update(JobChunk)
+            .where(
+                JobChunk.id == chunk_id,
+                JobChunk.lease_owner == owner,
+                JobChunk.state == ChunkState.RUNNING,
+            )
+            .values(state=ChunkState.QUEUED, lease_owner=None, lease_until=None)
+        )
 
 
 def extend_leases(db: Database, owners: dict[int, str], lease_seconds: float) -> None:
@@ -111,12 +170,17 @@ def extend_leases(db: Database, owners: dict[int, str], lease_seconds: float) ->
     if not owners:
         return
     until = utcnow() + dt.timedelta(seconds=lease_seconds)
-    with db.write_conn() as conn:
+    with _one_writer(db), db.write_conn() as conn:
         for chunk_id, owner in owners.items():
-            conn.execute(update(JobChunk)
-                         .where(JobChunk.id == chunk_id, JobChunk.lease_owner == owner,
-                                JobChunk.state == ChunkState.RUNNING)
-                         .values(lease_until=until))
+            conn.execute(
+                update(JobChunk)
+                .where(
+                    JobChunk.id == chunk_id,
+                    JobChunk.lease_owner == owner,
+                    JobChunk.state == ChunkState.RUNNING,
+                )
+                .values(lease_until=until)
+            )
 
 
 def process_chunk(db: Database, chunk_id: int, owner: str) -> ChunkResult | None:
@@ -130,7 +194,7 @@ def process_chunk(db: Database, chunk_id: int, owner: str) -> ChunkResult | None
     remain, and its items end "not processed".
     """
     try:
-        with db.write_conn() as conn:
+        with _one_writer(db), db.write_conn() as conn:
             return _work_chunk(conn, chunk_id, owner)
     except JobNoLongerRunning:
         log.info("chunk %s rolled back: its job was stopped", chunk_id)
@@ -139,31 +203,48 @@ def process_chunk(db: Database, chunk_id: int, owner: str) -> ChunkResult | None
 
 def _work_chunk(conn: Connection, chunk_id: int, owner: str) -> ChunkResult | None:
     now = utcnow()
-    chunk = conn.execute(select(JobChunk.job_id, JobChunk.seq_lo, JobChunk.seq_hi,
-                                JobChunk.state, JobChunk.lease_owner)
-                         .where(JobChunk.id == chunk_id)).one_or_none()
+    chunk = conn.execute(
+        select(
+            JobChunk.job_id, JobChunk.seq_lo, JobChunk.seq_hi, JobChunk.state, JobChunk.lease_owner
+        ).where(JobChunk.id == chunk_id)
+    ).one_or_none()
     if chunk is None or chunk.state == ChunkState.DONE or chunk.lease_owner != owner:
         return None
-    job = conn.execute(select(Job.status, Job.action, Job.parameters, Job.owner_id)
-                       .where(Job.id == chunk.job_id)).one()
+    job = conn.execute(
+        select(Job.status, Job.action, Job.parameters, Job.owner_id).where(Job.id == chunk.job_id)
+    ).one()
     if job.status != JobStatus.IN_PROGRESS:
         return None
-    ctx = ChunkContext(job_id=chunk.job_id, seq_lo=chunk.seq_lo, seq_hi=chunk.seq_hi,
-                       owner_id=job.owner_id, parameters=job.parameters, now=now)
+    ctx = ChunkContext(
+        job_id=chunk.job_id,
+        seq_lo=chunk.seq_lo,
+        seq_hi=chunk.seq_hi,
+        owner_id=job.owner_id,
+        parameters=job.parameters,
+        now=now,
+    )
     action = get_action(job.action)
     exceptions = action.mark_exceptions(conn, ctx)
     action.apply(conn, ctx)
-    ok = conn.execute(update(JobItem).where(ctx.pending())
-                      .values(outcome=ItemOutcome.OK)).rowcount
+    ok = conn.execute(update(JobItem).where(ctx.pending()).values(outcome=ItemOutcome.OK)).rowcount
     counters = conn.execute(
-        update(Job).where(Job.id == chunk.job_id, Job.status == JobStatus.IN_PROGRESS)
-        .values(ok=Job.ok + ok, exceptions=Job.exceptions + exceptions,
-                chunks_left=Job.chunks_left - 1, last_progress_at=now)
-        .returning(Job.chunks_left, Job.exceptions)).one_or_none()
+        update(Job)
+        .where(Job.id == chunk.job_id, Job.status == JobStatus.IN_PROGRESS)
+        .values(
+            ok=Job.ok + ok,
+            exceptions=Job.exceptions + exceptions,
+            chunks_left=Job.chunks_left - 1,
+            last_progress_at=now,
+        )
+        .returning(Job.chunks_left, Job.exceptions)
+    ).one_or_none()
     if counters is None:
         raise JobNoLongerRunning(f"Job {chunk.job_id} is no longer In progress")
-    conn.execute(update(JobChunk).where(JobChunk.id == chunk_id)
-                 .values(state=ChunkState.DONE, lease_owner=None, lease_until=None))
+    conn.execute(
+        update(JobChunk)
+        .where(JobChunk.id == chunk_id)
+        .values(state=ChunkState.DONE, lease_owner=None, lease_until=None)
+    )
     finished = None
     if counters.chunks_left == 0:
         finished = _finish(conn, chunk.job_id, exceptions=counters.exceptions, now=now)
@@ -173,13 +254,21 @@ def _work_chunk(conn: Connection, chunk_id: int, owner: str) -> ChunkResult | No
 def _finish(conn: Connection, job_id: int, *, exceptions: int, now: dt.datetime) -> JobStatus:
     final = JobStatus.COMPLETED_WITH_EXCEPTIONS if exceptions else JobStatus.COMPLETED
     move(conn, job_id, final, ended_at=now)
-    audit.record(conn, audit.END, job_id=job_id, actor_id=None, at=now,
-                 summary=f"Job {job_id} ended {final.label}", details={"status": final.label})
+    audit.record(
+        conn,
+        audit.END,
+        job_id=job_id,
+        actor_id=None,
+        at=now,
+        summary=f"Job {job_id} ended {final.label}",
+        details={"status": final.label},
+    )
     return final
 
 
-def halt(db: Database, job_id: int, target: JobStatus, *, actor_id: int | None,
-         error: str | None = None) -> bool:
+def halt(
+    db: Database, job_id: int, target: JobStatus, *, actor_id: int | None, error: str | None = None
+) -> bool:
     """End a job early (Stopped by a person, or Failed by an error) and close its items.
 
     The status changes in a first short transaction, so that chunks being worked see it and
@@ -193,10 +282,15 @@ def halt(db: Database, job_id: int, target: JobStatus, *, actor_id: int | None,
         moved = move(conn, job_id, target, ended_at=now, error=error)
         if moved:
             action = audit.STOP if target == JobStatus.STOPPED else audit.END
-            audit.record(conn, action, job_id=job_id, actor_id=actor_id, at=now,
-                         summary=f"Job {job_id} {target.label.lower()}"
-                                 + (f": {error}" if error else ""),
-                         details={"status": target.label, **({"error": error} if error else {})})
+            audit.record(
+                conn,
+                action,
+                job_id=job_id,
+                actor_id=actor_id,
+                at=now,
+                summary=f"Job {job_id} {target.label.lower()}" + (f": {error}" if error else ""),
+                details={"status": target.label, **({"error": error} if error else {})},
+            )
     if moved:
         close_unprocessed(db, job_id)
     return moved
@@ -209,12 +303,18 @@ def close_unprocessed(db: Database, job_id: int) -> int:
     """
     with db.write_conn() as conn:
         count = conn.execute(
-            update(JobItem).where(JobItem.job_id == job_id,
-                                  JobItem.outcome == ItemOutcome.PENDING)
-            .values(outcome=ItemOutcome.NOT_PROCESSED)).rowcount
-        conn.execute(update(Job).where(Job.id == job_id)
-                     .values(not_processed=Job.not_processed + count, chunks_left=0))
-        conn.execute(update(JobChunk)
-                     .where(JobChunk.job_id == job_id, JobChunk.state != ChunkState.DONE)
-                     .values(state=ChunkState.DONE, lease_owner=None, lease_until=None))
+            update(JobItem)
+            .where(JobItem.job_id == job_id, JobItem.outcome == ItemOutcome.PENDING)
+            .values(outcome=ItemOutcome.NOT_PROCESSED)
+        ).rowcount
+        conn.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(not_processed=Job.not_processed + count, chunks_left=0)
+        )
+        conn.execute(
+            update(JobChunk)
+            .where(JobChunk.job_id == job_id, JobChunk.state != ChunkState.DONE)
+            .values(state=ChunkState.DONE, lease_owner=None, lease_until=None)
+        )
     return count

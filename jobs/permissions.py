@@ -50,7 +50,8 @@ def require(actor: Actor, permission: str) -> None:
     if not actor.has(permission):
         raise PermissionDenied(
             f"You do not have the permission to do this ({_PERMISSION_NAMES[permission]}). "
-            "Ask an administrator to grant it.")
+            "Ask an administrator to grant it."
+        )
 
 
 _PERMISSION_NAMES = {

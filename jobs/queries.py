@@ -164,8 +164,7 @@ def job_conditions(actor: Actor, flt: JobFilter) -> list[ColumnElement[bool]]:
         start = dt.datetime.combine(flt.submitted_from, dt.time(), tzinfo=dt.UTC)
         conds.append(Job.submitted_at >= start)
     if flt.submitted_to:
-        end = dt.datetime.combine(flt.submitted_to + dt.timedelta(days=1), dt.time(),
-                                  tzinfo=dt.UTC)
+        end = dt.datetime.combine(flt.submitted_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
         conds.append(Job.submitted_at < end)
     return conds
 
@@ -180,24 +179,52 @@ def summarize(actor: Actor, job: Job, owner: str) -> JobSummary:
     delete_no = permissions.delete_refusal(actor, job.owner_id, status)
     action = ACTIONS.get(job.action)
     return JobSummary(
-        id=job.id, description=job.description, action=job.action,
-        action_label=action.label if action else job.action, owner_id=job.owner_id,
-        owner=owner, status=status, submitted_at=job.submitted_at, started_at=job.started_at,
-        ended_at=job.ended_at, total=job.total, ok=job.ok, exceptions=job.exceptions,
-        not_processed=job.not_processed, can_stop=stop_no is None,
-        can_delete=delete_no is None, stop_refusal=stop_no, delete_refusal=delete_no)
+        id=job.id,
+        description=job.description,
+        action=job.action,
+        action_label=action.label if action else job.action,
+        owner_id=job.owner_id,
+        owner=owner,
+        status=status,
+        submitted_at=job.submitted_at,
+        started_at=job.started_at,
+        ended_at=job.ended_at,
+        total=job.total,
+        ok=job.ok,
+        exceptions=job.exceptions,
+        not_processed=job.not_processed,
+        can_stop=stop_no is None,
+        can_delete=delete_no is None,
+        stop_refusal=stop_no,
+        delete_refusal=delete_no,
+    )
 
 
-def list_jobs(session: Session, actor: Actor, flt: JobFilter, *, page: int = 1,
-              page_size: int = 25, oldest_first: bool = False) -> Page[JobSummary]:
+def list_jobs(
+    session: Session,
+    actor: Actor,
+    flt: JobFilter,
+    *,
+    page: int = 1,
+    page_size: int = 25,
+    oldest_first: bool = False,
+) -> Page[JobSummary]:
     """One page of jobs the actor may see, newest first."""
     page, page_size = _clamp(page, page_size)
     conds = job_conditions(actor, flt)
     total = session.scalar(select(func.count()).select_from(Job).where(*conds)) or 0
-    order = (Job.submitted_at.asc(), Job.id.asc()) if oldest_first else \
-        (Job.submitted_at.desc(), Job.id.desc())
-    rows = session.execute(_summary_select().where(*conds).order_by(*order)
-                           .limit(page_size).offset((page - 1) * page_size)).all()
+    order = (
+        (Job.submitted_at.asc(), Job.id.asc())
+        if oldest_first
+        else (Job.submitted_at.desc(), Job.id.desc())
+    )
+    rows = session.execute(
+        _summary_select()
+        .where(*conds)
+        .order_by(*order)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
     return Page([summarize(actor, job, owner) for job, owner in rows], total, page, page_size)
 
 
@@ -210,12 +237,14 @@ def job_summaries(session: Session, actor: Actor, ids: Sequence[int]) -> list[Jo
     return [summarize(actor, job, owner) for job, owner in rows]
 
 
-def find_job(session: Session, actor: Actor, job_id: int, *,
-             visible_only: bool = True) -> tuple[Job, str] | None:
+def find_job(
+    session: Session, actor: Actor, job_id: int, *, visible_only: bool = True
+) -> tuple[Job, str] | None:
     """A job that is not deleted, with its owner's name; with ``visible_only``, only when
     the actor may see it."""
-    row = session.execute(_summary_select().where(Job.id == job_id,
-                                                  Job.deleted_at.is_(None))).one_or_none()
+    row = session.execute(
+        _summary_select().where(Job.id == job_id, Job.deleted_at.is_(None))
+    ).one_or_none()
     if row is None or (visible_only and not permissions.can_see(actor, row[0].owner_id)):
         return None
     return row[0], row[1]
@@ -224,19 +253,34 @@ def find_job(session: Session, actor: Actor, job_id: int, *,
 def job_events(session: Session, job_id: int) -> list[AuditRow]:
     actor = aliased(User)
     rows = session.execute(
-        select(AuditEvent, actor.display_name).outerjoin(actor, actor.id == AuditEvent.actor_id)
-        .where(AuditEvent.job_id == job_id).order_by(AuditEvent.at, AuditEvent.id)).all()
+        select(AuditEvent, actor.display_name)
+        .outerjoin(actor, actor.id == AuditEvent.actor_id)
+        .where(AuditEvent.job_id == job_id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
     return [_audit_row(event, name) for event, name in rows]
 
 
 def _audit_row(event: AuditEvent, name: str | None) -> AuditRow:
-    return AuditRow(at=event.at, action=event.action, job_id=event.job_id, actor=name,
-                    summary=event.summary, details=event.details)
+    return AuditRow(
+        at=event.at,
+        action=event.action,
+        job_id=event.job_id,
+        actor=name,
+        summary=event.summary,
+        details=event.details,
+    )
 
 
-def audit_trail(session: Session, *, since: dt.datetime | None = None,
-                until: dt.datetime | None = None, actor_id: int | None = None,
-                page: int = 1, page_size: int = 100) -> Page[AuditRow]:
+def audit_trail(
+    session: Session,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    actor_id: int | None = None,
+    page: int = 1,
+    page_size: int = 100,
+) -> Page[AuditRow]:
     """One page of the audit trail, oldest first; deleted jobs' events included."""
     page, page_size = _clamp(page, page_size)
     conds: list[ColumnElement[bool]] = []
@@ -249,14 +293,19 @@ def audit_trail(session: Session, *, since: dt.datetime | None = None,
     total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conds)) or 0
     who = aliased(User)
     rows = session.execute(
-        select(AuditEvent, who.display_name).outerjoin(who, who.id == AuditEvent.actor_id)
-        .where(*conds).order_by(AuditEvent.at, AuditEvent.id)
-        .limit(page_size).offset((page - 1) * page_size)).all()
+        select(AuditEvent, who.display_name)
+        .outerjoin(who, who.id == AuditEvent.actor_id)
+        .where(*conds)
+        .order_by(AuditEvent.at, AuditEvent.id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
     return Page([_audit_row(e, n) for e, n in rows], total, page, page_size)
 
 
-def item_page(session: Session, job_id: int, *, outcome: int | None = None, page: int = 1,
-              page_size: int = 50) -> Page[ItemRow]:
+def item_page(
+    session: Session, job_id: int, *, outcome: int | None = None, page: int = 1, page_size: int = 50
+) -> Page[ItemRow]:
     """One page of a job's per-account outcomes, in snapshot order."""
     page, page_size = _clamp(page, page_size)
     conds = [JobItem.job_id == job_id]
@@ -264,22 +313,53 @@ def item_page(session: Session, job_id: int, *, outcome: int | None = None, page
         conds.append(JobItem.outcome == outcome)
     total = session.scalar(select(func.count()).select_from(JobItem).where(*conds)) or 0
     rows = session.execute(
-        select(JobItem.seq, JobItem.account_id, Account.file_number, Account.debtor_name,
-               JobItem.outcome, JobItem.message)
+        select(
+            JobItem.seq,
+            JobItem.account_id,
+            Account.file_number,
+            Account.debtor_name,
+            JobItem.outcome,
+            JobItem.message,
+        )
         .outerjoin(Account, Account.id == JobItem.account_id)
-        .where(*conds).order_by(JobItem.seq)
-        .limit(page_size).offset((page - 1) * page_size)).all()
-    return Page([ItemRow(seq=r.seq, account_id=r.account_id, file_number=r.file_number,
-                         debtor_name=r.debtor_name, outcome=ItemOutcome.LABELS[r.outcome],
-                         message=r.message) for r in rows], total, page, page_size)
+        .where(*conds)
+        .order_by(JobItem.seq)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).all()
+    return Page(
+        [
+            ItemRow(
+                seq=r.seq,
+                account_id=r.account_id,
+                file_number=r.file_number,
+                debtor_name=r.debtor_name,
+                outcome=ItemOutcome.LABELS[r.outcome],
+                message=r.message,
+            )
+            for r in rows
+        ],
+        total,
+        page,
+        page_size,
+    )
 
 
 def item_rows_select(job_id: int, outcome: int | None = None) -> Select[Any]:
     """All of a job's items with their accounts, for streaming exports."""
-    query = (select(JobItem.seq, JobItem.account_id, Account.file_number, Account.debtor_name,
-                    JobItem.outcome, JobItem.message)
-             .outerjoin(Account, Account.id == JobItem.account_id)
-             .where(JobItem.job_id == job_id).order_by(JobItem.seq))
+    query = (
+        select(
+            JobItem.seq,
+            JobItem.account_id,
+            Account.file_number,
+            Account.debtor_name,
+            JobItem.outcome,
+            JobItem.message,
+        )
+        .outerjoin(Account, Account.id == JobItem.account_id)
+        .where(JobItem.job_id == job_id)
+        .order_by(JobItem.seq)
+    )
     if outcome is not None:
         query = query.where(JobItem.outcome == outcome)
     return query

@@ -49,25 +49,54 @@ def sweep(db: Database, lease_seconds: float, *, at_boot: bool = False) -> Sweep
     found = SweepResult()
     in_progress = select(Job.id).where(Job.status == JobStatus.IN_PROGRESS)
     with db.write_conn() as conn:
-        found.send_chunks += conn.execute(
-            update(JobChunk)
-            .where(JobChunk.state == ChunkState.RUNNING, JobChunk.lease_until < now)
-            .values(state=ChunkState.QUEUED, lease_owner=None, lease_until=None, enqueued_at=now)
-            .returning(JobChunk.id)).scalars().all()
+        found.send_chunks += (
+            conn.execute(
+                update(JobChunk)
+                .where(JobChunk.state == ChunkState.RUNNING, JobChunk.lease_until < now)
+                .values(
+                    state=ChunkState.QUEUED, lease_owner=None, lease_until=None, enqueued_at=now
+                )
+                .returning(JobChunk.id)
+            )
+            .scalars()
+            .all()
+        )
         if at_boot or _quiet(conn, now, stale_before):
             waiting_since = now if at_boot else stale_before
-            found.send_chunks += conn.execute(
-                update(JobChunk)
-                .where(JobChunk.state == ChunkState.QUEUED, JobChunk.enqueued_at <= waiting_since,
-                       JobChunk.job_id.in_(in_progress))
-                .values(enqueued_at=now).returning(JobChunk.id)).scalars().all()
-            found.start_jobs += conn.execute(
-                select(Job.id).where(Job.status == JobStatus.QUEUED, Job.deleted_at.is_(None),
-                                     Job.submitted_at <= waiting_since)
-                .order_by(Job.id)).scalars().all()
-        found.closed_jobs = list(conn.execute(
-            select(Job.id).where(Job.status.in_([JobStatus.STOPPED, JobStatus.FAILED]),
-                                 Job.chunks_left > 0)).scalars())
+            found.send_chunks += (
+                conn.execute(
+                    update(JobChunk)
+                    .where(
+                        JobChunk.state == ChunkState.QUEUED,
+                        JobChunk.enqueued_at <= waiting_since,
+                        JobChunk.job_id.in_(in_progress),
+                    )
+                    .values(enqueued_at=now)
+                    .returning(JobChunk.id)
+                )
+                .scalars()
+                .all()
+            )
+            found.start_jobs += (
+                conn.execute(
+                    select(Job.id)
+                    .where(
+                        Job.status == JobStatus.QUEUED,
+                        Job.deleted_at.is_(None),
+                        Job.submitted_at <= waiting_since,
+                    )
+                    .order_by(Job.id)
+                )
+                .scalars()
+                .all()
+            )
+        found.closed_jobs = list(
+            conn.execute(
+                select(Job.id).where(
+                    Job.status.in_([JobStatus.STOPPED, JobStatus.FAILED]), Job.chunks_left > 0
+                )
+            ).scalars()
+        )
     for job_id in found.closed_jobs:
         close_unprocessed(db, job_id)
     return found
@@ -75,12 +104,16 @@ def sweep(db: Database, lease_seconds: float, *, at_boot: bool = False) -> Sweep
 
 def _quiet(conn, now: dt.datetime, stale_before: dt.datetime) -> bool:  # type: ignore[no-untyped-def]
     """No live lease anywhere and no job progress since ``stale_before``."""
-    live_lease = conn.scalar(select(exists().where(
-        and_(JobChunk.state == ChunkState.RUNNING, JobChunk.lease_until >= now))))
+    live_lease = conn.scalar(
+        select(
+            exists().where(and_(JobChunk.state == ChunkState.RUNNING, JobChunk.lease_until >= now))
+        )
+    )
     if live_lease:
         return False
-    last = conn.scalar(select(func.max(Job.last_progress_at))
-                       .where(Job.status == JobStatus.IN_PROGRESS))
+    last = conn.scalar(
+        select(func.max(Job.last_progress_at)).where(Job.status == JobStatus.IN_PROGRESS)
+    )
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=dt.UTC)
     return last is None or last < stale_before

@@ -36,8 +36,11 @@ def configure(new_settings: Settings | None = None, db: Database | None = None) 
     with _lock:
         if new_settings is not None:
             _settings = new_settings
-            if db is None and _database is not None \
-                    and str(_database.url) != new_settings.database_url:
+            if (
+                db is None
+                and _database is not None
+                and str(_database.url) != new_settings.database_url
+            ):
                 _database = None
         if db is not None:
             _database = db

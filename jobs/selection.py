@@ -48,11 +48,15 @@ class AccountFilter:
                 if key in data:
                     data[key] = float(Decimal(str(data[key])))
         except (ValueError, InvalidOperation) as exc:
-            raise InvalidInput(f"An account filter value is not a number: {exc}",
-                               field="filter") from exc
+            raise InvalidInput(
+                f"An account filter value is not a number: {exc}", field="filter"
+            ) from exc
         flt = cls(**data)
-        if flt.min_balance is not None and flt.max_balance is not None \
-                and flt.min_balance > flt.max_balance:
+        if (
+            flt.min_balance is not None
+            and flt.max_balance is not None
+            and flt.min_balance > flt.max_balance
+        ):
             raise InvalidInput("The minimum balance is above the maximum balance", field="filter")
         return flt
 
@@ -75,9 +79,13 @@ class AccountFilter:
                 conds.append(getattr(Account, key) == value)
         if self.text:
             like = f"%{self.text.strip().lower()}%"
-            conds.append(or_(func.lower(Account.debtor_name).like(like),
-                             Account.account_number.like(like),
-                             func.lower(Account.file_number).like(like)))
+            conds.append(
+                or_(
+                    func.lower(Account.debtor_name).like(like),
+                    Account.account_number.like(like),
+                    func.lower(Account.file_number).like(like),
+                )
+            )
         if self.min_balance is not None:
             conds.append(Account.current_balance >= self.min_balance)
         if self.max_balance is not None:
@@ -98,10 +106,12 @@ class Selection:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Selection:
-        return cls(group_id=data.get("group_id"),
-                   filter=AccountFilter.from_dict(data.get("filter")),
-                   account_ids=tuple(data.get("account_ids") or ()),
-                   excluded_ids=tuple(data.get("excluded_ids") or ()))
+        return cls(
+            group_id=data.get("group_id"),
+            filter=AccountFilter.from_dict(data.get("filter")),
+            account_ids=tuple(data.get("account_ids") or ()),
+            excluded_ids=tuple(data.get("excluded_ids") or ()),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"group_id": self.group_id, "filter": self.filter.as_dict()}

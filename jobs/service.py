@@ -71,11 +71,21 @@ class JobService:
         """Every group with its kind; static groups with their member counts."""
         self.actor(actor)
         with self.db.read() as session:
-            sizes = dict(session.execute(select(GroupMember.group_id, func.count())
-                                         .group_by(GroupMember.group_id)).all())
-            return [{"id": g.id, "name": g.name, "kind": g.kind, "description": g.description,
-                     "members": sizes.get(g.id, 0) if g.kind == "static" else None}
-                    for g in session.scalars(select(Group).order_by(Group.name))]
+            sizes = dict(
+                session.execute(
+                    select(GroupMember.group_id, func.count()).group_by(GroupMember.group_id)
+                ).all()
+            )
+            return [
+                {
+                    "id": g.id,
+                    "name": g.name,
+                    "kind": g.kind,
+                    "description": g.description,
+                    "members": sizes.get(g.id, 0) if g.kind == "static" else None,
+                }
+                for g in session.scalars(select(Group).order_by(Group.name))
+            ]
 
     def group_id(self, name_or_id: int | str) -> int:
         """Resolve a group given by id or name.
@@ -98,8 +108,15 @@ class JobService:
         with self.db.read() as session:
             return selection.count(session)
 
-    def search_accounts(self, actor: ActorLike, flt: AccountFilter, *, group_id: int | None = None,
-                        page: int = 1, page_size: int = 50) -> Page[dict[str, Any]]:
+    def search_accounts(
+        self,
+        actor: ActorLike,
+        flt: AccountFilter,
+        *,
+        group_id: int | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> Page[dict[str, Any]]:
         """One page of accounts matching a filter (and group), by file number."""
         self.actor(actor)
         page = max(page, 1)
@@ -108,16 +125,29 @@ class JobService:
         with self.db.read() as session:
             ids = selection.account_ids_select(session).subquery()
             total = session.scalar(select(func.count()).select_from(ids)) or 0
-            rows = session.execute(
-                select(Account).where(Account.id.in_(select(ids.c.id)))
-                .order_by(Account.id).limit(page_size).offset((page - 1) * page_size)
-            ).scalars().all()
+            rows = (
+                session.execute(
+                    select(Account)
+                    .where(Account.id.in_(select(ids.c.id)))
+                    .order_by(Account.id)
+                    .limit(page_size)
+                    .offset((page - 1) * page_size)
+                )
+                .scalars()
+                .all()
+            )
             return Page([_account_row(a) for a in rows], total, page, page_size)
 
     # -- jobs ----------------------------------------------------------------------------
 
-    def submit(self, actor: ActorLike, action: str, selection: Selection,
-               parameters: dict[str, Any], description: str) -> JobSummary:
+    def submit(
+        self,
+        actor: ActorLike,
+        action: str,
+        selection: Selection,
+        parameters: dict[str, Any],
+        description: str,
+    ) -> JobSummary:
         """Queue a bulk job; it is visible at once and starts when a worker takes it.
 
         Raises:
@@ -130,54 +160,99 @@ class JobService:
         permissions.require(who, bulk_action.permission)
         description = _clean_description(description)
         params = bulk_action.validate(parameters, who)
-        if selection.group_id is None and selection.filter.is_empty() \
-                and not selection.account_ids:
-            raise InvalidInput("Choose a group, accounts or at least one account filter",
-                               field="selection")
+        if selection.group_id is None and selection.filter.is_empty() and not selection.account_ids:
+            raise InvalidInput(
+                "Choose a group, accounts or at least one account filter", field="selection"
+            )
         with self.db.write() as session:
             count = selection.count(session)
             if count == 0:
-                raise InvalidInput("The selection matches no accounts; nothing was queued",
-                                   field="selection")
-            shown = {**selection.as_dict(), "text": selection.describe(session),
-                     "count_at_submit": count}
-            job = Job(action=action, description=description, parameters=params,
-                      selection=shown, owner_id=who.id, status=int(JobStatus.QUEUED),
-                      submitted_at=utcnow())
+                raise InvalidInput(
+                    "The selection matches no accounts; nothing was queued", field="selection"
+                )
+            shown = {
+                **selection.as_dict(),
+                "text": selection.describe(session),
+                "count_at_submit": count,
+            }
+            job = Job(
+                action=action,
+                description=description,
+                parameters=params,
+                selection=shown,
+                owner_id=who.id,
+                status=int(JobStatus.QUEUED),
+                submitted_at=utcnow(),
+            )
             session.add(job)
             session.flush()
-            audit.record(session.connection(), audit.SUBMIT, job_id=job.id, actor_id=who.id,
-                         summary=f"{who.display_name} submitted job {job.id}: {description}",
-                         details={"action": action, "parameters": params, "targets": count})
+            audit.record(
+                session.connection(),
+                audit.SUBMIT,
+                job_id=job.id,
+                actor_id=who.id,
+                summary=f"{who.display_name} submitted job {job.id}: {description}",
+                details={"action": action, "parameters": params, "targets": count},
+            )
             job_id = job.id
         self._wake(job_id)
         return self.job(who, job_id).summary
 
-    def submit_bulk_interaction(self, actor: ActorLike, *, description: str,
-                                interaction_type: str, outcome: str, note: str = "",
-                                interaction_date: dt.date | str | None = None,
-                                group: int | str | None = None,
-                                account_filter: AccountFilter | dict[str, Any] | None = None,
-                                account_ids: list[int] | None = None,
-                                excluded_ids: list[int] | None = None) -> JobSummary:
+    def submit_bulk_interaction(
+        self,
+        actor: ActorLike,
+        *,
+        description: str,
+        interaction_type: str,
+        outcome: str,
+        note: str = "",
+        interaction_date: dt.date | str | None = None,
+        group: int | str | None = None,
+        account_filter: AccountFilter | dict[str, Any] | None = None,
+        account_ids: list[int] | None = None,
+        excluded_ids: list[int] | None = None,
+    ) -> JobSummary:
         """Queue "Add Interaction" on a group and/or filtered accounts (see :meth:`submit`)."""
-        flt = account_filter if isinstance(account_filter, AccountFilter) \
+        flt = (
+            account_filter
+            if isinstance(account_filter, AccountFilter)
             else AccountFilter.from_dict(account_filter)
+        )
         group_id = self.group_id(group) if group not in (None, "") else None
-        selection = Selection(group_id=group_id, filter=flt,
-                              account_ids=tuple(account_ids or ()),
-                              excluded_ids=tuple(excluded_ids or ()))
-        params = {"interaction_type": interaction_type, "outcome": outcome, "note": note,
-                  "interaction_date": interaction_date}
+        selection = Selection(
+            group_id=group_id,
+            filter=flt,
+            account_ids=tuple(account_ids or ()),
+            excluded_ids=tuple(excluded_ids or ()),
+        )
+        params = {
+            "interaction_type": interaction_type,
+            "outcome": outcome,
+            "note": note,
+            "interaction_date": interaction_date,
+        }
         return self.submit(actor, "add_interaction", selection, params, description)
 
-    def list_jobs(self, actor: ActorLike, flt: JobFilter | None = None, *, page: int = 1,
-                  page_size: int = 25, oldest_first: bool = False) -> Page[JobSummary]:
+    def list_jobs(
+        self,
+        actor: ActorLike,
+        flt: JobFilter | None = None,
+        *,
+        page: int = 1,
+        page_size: int = 25,
+        oldest_first: bool = False,
+    ) -> Page[JobSummary]:
         """One page of the jobs the actor may see (admins all, users their own), newest first."""
         who = self.actor(actor)
         with self.db.read() as session:
-            return queries.list_jobs(session, who, flt or JobFilter(), page=page,
-                                     page_size=page_size, oldest_first=oldest_first)
+            return queries.list_jobs(
+                session,
+                who,
+                flt or JobFilter(),
+                page=page,
+                page_size=page_size,
+                oldest_first=oldest_first,
+            )
 
     def refresh(self, actor: ActorLike, job_ids: list[int]) -> list[JobSummary]:
         """The current summaries of some jobs (deleted or invisible ones left out)."""
@@ -199,21 +274,34 @@ class JobService:
             job, owner = found
             action = get_action(job.action)
             return JobDetail(
-                summary=queries.summarize(who, job, owner), parameters=job.parameters,
-                parameters_text=action.describe(job.parameters), selection=job.selection,
-                selection_text=job.selection.get("text", ""), error=job.error,
-                events=queries.job_events(session, job.id))
+                summary=queries.summarize(who, job, owner),
+                parameters=job.parameters,
+                parameters_text=action.describe(job.parameters),
+                selection=job.selection,
+                selection_text=job.selection.get("text", ""),
+                error=job.error,
+                events=queries.job_events(session, job.id),
+            )
 
-    def job_items(self, actor: ActorLike, job_id: int, *, outcome: str | int | None = None,
-                  page: int = 1, page_size: int = 50) -> Page[ItemRow]:
+    def job_items(
+        self,
+        actor: ActorLike,
+        job_id: int,
+        *,
+        outcome: str | int | None = None,
+        page: int = 1,
+        page_size: int = 50,
+    ) -> Page[ItemRow]:
         """One page of a job's per-account outcomes, optionally of one outcome."""
         self.job(actor, job_id)
         with self.db.read() as session:
-            return queries.item_page(session, _job_id(job_id), outcome=_outcome(outcome),
-                                     page=page, page_size=page_size)
+            return queries.item_page(
+                session, _job_id(job_id), outcome=_outcome(outcome), page=page, page_size=page_size
+            )
 
-    def export_items_csv(self, actor: ActorLike, job_id: int,
-                         outcome: str | int | None = None) -> Iterator[str]:
+    def export_items_csv(
+        self, actor: ActorLike, job_id: int, outcome: str | int | None = None
+    ) -> Iterator[str]:
         """A job's outcomes as CSV text, streamed in pieces (no whole-table load)."""
         self.job(actor, job_id)
         code = _outcome(outcome)
@@ -223,11 +311,21 @@ class JobService:
             writer = csv.writer(buf)
             writer.writerow(["seq", "account_id", "file_number", "debtor", "outcome", "message"])
             with self.db.read() as session:
-                result = session.execute(queries.item_rows_select(_job_id(job_id), code),
-                                         execution_options={"yield_per": 5000})
+                result = session.execute(
+                    queries.item_rows_select(_job_id(job_id), code),
+                    execution_options={"yield_per": 5000},
+                )
                 for n, r in enumerate(result, 1):
-                    writer.writerow([r.seq, r.account_id, r.file_number, r.debtor_name,
-                                     ItemOutcome.LABELS[r.outcome], r.message or ""])
+                    writer.writerow(
+                        [
+                            r.seq,
+                            r.account_id,
+                            r.file_number,
+                            r.debtor_name,
+                            ItemOutcome.LABELS[r.outcome],
+                            r.message or "",
+                        ]
+                    )
                     if n % 5000 == 0:
                         yield buf.getvalue()
                         buf.seek(0)
@@ -259,7 +357,8 @@ class JobService:
         if not execution.halt(self.db, summary.id, JobStatus.STOPPED, actor_id=who.id):
             now = self.job(who, job_id).summary.status
             raise ActionNotAllowed(
-                f"Only jobs that are In progress can be stopped; this job is now {now.label}")
+                f"Only jobs that are In progress can be stopped; this job is now {now.label}"
+            )
         return self.job(who, job_id).summary
 
     def delete(self, actor: ActorLike, job_id: int) -> None:
@@ -275,31 +374,55 @@ class JobService:
         deletable = [int(s) for s in permissions.DELETABLE]
         with self.db.write() as session:
             conn = session.connection()
-            result = conn.execute(update(Job).where(Job.id == summary.id,
-                                                    Job.deleted_at.is_(None),
-                                                    Job.status.in_(deletable))
-                                  .values(deleted_at=now, deleted_by_id=who.id))
+            result = conn.execute(
+                update(Job)
+                .where(Job.id == summary.id, Job.deleted_at.is_(None), Job.status.in_(deletable))
+                .values(deleted_at=now, deleted_by_id=who.id)
+            )
             if result.rowcount != 1:
-                raise ActionNotAllowed("The job changed status meanwhile and can no longer be "
-                                       "deleted; refresh and try again")
-            audit.record(conn, audit.DELETE, job_id=summary.id, actor_id=who.id, at=now,
-                         summary=f"{who.display_name} deleted job {summary.id}: "
-                                 f"{summary.description}",
-                         details={"description": summary.description,
-                                  "action": summary.action, "status": summary.status.label,
-                                  "owner": summary.owner, "total": summary.total,
-                                  "ok": summary.ok, "exceptions": summary.exceptions,
-                                  "not_processed": summary.not_processed})
+                raise ActionNotAllowed(
+                    "The job changed status meanwhile and can no longer be "
+                    "deleted; refresh and try again"
+                )
+            audit.record(
+                conn,
+                audit.DELETE,
+                job_id=summary.id,
+                actor_id=who.id,
+                at=now,
+                summary=f"{who.display_name} deleted job {summary.id}: {summary.description}",
+                details={
+                    "description": summary.description,
+                    "action": summary.action,
+                    "status": summary.status.label,
+                    "owner": summary.owner,
+                    "total": summary.total,
+                    "ok": summary.ok,
+                    "exceptions": summary.exceptions,
+                    "not_processed": summary.not_processed,
+                },
+            )
 
-    def audit_trail(self, actor: ActorLike, *, since: dt.datetime | None = None,
-                    until: dt.datetime | None = None, page: int = 1,
-                    page_size: int = 100) -> Page[AuditRow]:
+    def audit_trail(
+        self,
+        actor: ActorLike,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        page: int = 1,
+        page_size: int = 100,
+    ) -> Page[AuditRow]:
         """The audit trail (admins: everyone's; users: their own actions)."""
         who = self.actor(actor)
         with self.db.read() as session:
-            return queries.audit_trail(session, since=since, until=until,
-                                       actor_id=None if who.is_admin else who.id,
-                                       page=page, page_size=page_size)
+            return queries.audit_trail(
+                session,
+                since=since,
+                until=until,
+                actor_id=None if who.is_admin else who.id,
+                page=page,
+                page_size=page_size,
+            )
 
     def _target(self, who: Actor, job_id: int | str) -> JobSummary:
         """The job a stop or delete is aimed at, whoever owns it, so that a user acting on
@@ -318,14 +441,21 @@ class JobService:
 
             start_job.send(job_id)
         except Exception:
-            log.warning("could not send job %s to the broker; it stays Queued", job_id,
-                        exc_info=True)
+            log.warning(
+                "could not send job %s to the broker; it stays Queued", job_id, exc_info=True
+            )
 
 
 def _actor(user: User) -> Actor:
-    return Actor(id=user.id, username=user.username, display_name=user.display_name,
-                 role=user.role, permissions=frozenset(user.permissions or ()),
-                 email=user.email, notify=user.notify)
+    return Actor(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        permissions=frozenset(user.permissions or ()),
+        email=user.email,
+        notify=user.notify,
+    )
 
 
 def _job_id(value: int | str) -> int:
@@ -343,27 +473,42 @@ def _outcome(value: str | int | None) -> int | None:
     for code, label in ItemOutcome.LABELS.items():
         if label.lower() == str(value).strip().lower():
             return code
-    raise InvalidInput(f"Unknown outcome {value!r}; expected one of: "
-                       + ", ".join(ItemOutcome.LABELS.values()), field="outcome")
+    raise InvalidInput(
+        f"Unknown outcome {value!r}; expected one of: " + ", ".join(ItemOutcome.LABELS.values()),
+        field="outcome",
+    )
 
 
 def _clean_description(text: str | None) -> str:
     text = (text or "").strip()
     if not text:
-        raise InvalidInput("Give the job a description, so people can tell it apart",
-                           field="description")
+        raise InvalidInput(
+            "Give the job a description, so people can tell it apart", field="description"
+        )
     if len(text) > DESCRIPTION_MAX:
-        raise InvalidInput(f"The description is {len(text)} characters long; the limit is "
-                           f"{DESCRIPTION_MAX}", field="description")
+        raise InvalidInput(
+            f"The description is {len(text)} characters long; the limit is {DESCRIPTION_MAX}",
+            field="description",
+        )
     return text
 
 
 def _account_row(a: Account) -> dict[str, Any]:
-    return {"id": a.id, "file_number": a.file_number, "client_id": a.client_id,
-            "portfolio_id": a.portfolio_id, "account_number": a.account_number,
-            "debtor_name": a.debtor_name, "status": a.status, "locked": a.locked,
-            "current_balance": a.current_balance, "collector_id": a.collector_id,
-            "state": a.state, "creditor": a.creditor, "last_worked": a.last_worked,
-            "last_payment_amount": a.last_payment_amount,
-            "last_payment_date": a.last_payment_date,
-            "declined_transactions": a.declined_transactions}
+    return {
+        "id": a.id,
+        "file_number": a.file_number,
+        "client_id": a.client_id,
+        "portfolio_id": a.portfolio_id,
+        "account_number": a.account_number,
+        "debtor_name": a.debtor_name,
+        "status": a.status,
+        "locked": a.locked,
+        "current_balance": a.current_balance,
+        "collector_id": a.collector_id,
+        "state": a.state,
+        "creditor": a.creditor,
+        "last_worked": a.last_worked,
+        "last_payment_amount": a.last_payment_amount,
+        "last_payment_date": a.last_payment_date,
+        "declined_transactions": a.declined_transactions,
+    }

@@ -53,8 +53,12 @@ class JobStatus(enum.IntEnum):
         """
         wanted = text.strip().lower().replace("_", " ")
         for status in cls:
-            names = {status.label.lower(), status.batch_label.lower(), str(status.value),
-                     status.name.lower().replace("_", " ")}
+            names = {
+                status.label.lower(),
+                status.batch_label.lower(),
+                str(status.value),
+                status.name.lower().replace("_", " "),
+            }
             if wanted in names:
                 return status
         known = ", ".join(s.label for s in cls)
@@ -68,24 +72,44 @@ _LABELS = {
     JobStatus.STOPPED: ("Stopped", "Incomplete", "stopped by a person"),
     JobStatus.FAILED: ("Failed", "Error", "interrupted by an error"),
     JobStatus.COMPLETED_WITH_EXCEPTIONS: (
-        "Completed with exceptions", "Partial", "all items ran, at least one failed"),
+        "Completed with exceptions",
+        "Partial",
+        "all items ran, at least one failed",
+    ),
     JobStatus.SKIPPED: ("Skipped", "Warning", "a prerequisite job ended in Error"),
     JobStatus.SUSPENDED: ("Suspended", "Suspended", "held back by a person"),
-    JobStatus.AWAITING_APPROVAL: ("Awaiting approval", "Awaiting approval",
-                                  "waits for someone allowed to approve it"),
+    JobStatus.AWAITING_APPROVAL: (
+        "Awaiting approval",
+        "Awaiting approval",
+        "waits for someone allowed to approve it",
+    ),
 }
 
-FINAL = frozenset({JobStatus.COMPLETED, JobStatus.STOPPED, JobStatus.FAILED,
-                   JobStatus.COMPLETED_WITH_EXCEPTIONS, JobStatus.SKIPPED})
+FINAL = frozenset(
+    {
+        JobStatus.COMPLETED,
+        JobStatus.STOPPED,
+        JobStatus.FAILED,
+        JobStatus.COMPLETED_WITH_EXCEPTIONS,
+        JobStatus.SKIPPED,
+    }
+)
 
 #: For each status, the statuses a job may move to from it.
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.AWAITING_APPROVAL: frozenset({JobStatus.QUEUED}),
-    JobStatus.QUEUED: frozenset({JobStatus.IN_PROGRESS, JobStatus.SKIPPED,
-                                 JobStatus.SUSPENDED, JobStatus.FAILED}),
+    JobStatus.QUEUED: frozenset(
+        {JobStatus.IN_PROGRESS, JobStatus.SKIPPED, JobStatus.SUSPENDED, JobStatus.FAILED}
+    ),
     JobStatus.SUSPENDED: frozenset({JobStatus.QUEUED}),
-    JobStatus.IN_PROGRESS: frozenset({JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_EXCEPTIONS,
-                                      JobStatus.FAILED, JobStatus.STOPPED}),
+    JobStatus.IN_PROGRESS: frozenset(
+        {
+            JobStatus.COMPLETED,
+            JobStatus.COMPLETED_WITH_EXCEPTIONS,
+            JobStatus.FAILED,
+            JobStatus.STOPPED,
+        }
+    ),
     JobStatus.COMPLETED: frozenset(),
     JobStatus.STOPPED: frozenset(),
     JobStatus.FAILED: frozenset(),
@@ -94,8 +118,15 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
 }
 
 #: Statuses a job may be deleted in (seed 000).
-DELETABLE = frozenset({JobStatus.QUEUED, JobStatus.COMPLETED, JobStatus.FAILED,
-                       JobStatus.STOPPED, JobStatus.COMPLETED_WITH_EXCEPTIONS})
+DELETABLE = frozenset(
+    {
+        JobStatus.QUEUED,
+        JobStatus.COMPLETED,
+        JobStatus.FAILED,
+        JobStatus.STOPPED,
+        JobStatus.COMPLETED_WITH_EXCEPTIONS,
+    }
+)
 #: Statuses a job may be stopped in (seed 000).
 STOPPABLE = frozenset({JobStatus.IN_PROGRESS})
 
@@ -113,7 +144,8 @@ def check(current: JobStatus, target: JobStatus) -> None:
     """
     if target not in TRANSITIONS[JobStatus(current)]:
         raise IllegalTransition(
-            f"A job cannot go from {JobStatus(current).label} to {target.label}")
+            f"A job cannot go from {JobStatus(current).label} to {target.label}"
+        )
 
 
 def move(conn: Connection, job_id: int, target: JobStatus, **values: Any) -> bool:

@@ -22,7 +22,9 @@ from jobs.db import Database, upgrade
 from jobs.seed import seed
 from jobs.service import JobService
 
-PG_ADMIN_URL = os.environ.get("BULKDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "BULKDESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("BULKDESK_TEST_REDIS", "redis://127.0.0.1:6379/15")
 AMQP_URL = os.environ.get("BULKDESK_TEST_AMQP", "amqp://guest:guest@127.0.0.1:5672/%2F")
 TEST_ACCOUNTS = 3000
@@ -94,7 +96,9 @@ def _clear_jobs(db: Database) -> None:
                 conn.execute(text(f"DELETE FROM {table}"))
         else:
             conn.execute(text(f"TRUNCATE {', '.join(_JOB_TABLES)} RESTART IDENTITY CASCADE"))
-        conn.execute(text("UPDATE accounts SET last_worked = NULL WHERE last_worked > '2026-11-01'"))
+        conn.execute(
+            text("UPDATE accounts SET last_worked = NULL WHERE last_worked > '2026-11-01'")
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

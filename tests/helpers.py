@@ -13,15 +13,23 @@ from jobs.service import JobService
 from jobs.status import JobStatus
 
 
-def wait_for(service: JobService, user: str, job_id: int, *, timeout: float = 60,
-             until=lambda s: s.status.is_final) -> JobSummary:  # type: ignore[no-untyped-def]
+def wait_for(
+    service: JobService,
+    user: str,
+    job_id: int,
+    *,
+    timeout: float = 60,
+    until=lambda s: s.status.is_final,
+) -> JobSummary:  # type: ignore[no-untyped-def]
     """Poll a job until ``until(summary)`` holds; fail with its last state otherwise."""
     deadline = time.monotonic() + timeout
     summary = service.job(user, job_id).summary
     while not until(summary):
         if time.monotonic() > deadline:
-            raise AssertionError(f"job {job_id} still {summary.status.label} "
-                                 f"({summary.done}/{summary.total}) after {timeout} s")
+            raise AssertionError(
+                f"job {job_id} still {summary.status.label} "
+                f"({summary.done}/{summary.total}) after {timeout} s"
+            )
         time.sleep(0.05)
         summary = service.job(user, job_id).summary
     return summary
@@ -30,5 +38,8 @@ def wait_for(service: JobService, user: str, job_id: int, *, timeout: float = 60
 def force_status(db: Database, job_id: int, status: JobStatus) -> None:
     """Test set-up only: put a fixture job into ``status`` directly."""
     with db.write_conn() as conn:
-        conn.execute(update(Job).where(Job.id == job_id).values(
-            status=int(status), started_at=utcnow() if status != JobStatus.QUEUED else None))
+        conn.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(status=int(status), started_at=utcnow() if status != JobStatus.QUEUED else None)
+        )

@@ -43,10 +43,22 @@ class Workers:
     def start(self, threads: int = 2) -> subprocess.Popen[bytes]:
         log = open(self.logs / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dramatiq", "jobs.actors", "--processes", "1",
-             "--threads", str(threads)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            cwd=Path(__file__).parents[1])
+            [
+                sys.executable,
+                "-m",
+                "dramatiq",
+                "jobs.actors",
+                "--processes",
+                "1",
+                "--threads",
+                str(threads),
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=Path(__file__).parents[1],
+        )
         self.procs.append(proc)
         return proc
 
@@ -66,21 +78,30 @@ class Workers:
                 os.killpg(proc.pid, signal.SIGKILL)
 
     def log_text(self) -> str:
-        return "\n".join(p.read_text(errors="replace")[-3000:]
-                         for p in sorted(self.logs.glob("worker-*.log")))
+        return "\n".join(
+            p.read_text(errors="replace")[-3000:] for p in sorted(self.logs.glob("worker-*.log"))
+        )
 
 
 def _real_broker(pg_db: Database, url: str, tmp_path: Path, **settings) -> Iterator[Workers]:
-    config = Settings(database_url=pg_db.url.render_as_string(hide_password=False),
-                      broker_url=url, lease_seconds=5, **settings)
+    config = Settings(
+        database_url=pg_db.url.render_as_string(hide_password=False),
+        broker_url=url,
+        lease_seconds=5,
+        **settings,
+    )
     runtime.configure(config, db=pg_db)
     broker = broker_mod.make_broker(config)
     broker_mod.use(broker)
     broker.flush_all()
-    env = {**os.environ, "BULKDESK_DATABASE_URL": config.database_url,
-           "BULKDESK_BROKER_URL": url, "BULKDESK_LEASE_SECONDS": str(config.lease_seconds),
-           "BULKDESK_CHUNK_SIZE": str(config.chunk_size),
-           "BULKDESK_CHUNK_PAUSE": str(config.chunk_pause)}
+    env = {
+        **os.environ,
+        "BULKDESK_DATABASE_URL": config.database_url,
+        "BULKDESK_BROKER_URL": url,
+        "BULKDESK_LEASE_SECONDS": str(config.lease_seconds),
+        "BULKDESK_CHUNK_SIZE": str(config.chunk_size),
+        "BULKDESK_CHUNK_PAUSE": str(config.chunk_pause),
+    }
     workers = Workers(env, tmp_path)
     try:
         yield workers
@@ -108,19 +129,29 @@ def rabbitmq_workers(pg_db: Database, tmp_path: Path):
 
 def _assert_each_account_once(db: Database, job_id: int) -> None:
     with db.read() as s:
-        ok_accounts = set(s.scalars(select(JobItem.account_id).where(
-            JobItem.job_id == job_id, JobItem.outcome == ItemOutcome.OK)))
-        counts = dict(s.execute(select(Interaction.account_id, func.count())
-                                .where(Interaction.job_id == job_id)
-                                .group_by(Interaction.account_id)).all())
+        ok_accounts = set(
+            s.scalars(
+                select(JobItem.account_id).where(
+                    JobItem.job_id == job_id, JobItem.outcome == ItemOutcome.OK
+                )
+            )
+        )
+        counts = dict(
+            s.execute(
+                select(Interaction.account_id, func.count())
+                .where(Interaction.job_id == job_id)
+                .group_by(Interaction.account_id)
+            ).all()
+        )
     assert counts == {a: 1 for a in ok_accounts}
 
 
 def _run_a_job_to_the_end(db: Database, workers: Workers) -> None:
     workers.start()
     service = JobService(db)
-    job = service.submit_bulk_interaction("alice", description="On a real broker",
-                                          account_filter={"min_balance": 0}, **CALL)
+    job = service.submit_bulk_interaction(
+        "alice", description="On a real broker", account_filter={"min_balance": 0}, **CALL
+    )
     try:
         done = wait_for(service, "alice", job.id, timeout=90)
     except AssertionError:
@@ -139,16 +170,15 @@ def test_a_job_runs_on_rabbitmq_with_real_worker_processes(pg_db, rabbitmq_worke
     _run_a_job_to_the_end(pg_db, rabbitmq_workers)
 
 
-@pytest.mark.parametrize("redis_workers", [{"chunk_size": 100, "chunk_pause": 0.3}],
-                         indirect=True)
-def test_a_worker_killed_mid_job_leaves_every_account_processed_exactly_once(
-        pg_db, redis_workers):
+@pytest.mark.parametrize("redis_workers", [{"chunk_size": 100, "chunk_pause": 0.3}], indirect=True)
+def test_a_worker_killed_mid_job_leaves_every_account_processed_exactly_once(pg_db, redis_workers):
     # Given two worker processes on Redis working one job
     doomed = redis_workers.start()
     redis_workers.start()
     service = JobService(pg_db)
-    job = service.submit_bulk_interaction("bob", description="Crash drill",
-                                          account_filter={"min_balance": 0}, **CALL)
+    job = service.submit_bulk_interaction(
+        "bob", description="Crash drill", account_filter={"min_balance": 0}, **CALL
+    )
     wait_for(service, "bob", job.id, until=lambda s: s.done >= 300, timeout=60)
     # When one of them is killed with SIGKILL mid-job
     redis_workers.kill(doomed)

@@ -15,13 +15,18 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("cli")
-    env = {**os.environ, "BULKDESK_DATABASE_URL": f"sqlite:///{home / 'cli.db'}",
-           "BULKDESK_BROKER_URL": "", "BULKDESK_CHUNK_SIZE": "100"}
+    env = {
+        **os.environ,
+        "BULKDESK_DATABASE_URL": f"sqlite:///{home / 'cli.db'}",
+        "BULKDESK_BROKER_URL": "",
+        "BULKDESK_CHUNK_SIZE": "100",
+    }
     bulkdesk = str(Path(sys.executable).parent / "bulkdesk")
 
     def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run([bulkdesk, *args], env=env, cwd=home, text=True,
-                                capture_output=True, timeout=120)
+        result = subprocess.run(
+            [bulkdesk, *args], env=env, cwd=home, text=True, capture_output=True, timeout=120
+        )
         if ok:
             assert result.returncode == 0, result.stderr + result.stdout
         return result
@@ -38,8 +43,20 @@ def test_seed_refuses_to_overwrite_unless_asked(cli):
 
 
 def test_submit_and_wait_shows_the_job_to_its_final_status(cli):
-    out = cli("submit", "--as", "alice", "--group", "Dispute review", "--type", "Call",
-              "--outcome", "Left message", "--description", "CLI dispute calls", "--wait").stdout
+    out = cli(
+        "submit",
+        "--as",
+        "alice",
+        "--group",
+        "Dispute review",
+        "--type",
+        "Call",
+        "--outcome",
+        "Left message",
+        "--description",
+        "CLI dispute calls",
+        "--wait",
+    ).stdout
     assert "queued: CLI dispute calls" in out
     assert "Completed with exceptions" in out
     listing = cli("jobs", "--as", "alice").stdout

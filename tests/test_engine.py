@@ -36,25 +36,32 @@ def _group_id(db, name: str) -> int:
 
 def _interactions_per_account(db, job_id: int) -> dict[int, int]:
     with db.read() as s:
-        return dict(s.execute(select(Interaction.account_id, func.count())
-                              .where(Interaction.job_id == job_id)
-                              .group_by(Interaction.account_id)).all())
+        return dict(
+            s.execute(
+                select(Interaction.account_id, func.count())
+                .where(Interaction.job_id == job_id)
+                .group_by(Interaction.account_id)
+            ).all()
+        )
 
 
 def test_a_job_on_a_group_gives_every_workable_account_one_interaction(db, service, stub_worker):
     # Given a static group that includes closed and locked accounts
     group = _group_id(db, "Dispute review")
     with db.read() as s:
-        members = s.execute(select(Account.id, Account.status, Account.locked)
-                            .join(GroupMember, GroupMember.account_id == Account.id)
-                            .where(GroupMember.group_id == group)).all()
+        members = s.execute(
+            select(Account.id, Account.status, Account.locked)
+            .join(GroupMember, GroupMember.account_id == Account.id)
+            .where(GroupMember.group_id == group)
+        ).all()
     workable = {m.id for m in members if m.status != "Closed" and not m.locked}
     blocked = {m.id for m in members} - workable
     assert workable and blocked, "the seed's dispute group must mix workable and blocked accounts"
 
     # When alice adds an interaction to the group
-    job = service.submit_bulk_interaction("alice", description="Dispute follow-up",
-                                          group="Dispute review", **CALL)
+    job = service.submit_bulk_interaction(
+        "alice", description="Dispute follow-up", group="Dispute review", **CALL
+    )
     done = wait_for(service, "alice", job.id)
 
     # Then it completes with exceptions, one interaction per workable account, none elsewhere
@@ -63,9 +70,10 @@ def test_a_job_on_a_group_gives_every_workable_account_one_interaction(db, servi
     assert _interactions_per_account(db, job.id) == {a: 1 for a in workable}
     exceptions = service.job_items("alice", job.id, outcome="Exception", page_size=500)
     assert {r.account_id for r in exceptions.rows} == blocked
-    assert all(r.message in ("Account is closed",
-                             "Account is locked; bulk updates are not allowed")
-               for r in exceptions.rows)
+    assert all(
+        r.message in ("Account is closed", "Account is locked; bulk updates are not allowed")
+        for r in exceptions.rows
+    )
     # And the audit trail has its submit, start and end
     actions = [e.action for e in service.job("alice", job.id).events]
     assert actions == ["submit", "start", "end"]
@@ -73,15 +81,25 @@ def test_a_job_on_a_group_gives_every_workable_account_one_interaction(db, servi
 
 def test_a_job_whose_accounts_are_all_workable_ends_completed(db, service, stub_worker):
     job = service.submit_bulk_interaction(
-        "bob", description="Texas open", account_filter={"state": "TX", "status": "Open",
-                                                         "locked": False}, **CALL)
+        "bob",
+        description="Texas open",
+        account_filter={"state": "TX", "status": "Open", "locked": False},
+        **CALL,
+    )
     done = wait_for(service, "bob", job.id)
     assert done.status is JobStatus.COMPLETED
     assert done.ok == done.total > 0 and done.exceptions == 0
     with db.read() as s:
-        worked = s.scalar(select(func.count()).select_from(Account)
-                          .where(Account.state == "TX", Account.status == "Open",
-                                 ~Account.locked, Account.last_worked == CALL_DATE()))
+        worked = s.scalar(
+            select(func.count())
+            .select_from(Account)
+            .where(
+                Account.state == "TX",
+                Account.status == "Open",
+                ~Account.locked,
+                Account.last_worked == CALL_DATE(),
+            )
+        )
     assert worked == done.total
 
 
@@ -92,12 +110,16 @@ def CALL_DATE():  # noqa: N802 - reads like the constant it stands for
 
 
 def test_a_job_runs_in_chunks_of_the_configured_size(db, service, stub_worker):
-    job = service.submit_bulk_interaction("alice", description="Chunked",
-                                          account_filter={"min_balance": 0}, **CALL)
+    job = service.submit_bulk_interaction(
+        "alice", description="Chunked", account_filter={"min_balance": 0}, **CALL
+    )
     done = wait_for(service, "alice", job.id)
     with db.read() as s:
-        sizes = s.scalars(select(JobChunk.seq_hi - JobChunk.seq_lo + 1)
-                          .where(JobChunk.job_id == job.id).order_by(JobChunk.id)).all()
+        sizes = s.scalars(
+            select(JobChunk.seq_hi - JobChunk.seq_lo + 1)
+            .where(JobChunk.job_id == job.id)
+            .order_by(JobChunk.id)
+        ).all()
     assert sum(sizes) == done.total
     assert max(sizes) == runtime.settings().chunk_size
     assert len(sizes) == -(-done.total // runtime.settings().chunk_size)
@@ -111,8 +133,9 @@ def test_stopping_a_running_job_leaves_its_unprocessed_accounts_untouched(db, se
 
     worker = broker_mod.start_in_process_worker(stub_broker, threads=2)
     try:
-        job = service.submit_bulk_interaction("alice", description="Stop me",
-                                              account_filter={"min_balance": 0}, **CALL)
+        job = service.submit_bulk_interaction(
+            "alice", description="Stop me", account_filter={"min_balance": 0}, **CALL
+        )
         wait_for(service, "alice", job.id, until=lambda s: s.ok > 0)
         # When alice stops it
         stopped = service.stop("alice", job.id)
@@ -126,14 +149,23 @@ def test_stopping_a_running_job_leaves_its_unprocessed_accounts_untouched(db, se
     assert after.ok + after.exceptions + after.not_processed == after.total
     assert after.not_processed > 0
     with db.read() as s:
-        pending = s.scalar(select(func.count()).select_from(JobItem).where(
-            JobItem.job_id == job.id, JobItem.outcome == ItemOutcome.PENDING))
-        applied = s.scalar(select(func.count()).select_from(Interaction)
-                           .where(Interaction.job_id == job.id))
-        untouched = s.scalar(select(func.count()).select_from(JobItem).join(
-            Interaction, (Interaction.account_id == JobItem.account_id)
-            & (Interaction.job_id == job.id)).where(
-            JobItem.job_id == job.id, JobItem.outcome == ItemOutcome.NOT_PROCESSED))
+        pending = s.scalar(
+            select(func.count())
+            .select_from(JobItem)
+            .where(JobItem.job_id == job.id, JobItem.outcome == ItemOutcome.PENDING)
+        )
+        applied = s.scalar(
+            select(func.count()).select_from(Interaction).where(Interaction.job_id == job.id)
+        )
+        untouched = s.scalar(
+            select(func.count())
+            .select_from(JobItem)
+            .join(
+                Interaction,
+                (Interaction.account_id == JobItem.account_id) & (Interaction.job_id == job.id),
+            )
+            .where(JobItem.job_id == job.id, JobItem.outcome == ItemOutcome.NOT_PROCESSED)
+        )
     assert pending == 0
     assert applied == after.ok
     assert untouched == 0
@@ -143,8 +175,9 @@ def test_stopping_a_running_job_leaves_its_unprocessed_accounts_untouched(db, se
 
 def test_a_deleted_queued_job_never_runs(db, service, stub_broker):
     # Given a Queued job (no worker is running yet)
-    job = service.submit_bulk_interaction("bob", description="Never mind",
-                                          group="Callback list — week 47", **CALL)
+    job = service.submit_bulk_interaction(
+        "bob", description="Never mind", group="Callback list — week 47", **CALL
+    )
     assert job.status is JobStatus.QUEUED
     # When bob deletes it, and only then a worker starts
     service.delete("bob", job.id)
@@ -160,12 +193,18 @@ def test_a_deleted_queued_job_never_runs(db, service, stub_broker):
     with db.read() as s:
         job_row = s.get(Job, job.id)
         assert job_row.status == JobStatus.QUEUED and job_row.deleted_at is not None
-        assert s.scalar(select(func.count()).select_from(JobItem)
-                        .where(JobItem.job_id == job.id)) == 0
-        assert s.scalar(select(func.count()).select_from(Interaction)
-                        .where(Interaction.job_id == job.id)) == 0
-        deletion = s.scalar(select(AuditEvent).where(AuditEvent.job_id == job.id,
-                                                     AuditEvent.action == "delete"))
+        assert (
+            s.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job.id)) == 0
+        )
+        assert (
+            s.scalar(
+                select(func.count()).select_from(Interaction).where(Interaction.job_id == job.id)
+            )
+            == 0
+        )
+        deletion = s.scalar(
+            select(AuditEvent).where(AuditEvent.job_id == job.id, AuditEvent.action == "delete")
+        )
     assert deletion.details["description"] == "Never mind"
     assert "Bob Builder deleted job" in deletion.summary
     assert job.id not in [j.id for j in service.list_jobs("admin").rows]
@@ -174,8 +213,9 @@ def test_a_deleted_queued_job_never_runs(db, service, stub_broker):
 
 
 def test_a_redelivered_chunk_never_applies_an_item_twice(db, service, stub_broker):
-    job = service.submit_bulk_interaction("alice", description="Twice?",
-                                          group="Callback list — week 47", **CALL)
+    job = service.submit_bulk_interaction(
+        "alice", description="Twice?", group="Callback list — week 47", **CALL
+    )
     chunk_ids = execution.start(db, job.id, chunk_size=50)
     first = chunk_ids[0]
     assert execution.claim(db, first, "worker-a", 30)
@@ -183,8 +223,11 @@ def test_a_redelivered_chunk_never_applies_an_item_twice(db, service, stub_broke
     assert applied is not None and applied.ok + applied.exceptions == 50
     # When the same chunk is handed to another worker as if its lease had been lost
     with db.write_conn() as conn:
-        conn.execute(update(JobChunk).where(JobChunk.id == first).values(
-            state=ChunkState.RUNNING, lease_owner="worker-b"))
+        conn.execute(
+            update(JobChunk)
+            .where(JobChunk.id == first)
+            .values(state=ChunkState.RUNNING, lease_owner="worker-b")
+        )
     again = execution.process_chunk(db, first, "worker-b")
     # Then nothing is applied twice
     assert again is not None and (again.ok, again.exceptions) == (0, 0)
@@ -193,16 +236,18 @@ def test_a_redelivered_chunk_never_applies_an_item_twice(db, service, stub_broke
     assert not execution.claim(db, first, "worker-c", 30)
 
 
-def test_a_job_whose_group_vanished_before_it_started_fails_with_the_reason(db, service,
-                                                                            stub_broker):
+def test_a_job_whose_group_vanished_before_it_started_fails_with_the_reason(
+    db, service, stub_broker
+):
     with db.write() as s:
         temp = Group(name="Temporary list", kind="static")
         s.add(temp)
         s.flush()
         s.add_all(GroupMember(group_id=temp.id, account_id=a) for a in range(1, 21))
         group = temp.id
-    job = service.submit_bulk_interaction("alice", description="Vanishing group",
-                                          group=group, **CALL)
+    job = service.submit_bulk_interaction(
+        "alice", description="Vanishing group", group=group, **CALL
+    )
     with db.write_conn() as conn:
         conn.execute(delete(GroupMember).where(GroupMember.group_id == group))
         conn.execute(delete(Group).where(Group.id == group))
@@ -218,8 +263,9 @@ def test_a_job_whose_group_vanished_before_it_started_fails_with_the_reason(db, 
 
 
 def test_the_reaper_hands_back_a_chunk_whose_worker_died(db, service, stub_broker):
-    job = service.submit_bulk_interaction("alice", description="Orphan",
-                                          group="Callback list — week 47", **CALL)
+    job = service.submit_bulk_interaction(
+        "alice", description="Orphan", group="Callback list — week 47", **CALL
+    )
     chunk_ids = execution.start(db, job.id, chunk_size=50)
     # A worker claimed a chunk and died: its lease has run out
     assert execution.claim(db, chunk_ids[0], "dead-worker", lease_seconds=-1)
@@ -232,10 +278,12 @@ def test_the_reaper_hands_back_a_chunk_whose_worker_died(db, service, stub_broke
 
 def test_a_worker_start_resumes_jobs_left_queued_and_half_done(db, service, stub_broker):
     # Given a job queued while no broker message survived, and one half done
-    queued = service.submit_bulk_interaction("alice", description="Lost message",
-                                             group="Dispute review", **CALL)
-    half = service.submit_bulk_interaction("bob", description="Half done",
-                                           group="Callback list — week 47", **CALL)
+    queued = service.submit_bulk_interaction(
+        "alice", description="Lost message", group="Dispute review", **CALL
+    )
+    half = service.submit_bulk_interaction(
+        "bob", description="Half done", group="Callback list — week 47", **CALL
+    )
     chunk_ids = execution.start(db, half.id, chunk_size=50)
     assert execution.claim(db, chunk_ids[0], "gone", 30)
     execution.process_chunk(db, chunk_ids[0], "gone")
@@ -256,9 +304,12 @@ def test_a_worker_start_resumes_jobs_left_queued_and_half_done(db, service, stub
 
 
 def test_jobs_list_newest_first_one_page_at_a_time(db, service, stub_broker):
-    ids = [service.submit_bulk_interaction("alice", description=f"Job {n}",
-                                           group="Dispute review", **CALL).id
-           for n in range(7)]
+    ids = [
+        service.submit_bulk_interaction(
+            "alice", description=f"Job {n}", group="Dispute review", **CALL
+        ).id
+        for n in range(7)
+    ]
     page1 = service.list_jobs("alice", page=1, page_size=3)
     page3 = service.list_jobs("alice", page=3, page_size=3)
     assert [j.id for j in page1.rows] == ids[::-1][:3]
@@ -270,19 +321,23 @@ def test_jobs_list_newest_first_one_page_at_a_time(db, service, stub_broker):
     assert queued.total == 7
 
 
-@pytest.mark.parametrize("change, field, message", [
-    ({"group": "No such group"}, None, "Group 'No such group' does not exist"),
-    ({"group": None, "account_filter": {"state": "ZZ"}}, "selection", "matches no accounts"),
-    ({"group": None}, "selection", "Choose a group, accounts or at least one account filter"),
-    ({"note": "x" * 2001}, "note", "the limit is 2,000"),
-    ({"interaction_type": "Telepathy"}, "interaction_type", "Choose an interaction type"),
-    ({"description": "   "}, "description", "Give the job a description"),
-    ({"description": "d" * 201}, "description", "the limit is 200"),
-    ({"interaction_date": "31/12/2026"}, "interaction_date", "is not a date"),
-    ({"account_filter": {"colour": "red"}}, "filter", "Unknown account filter: colour"),
-])
+@pytest.mark.parametrize(
+    "change, field, message",
+    [
+        ({"group": "No such group"}, None, "Group 'No such group' does not exist"),
+        ({"group": None, "account_filter": {"state": "ZZ"}}, "selection", "matches no accounts"),
+        ({"group": None}, "selection", "Choose a group, accounts or at least one account filter"),
+        ({"note": "x" * 2001}, "note", "the limit is 2,000"),
+        ({"interaction_type": "Telepathy"}, "interaction_type", "Choose an interaction type"),
+        ({"description": "   "}, "description", "Give the job a description"),
+        ({"description": "d" * 201}, "description", "the limit is 200"),
+        ({"interaction_date": "31/12/2026"}, "interaction_date", "is not a date"),
+        ({"account_filter": {"colour": "red"}}, "filter", "Unknown account filter: colour"),
+    ],
+)
 def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_queued(
-        db, service, stub_broker, change, field, message):
+    db, service, stub_broker, change, field, message
+):
     values = {"description": "Bad input", "group": "Dispute review", **CALL, **change}
     with pytest.raises((InvalidInput, NotFound), match=message) as caught:
         service.submit_bulk_interaction("alice", **values)
@@ -293,8 +348,7 @@ def test_bad_input_is_refused_with_a_clear_message_and_nothing_is_queued(
 
 def test_html_in_a_description_is_kept_as_the_text_typed(db, service, stub_broker):
     text = '<script>alert("x")</script> & <b>bold</b>'
-    job = service.submit_bulk_interaction("alice", description=text, group="Dispute review",
-                                          **CALL)
+    job = service.submit_bulk_interaction("alice", description=text, group="Dispute review", **CALL)
     assert service.job("alice", job.id).summary.description == text
 
 
@@ -310,8 +364,8 @@ def test_unknown_job_ids_are_reported_as_not_found(db, service):
 
 def test_a_user_without_the_bulk_update_permission_cannot_submit(db, service):
     with pytest.raises(PermissionDenied, match="Bulk Update - Interactions"):
-        service.submit_bulk_interaction("carol", description="Nope", group="Dispute review",
-                                        **CALL)
+        service.submit_bulk_interaction("carol", description="Nope", group="Dispute review", **CALL)
     with pytest.raises(NotFound, match="no user called"):
-        service.submit_bulk_interaction("mallory", description="Nope", group="Dispute review",
-                                        **CALL)
+        service.submit_bulk_interaction(
+            "mallory", description="Nope", group="Dispute review", **CALL
+        )

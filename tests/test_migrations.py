@@ -49,9 +49,10 @@ def test_migrations_build_the_models_schema_on_postgresql():
 
 @pytest.mark.parametrize("revision", ["base"])
 def test_migrations_can_be_undone(tmp_path, revision):
+    from pathlib import Path
+
     from alembic import command
     from alembic.config import Config
-    from pathlib import Path
 
     import jobs.db
 

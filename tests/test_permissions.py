@@ -32,10 +32,10 @@ def test_an_admin_sees_every_job_and_a_user_only_their_own(db, service, stub_bro
 
 
 @pytest.mark.parametrize("status", STATUSES, ids=lambda s: s.label)
-@pytest.mark.parametrize("actor, owner", [("admin", "alice"), ("alice", "alice"),
-                                          ("alice", "bob")])
+@pytest.mark.parametrize("actor, owner", [("admin", "alice"), ("alice", "alice"), ("alice", "bob")])
 def test_stop_is_allowed_only_on_in_progress_jobs_by_an_admin_or_the_owner(
-        db, service, stub_broker, actor, owner, status):
+    db, service, stub_broker, actor, owner, status
+):
     job_id = _job(service, db, owner, status)
     may = status is JobStatus.IN_PROGRESS and (actor == "admin" or actor == owner)
     if actor != "admin" and actor != owner:
@@ -55,10 +55,10 @@ def test_stop_is_allowed_only_on_in_progress_jobs_by_an_admin_or_the_owner(
 
 
 @pytest.mark.parametrize("status", STATUSES, ids=lambda s: s.label)
-@pytest.mark.parametrize("actor, owner", [("admin", "alice"), ("alice", "alice"),
-                                          ("alice", "bob")])
+@pytest.mark.parametrize("actor, owner", [("admin", "alice"), ("alice", "alice"), ("alice", "bob")])
 def test_delete_is_allowed_only_in_the_listed_statuses_by_an_admin_or_the_owner(
-        db, service, stub_broker, actor, owner, status):
+    db, service, stub_broker, actor, owner, status
+):
     job_id = _job(service, db, owner, status)
     may = status in DELETABLE and (actor == "admin" or actor == owner)
     if may:
@@ -68,16 +68,23 @@ def test_delete_is_allowed_only_in_the_listed_statuses_by_an_admin_or_the_owner(
     with pytest.raises((ActionNotAllowed, PermissionDenied)) as refused:
         service.delete(actor, job_id)
     if actor == owner or actor == "admin":
-        assert "Only jobs that are Queued, Completed, Failed, Stopped or Completed with " \
-               "exceptions can be deleted" in str(refused.value)
+        assert (
+            "Only jobs that are Queued, Completed, Failed, Stopped or Completed with "
+            "exceptions can be deleted" in str(refused.value)
+        )
     assert job_id in [j.id for j in service.list_jobs("admin").rows]
 
 
 def test_the_rules_give_readable_reasons_to_a_user_acting_on_someone_elses_job():
     from jobs.permissions import Actor, check_delete, check_stop
 
-    alice = Actor(id=2, username="alice", display_name="Alice", role="user",
-                  permissions=frozenset({"bulk_update_interactions"}))
+    alice = Actor(
+        id=2,
+        username="alice",
+        display_name="Alice",
+        role="user",
+        permissions=frozenset({"bulk_update_interactions"}),
+    )
     with pytest.raises(PermissionDenied, match="You can only stop jobs you created"):
         check_stop(alice, owner_id=3, status=JobStatus.IN_PROGRESS)
     with pytest.raises(PermissionDenied, match="You can only delete jobs you created"):

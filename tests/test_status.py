@@ -10,9 +10,13 @@ from jobs.status import DELETABLE, STOPPABLE, TRANSITIONS, JobStatus, check, pre
 
 def test_codes_and_labels_follow_the_monitoring_screen_and_the_batch_log():
     expected = {
-        0: ("Queued", "New"), 1: ("In progress", "Running"), 2: ("Completed", "Ok"),
-        3: ("Stopped", "Incomplete"), 4: ("Failed", "Error"),
-        5: ("Completed with exceptions", "Partial"), 6: ("Skipped", "Warning"),
+        0: ("Queued", "New"),
+        1: ("In progress", "Running"),
+        2: ("Completed", "Ok"),
+        3: ("Stopped", "Incomplete"),
+        4: ("Failed", "Error"),
+        5: ("Completed with exceptions", "Partial"),
+        6: ("Skipped", "Warning"),
         7: ("Suspended", "Suspended"),
     }
     for code, (label, batch) in expected.items():
@@ -21,8 +25,13 @@ def test_codes_and_labels_follow_the_monitoring_screen_and_the_batch_log():
 
 
 def test_finished_jobs_cannot_move_anywhere():
-    for status in (JobStatus.COMPLETED, JobStatus.STOPPED, JobStatus.FAILED,
-                   JobStatus.COMPLETED_WITH_EXCEPTIONS, JobStatus.SKIPPED):
+    for status in (
+        JobStatus.COMPLETED,
+        JobStatus.STOPPED,
+        JobStatus.FAILED,
+        JobStatus.COMPLETED_WITH_EXCEPTIONS,
+        JobStatus.SKIPPED,
+    ):
         for target in JobStatus:
             with pytest.raises(IllegalTransition):
                 check(status, target)

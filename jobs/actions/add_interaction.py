@@ -13,8 +13,16 @@ from jobs.models import Account, Interaction, ItemOutcome, JobItem
 from jobs.permissions import Actor
 
 INTERACTION_TYPES = ("Call", "Email", "Letter", "SMS", "Note", "Visit")
-OUTCOMES = ("Contacted", "Left message", "No answer", "Promise to pay", "Refused to pay",
-            "Wrong number", "Dispute raised", "Information only")
+OUTCOMES = (
+    "Contacted",
+    "Left message",
+    "No answer",
+    "Promise to pay",
+    "Refused to pay",
+    "Wrong number",
+    "Dispute raised",
+    "Information only",
+)
 NOTE_MAX = 2000
 #: Account statuses that bulk interactions must not touch.
 CLOSED_STATUSES = ("Closed",)
@@ -27,8 +35,10 @@ class AddInteraction(BulkAction):
     def validate(self, parameters: dict[str, Any], actor: Actor) -> dict[str, Any]:
         kind = (parameters.get("interaction_type") or "").strip()
         if kind not in INTERACTION_TYPES:
-            raise InvalidInput(f"Choose an interaction type ({', '.join(INTERACTION_TYPES)})",
-                               field="interaction_type")
+            raise InvalidInput(
+                f"Choose an interaction type ({', '.join(INTERACTION_TYPES)})",
+                field="interaction_type",
+            )
         outcome = (parameters.get("outcome") or "").strip()
         if outcome not in OUTCOMES:
             raise InvalidInput(f"Choose an outcome ({', '.join(OUTCOMES)})", field="outcome")
@@ -36,36 +46,48 @@ class AddInteraction(BulkAction):
         if not isinstance(note, str):
             raise InvalidInput("The note must be text", field="note")
         if len(note) > NOTE_MAX:
-            raise InvalidInput(f"The note is {len(note):,} characters long; the limit is "
-                               f"{NOTE_MAX:,}", field="note")
+            raise InvalidInput(
+                f"The note is {len(note):,} characters long; the limit is {NOTE_MAX:,}",
+                field="note",
+            )
         when = parameters.get("interaction_date") or dt.date.today()
         if isinstance(when, str):
             try:
                 when = dt.date.fromisoformat(when)
             except ValueError:
-                raise InvalidInput(f"{when!r} is not a date (use YYYY-MM-DD)",
-                                   field="interaction_date") from None
+                raise InvalidInput(
+                    f"{when!r} is not a date (use YYYY-MM-DD)", field="interaction_date"
+                ) from None
         if isinstance(when, dt.datetime):
             when = when.date()
         if when > dt.date.today() + dt.timedelta(days=1):
-            raise InvalidInput("The interaction date cannot be in the future",
-                               field="interaction_date")
-        return {"interaction_type": kind, "outcome": outcome, "note": note,
-                "interaction_date": when.isoformat()}
+            raise InvalidInput(
+                "The interaction date cannot be in the future", field="interaction_date"
+            )
+        return {
+            "interaction_type": kind,
+            "outcome": outcome,
+            "note": note,
+            "interaction_date": when.isoformat(),
+        }
 
     def mark_exceptions(self, conn: Connection, chunk: ChunkContext) -> int:
         account = Account.__table__.alias("a")
         same_account = account.c.id == JobItem.account_id
-        workable = exists().where(same_account, not_(account.c.locked),
-                                  account.c.status.not_in(CLOSED_STATUSES))
+        workable = exists().where(
+            same_account, not_(account.c.locked), account.c.status.not_in(CLOSED_STATUSES)
+        )
         reason = case(
             (~exists().where(same_account), literal("Account no longer exists")),
-            (exists().where(same_account, account.c.locked),
-             literal("Account is locked; bulk updates are not allowed")),
+            (
+                exists().where(same_account, account.c.locked),
+                literal("Account is locked; bulk updates are not allowed"),
+            ),
             else_=literal("Account is closed"),
         )
         result = conn.execute(
-            update(JobItem).where(chunk.pending(), ~workable)
+            update(JobItem)
+            .where(chunk.pending(), ~workable)
             .values(outcome=ItemOutcome.EXCEPTION, message=reason)
         )
         return result.rowcount
@@ -83,13 +105,30 @@ class AddInteraction(BulkAction):
             literal(chunk.owner_id),
             literal(chunk.now, Interaction.__table__.c.created_at.type),
         ).where(chunk.pending())
-        conn.execute(insert(Interaction).from_select(
-            ["account_id", "job_id", "type", "outcome", "note", "interaction_date",
-             "created_by_id", "created_at"], rows))
+        conn.execute(
+            insert(Interaction).from_select(
+                [
+                    "account_id",
+                    "job_id",
+                    "type",
+                    "outcome",
+                    "note",
+                    "interaction_date",
+                    "created_by_id",
+                    "created_at",
+                ],
+                rows,
+            )
+        )
         # An interaction is work on the account: keep "Last Worked" true.
-        conn.execute(update(Account).where(and_(Account.id.in_(chunk.pending_account_ids())))
-                     .values(last_worked=when))
+        conn.execute(
+            update(Account)
+            .where(and_(Account.id.in_(chunk.pending_account_ids())))
+            .values(last_worked=when)
+        )
 
     def describe(self, parameters: dict[str, Any]) -> str:
-        return (f"{parameters.get('interaction_type')} — {parameters.get('outcome')} "
-                f"on {parameters.get('interaction_date')}")
+        return (
+            f"{parameters.get('interaction_type')} — {parameters.get('outcome')} "
+            f"on {parameters.get('interaction_date')}"
+        )

@@ -32,8 +32,7 @@ class ChunkLeases(Middleware):
 
     def after_worker_boot(self, broker: Broker, worker: object) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(target=self._beat, name="bulkdesk-heartbeat",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._beat, name="bulkdesk-heartbeat", daemon=True)
         self._thread.start()
 
     def before_worker_shutdown(self, broker: Broker, worker: object) -> None:
@@ -44,15 +43,21 @@ class ChunkLeases(Middleware):
             return
         chunk_id = int(message.args[0])
         settings = runtime.settings()
-        if not execution.claim(runtime.database(), chunk_id, message.message_id,
-                               settings.lease_seconds):
+        if not execution.claim(
+            runtime.database(), chunk_id, message.message_id, settings.lease_seconds
+        ):
             raise SkipMessage(f"chunk {chunk_id} is done or held by another worker")
         with self._lock:
             self._held[chunk_id] = message.message_id
 
-    def after_process_message(self, broker: Broker, message: Message, *,
-                              result: object = None, exception: BaseException | None = None
-                              ) -> None:
+    def after_process_message(
+        self,
+        broker: Broker,
+        message: Message,
+        *,
+        result: object = None,
+        exception: BaseException | None = None,
+    ) -> None:
         if message.actor_name == CHUNK_ACTOR:
             chunk_id = int(message.args[0])
             with self._lock:

@@ -43,13 +43,18 @@ class Reaper(Middleware):
     def sweep_once(*, at_boot: bool = False) -> recovery.SweepResult:
         from jobs.actors import run_chunk, start_job
 
-        found = recovery.sweep(runtime.database(), runtime.settings().lease_seconds,
-                               at_boot=at_boot)
+        found = recovery.sweep(
+            runtime.database(), runtime.settings().lease_seconds, at_boot=at_boot
+        )
         for job_id in found.start_jobs:
             start_job.send(job_id)
         for chunk_id in found.send_chunks:
             run_chunk.send(chunk_id)
         if found.start_jobs or found.send_chunks or found.closed_jobs:
-            log.info("reaper: %d jobs started again, %d chunks sent again, %d jobs closed",
-                     len(found.start_jobs), len(found.send_chunks), len(found.closed_jobs))
+            log.info(
+                "reaper: %d jobs started again, %d chunks sent again, %d jobs closed",
+                len(found.start_jobs),
+                len(found.send_chunks),
+                len(found.closed_jobs),
+            )
         return found
