@@ -1,0 +1,122 @@
+"""How jobs look on screen: status colours and icons, times, progress bars, escaped HTML.
+
+Pure functions without Panel, shared by every screen. Anything that ends up in HTML goes
+through :func:`esc` first, so a description such as ``<script>`` shows as text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+from jobs.queries import JobSummary
+from jobs.status import JobStatus
+
+#: status → (colour, icon); the icon is a DejaVu Sans glyph so it renders without emoji fonts.
+STATUS_STYLE: dict[JobStatus, tuple[str, str]] = {
+    JobStatus.QUEUED: ("#64748b", "◷"),
+    JobStatus.IN_PROGRESS: ("#2563eb", "▶"),
+    JobStatus.COMPLETED: ("#16a34a", "✔"),
+    JobStatus.STOPPED: ("#9333ea", "■"),
+    JobStatus.FAILED: ("#dc2626", "✖"),
+    JobStatus.COMPLETED_WITH_EXCEPTIONS: ("#d97706", "!"),
+    JobStatus.SKIPPED: ("#a16207", "↷"),
+    JobStatus.SUSPENDED: ("#475569", "‖"),
+    JobStatus.AWAITING_APPROVAL: ("#0891b2", "?"),
+}
+
+BUTTON_STYLE = (
+    "display:inline-block;padding:1px 10px;border-radius:4px;font-size:12px;"
+    "font-weight:600;cursor:pointer;border:1px solid {c};color:{c};background:#fff"
+)
+
+
+def esc(value: object) -> str:
+    """``value`` as text that is safe inside HTML (quotes escaped too)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def status_color(status: JobStatus) -> str:
+    return STATUS_STYLE[status][0]
+
+
+def status_badge(status: JobStatus, *, clickable: bool = True) -> str:
+    """A coloured round icon plus the label; the icon opens the job's status view."""
+    color, icon = STATUS_STYLE[status]
+    cursor = "pointer" if clickable else "default"
+    return (
+        f'<span class="bd-status" title="Open the job status" style="cursor:{cursor};'
+        f'white-space:nowrap"><span style="display:inline-block;width:18px;height:18px;'
+        f"border-radius:50%;background:{color};color:#fff;text-align:center;"
+        f'line-height:18px;font-size:11px;font-weight:700;margin-right:6px">{icon}</span>'
+        f'<span style="color:{color};font-weight:600">{esc(status.label)}</span></span>'
+    )
+
+
+def fmt_time(value: dt.datetime | None) -> str:
+    """A timestamp in the server's local time, or an em dash."""
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+
+def fmt_short(value: dt.datetime | None) -> str:
+    """A compact timestamp for table cells ("Nov 23 19:38:58")."""
+    return value.astimezone().strftime("%b %d %H:%M:%S") if value else "—"
+
+
+def description_cell(job: JobSummary, *, with_owner: bool) -> str:
+    """The job's description (escaped), with its owner underneath for admins."""
+    owner = (f'<div style="font-size:11px;color:#6b7280">by {esc(job.owner)}</div>'
+             if with_owner else "")
+    return (f'<div class="bd-description" title="{esc(job.description)}" style="overflow:hidden;'
+            f'text-overflow:ellipsis;white-space:nowrap">{esc(job.description)}</div>{owner}')
+
+
+def fmt_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs:02d} s"
+    return f"{secs} s"
+
+
+def progress_bar(job: JobSummary, *, width: int = 70) -> str:
+    """A bar (ok green, exceptions amber) with "done of total" and the exception count."""
+    total = max(job.total, 1)
+    ok = 100 * job.ok / total
+    bad = 100 * (job.exceptions + job.not_processed) / total
+    color = status_color(job.status)
+    label = f"{job.done:,} of {job.total:,}" if job.total else "—"
+    if job.exceptions:
+        label += f' · <span style="color:#b45309">{job.exceptions:,} exc.</span>'
+    return (
+        f'<div style="display:flex;align-items:center;gap:8px;white-space:nowrap">'
+        f'<div style="width:{width}px;height:8px;border-radius:4px;background:#e5e7eb;'
+        f'overflow:hidden;display:flex"><div style="width:{ok:.1f}%;background:{color}">'
+        f'</div><div style="width:{bad:.1f}%;background:#f59e0b"></div></div>'
+        f'<span style="font-size:12px;color:#374151">{label}</span></div>'
+    )
+
+
+def action_link(job: JobSummary) -> str:
+    """The action's name as a link; it opens the job's details."""
+    return (
+        f'<a class="bd-action" style="color:#1d4ed8;text-decoration:underline;'
+        f'cursor:pointer" title="Open the job details">{esc(job.action_label)}</a>'
+    )
+
+
+def button(label: str, color: str) -> str:
+    return f'<span class="bd-button" style="{BUTTON_STYLE.format(c=color)}">{esc(label)}</span>'
+
+
+def stop_button(job: JobSummary) -> str:
+    return button("Stop", "#b91c1c") if job.can_stop else ""
+
+
+def delete_button(job: JobSummary) -> str:
+    return button("Delete", "#475569") if job.can_delete else ""

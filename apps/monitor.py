@@ -1,0 +1,252 @@
+"""The bulk update monitoring screen (seed 000): the job table, filters, stop/delete, timeline.
+
+One page of jobs is read at a time (``JobService.list_jobs``) and re-read every second; rows
+are patched in place, so the person keeps their page, sort and selection. In a notebook::
+
+    from apps.monitor import Monitor
+    from jobs.service import JobService
+    Monitor(service=JobService(), user="alice")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import panel as pn
+
+from apps import display
+from apps.job_view import JobDetailsView, JobStatusView
+from apps.live import start_live
+from apps.monitor_state import MonitorState
+from apps.timeline import Timeline
+from jobs.permissions import Actor
+from jobs.queries import JobSummary
+from jobs.service import JobService
+
+HTML_COLUMNS = ("Description", "Status", "Progress", "Action", "Stop", "Delete")
+COLUMNS = ["Job", "Description", "Submitted", "Started", "Ended", *HTML_COLUMNS[1:]]
+WIDTHS = {"Job": 62, "Submitted": 118, "Started": 118, "Ended": 118, "Status": 212,
+          "Progress": 178, "Action": 118, "Stop": 62, "Delete": 74}
+TABLE_CSS = """
+.tabulator-row.tabulator-selected { background-color: #dbeafe !important; }
+.tabulator-row.tabulator-selected:hover { background-color: #bfdbfe !important; }
+.tabulator-row .tabulator-cell { padding-top: 6px; padding-bottom: 6px; }
+.tabulator .tabulator-header .tabulator-col { background: #f8fafc; }
+"""
+
+
+def job_rows(jobs: list[JobSummary], *, with_owner: bool) -> pd.DataFrame:
+    """The table's rows: plain text columns, and escaped HTML for the status and actions."""
+    rows = [(j.id, display.description_cell(j, with_owner=with_owner),
+             display.fmt_short(j.submitted_at), display.fmt_short(j.started_at),
+             display.fmt_short(j.ended_at), display.status_badge(j.status),
+             display.progress_bar(j), display.action_link(j), display.stop_button(j),
+             display.delete_button(j)) for j in jobs]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def not_permitted(actor: Actor | None, reason: str = "") -> pn.viewable.Viewable:
+    """The page for someone without the bulk-update permission (or an unknown login)."""
+    who = display.esc(actor.display_name if actor else "This login")
+    text = reason or ("You are not permitted to use bulk updates. Opening the bulk update "
+                      "monitoring screen and launching jobs needs the permission "
+                      "<i>Client Bulk Updates | Bulk Update - Interactions</i>. "
+                      "Ask an administrator to grant it.")
+    return pn.Column(
+        pn.pane.HTML(f'<h2 style="margin:0">Not permitted</h2><p>{who}: {text}</p>',
+                     css_classes=["bd-not-permitted"]),
+        sizing_mode="stretch_width", styles={"padding": "12px"})
+
+
+class Monitor(pn.viewable.Viewer):
+    """The monitoring screen for ``user``.
+
+    Parameters:
+      service: the service API.
+      user: the acting username.
+      live: refresh every second (a per-session periodic callback).
+      on_launch: called by "New bulk update"; by default the launch form opens in a dialog.
+    """
+
+    def __init__(self, service: JobService, user: str, live: bool = True,
+                 on_launch: Callable[[], None] | None = None, **params: Any) -> None:
+        super().__init__(**params)
+        self.service = service
+        self.user = user
+        self.state = MonitorState(service, user)
+        self.on_launch = on_launch
+        self.view: JobStatusView | JobDetailsView | None = None
+        self._live = None
+        if not self.state.permitted:
+            self._layout = not_permitted(self.state.actor)
+            return
+        self._build()
+        if live:
+            self._live = start_live(self.tick)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+    # -- building --------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        s = self.state
+        admin = s.actor.is_admin
+        filters = pn.Row(
+            pn.widgets.MultiChoice.from_param(s.param.statuses, width=300,
+                                              placeholder="All statuses"),
+            pn.widgets.Select.from_param(s.param.owner, width=170, visible=admin),
+            pn.widgets.TextInput.from_param(s.param.text, width=220,
+                                            placeholder="Description or job number"),
+            pn.widgets.DatePicker.from_param(s.param.submitted_from, width=150),
+            pn.widgets.DatePicker.from_param(s.param.submitted_to, width=150),
+            pn.widgets.Select.from_param(s.param.page_size, width=110),
+            sizing_mode="stretch_width")
+        self.table = pn.widgets.Tabulator(
+            job_rows(s.jobs, with_owner=admin), show_index=False, disabled=True,
+            selectable=1, sizing_mode="stretch_width", layout="fit_columns",
+            formatters={c: {"type": "html"} for c in HTML_COLUMNS}, widths=WIDTHS,
+            groups={"Action": ["Action", "Stop", "Delete"]}, header_align="left",
+            sortable={c: False for c in HTML_COLUMNS[1:]}, stylesheets=[TABLE_CSS],
+            titles={"Action": "Job action", "Stop": "", "Delete": ""},
+            css_classes=["bd-jobs"])
+        self.table.on_click(self._clicked)
+        self.table.param.watch(self._table_selected, "selection")
+        s.param.watch(self._show_jobs, "jobs")
+        s.param.watch(self._show_selected, "selected_id")
+        s.param.watch(self._show_pager, ["total", "page", "page_size"])
+        s.param.watch(self._show_message, "message")
+        s.param.watch(self._show_pending, "pending")
+
+        self.alert = pn.pane.Alert("", alert_type="danger", visible=False,
+                                   sizing_mode="stretch_width", css_classes=["bd-message"])
+        self.pager = pn.pane.HTML(align="center", css_classes=["bd-pager"])
+        prev = pn.widgets.Button(name="‹ Previous", width=110)
+        nxt = pn.widgets.Button(name="Next ›", width=110)
+        prev.on_click(lambda _: s.previous_page())
+        nxt.on_click(lambda _: s.next_page())
+        launch = pn.widgets.Button(name="+ New bulk update", button_type="primary", width=180)
+        launch.on_click(lambda _: self._launch())
+
+        self.question = pn.pane.HTML("", css_classes=["bd-question"])
+        ok = pn.widgets.Button(name="OK", button_type="primary", width=90)
+        cancel = pn.widgets.Button(name="Cancel", width=90)
+        ok.on_click(lambda _: s.confirm())
+        cancel.on_click(lambda _: s.cancel())
+        self.confirm = pn.Modal(self.question, pn.Row(ok, cancel), show_close_button=False,
+                                background_close=False, width=420)
+        self.job_modal = pn.Modal(width=980)
+        self.job_modal.param.watch(self._modal_closed, "open")
+        self.timeline = Timeline(self.service, self.user, state=s, live=False)
+        self._layout = pn.Column(
+            pn.Row(pn.pane.HTML('<h2 style="margin:0">Bulk update monitoring</h2>'
+                                '<div style="color:#6b7280">Jobs you may see, newest first; '
+                                'updates every second.</div>'), pn.HSpacer(), launch,
+                   sizing_mode="stretch_width"),
+            filters, self.alert, self.table, pn.Row(prev, self.pager, nxt),
+            pn.Card(self.timeline, title="Timeline", sizing_mode="stretch_width",
+                    collapsible=True),
+            self.confirm, self.job_modal, sizing_mode="stretch_width")
+        self._show_pager()
+
+    # -- reacting to the state -----------------------------------------------------------
+
+    def tick(self) -> None:
+        """The live refresh: re-read the page, and the open job view."""
+        self.state.load()
+        if self.view is not None and self.job_modal.open:
+            self.view.refresh()
+
+    def _show_jobs(self, *_: Any) -> None:
+        frame = job_rows(self.state.jobs, with_owner=self.state.actor.is_admin)
+        current = self.table.value
+        if len(frame) and list(frame["Job"]) == list(current["Job"]):
+            patch = {c: [(i, v) for i, (v, old) in enumerate(zip(frame[c], current[c],
+                                                                   strict=True)) if v != old]
+                     for c in frame.columns}
+            patch = {c: changes for c, changes in patch.items() if changes}
+            if patch:
+                self.table.patch(patch)
+        else:
+            self.table.value = frame
+            self._show_selected()
+
+    def _show_selected(self, *_: Any) -> None:
+        ids = list(self.table.value["Job"])
+        wanted = [ids.index(self.state.selected_id)] if self.state.selected_id in ids else []
+        if self.table.selection != wanted:
+            self.table.selection = wanted
+
+    def _table_selected(self, event: Any) -> None:
+        ids = list(self.table.value["Job"])
+        if event.new:
+            self.state.selected_id = int(ids[event.new[0]])
+        elif self.state.selected_id in ids:
+            self.state.selected_id = None
+
+    def _show_pager(self, *_: Any) -> None:
+        s = self.state
+        self.pager.object = (f"Page {s.page} of {s.pages} · {s.total:,} "
+                             f"job{'s' if s.total != 1 else ''}")
+
+    def _show_message(self, *_: Any) -> None:
+        self.alert.object = display.esc(self.state.message)
+        self.alert.visible = bool(self.state.message)
+
+    def _show_pending(self, *_: Any) -> None:
+        if self.state.pending:
+            self.question.object = (f'<div style="font-size:16px;padding:8px 0">'
+                                    f"{display.esc(self.state.question)}</div>")
+            self.confirm.open = True
+        else:
+            self.confirm.open = False
+
+    # -- what the person does ------------------------------------------------------------
+
+    def _clicked(self, event: Any) -> None:
+        job_id = int(self.table.value["Job"].iloc[event.row])
+        job = self.state.job(job_id)
+        if job is None:
+            return
+        if event.column == "Stop" and job.can_stop:
+            self.state.request("stop", job_id)
+        elif event.column == "Delete" and job.can_delete:
+            self.state.request("delete", job_id)
+        elif event.column == "Status":
+            self.open_view(JobStatusView(self.service, self.user, job_id=job_id))
+        elif event.column == "Action":
+            self.open_view(JobDetailsView(self.service, self.user, job_id=job_id))
+
+    def open_view(self, view: JobStatusView | JobDetailsView) -> None:
+        self.view = view
+        self.job_modal[:] = [view]
+        self.job_modal.open = True
+
+    def _modal_closed(self, event: Any) -> None:
+        if not event.new:
+            self.view = None
+
+    def _launch(self) -> None:
+        if self.on_launch is not None:
+            self.on_launch()
+            return
+        from apps.launch import LaunchForm
+
+        form = LaunchForm(self.service, self.user, on_submitted=self._launched)
+        self.view = None
+        self.job_modal[:] = [form]
+        self.job_modal.open = True
+
+    def _launched(self, job: JobSummary) -> None:
+        self.job_modal.open = False
+        self.show_job(job.id)
+
+    def show_job(self, job_id: int) -> None:
+        """Go to the first page without filters and select ``job_id`` (after a launch)."""
+        s = self.state
+        s.param.update(statuses=[], text="", submitted_from=None, submitted_to=None)
+        s.page = 1
+        s.load()
+        s.selected_id = job_id

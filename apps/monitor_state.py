@@ -1,0 +1,161 @@
+"""The Monitor's state: filters, the one page of jobs on screen, the selection, pending dialogs.
+
+A ``param.Parameterized`` class without Panel, so its logic is tested in plain Python and
+shared by the table and the timeline. Every read is one page from
+:meth:`jobs.service.JobService.list_jobs`; nothing loads all jobs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import param
+
+from jobs import permissions
+from jobs.errors import BulkdeskError
+from jobs.permissions import Actor
+from jobs.queries import JobFilter, JobSummary
+from jobs.service import JobService
+from jobs.status import JobStatus
+
+STATUS_CHOICES = [s.label for s in JobStatus]
+EVERYONE = "Everyone"
+QUESTIONS = {
+    "stop": "Are you sure you want to stop the job?",
+    "delete": "Are you sure you want to delete the job?",
+}
+
+
+class MonitorState(param.Parameterized):
+    """The monitoring screen for one user.
+
+    Parameters:
+      service: the service API to read and act through.
+      user: the acting username (or an Actor).
+    """
+
+    statuses = param.ListSelector(default=[], objects=STATUS_CHOICES, label="Status")
+    owner = param.Selector(default=EVERYONE, objects=[EVERYONE], label="Owner")
+    text = param.String(default="", label="Search")
+    submitted_from = param.CalendarDate(default=None, allow_None=True, label="Submitted from")
+    submitted_to = param.CalendarDate(default=None, allow_None=True, label="Submitted to")
+    page = param.Integer(default=1, bounds=(1, None))
+    page_size = param.Selector(default=25, objects=[10, 25, 50, 100], label="Rows per page")
+
+    jobs = param.List(default=[], item_type=JobSummary, doc="The jobs on the current page.")
+    total = param.Integer(default=0, doc="How many jobs match the filters.")
+    selected_id = param.Integer(default=None, allow_None=True, doc="The highlighted job.")
+    message = param.String(default="", doc="The last refusal or error, for the person.")
+    pending = param.Tuple(default=None, length=2, allow_None=True,
+                          doc="(action, job id) waiting for OK or Cancel.")
+    version = param.Integer(default=0, doc="Bumped whenever the page was re-read.")
+
+    def __init__(self, service: JobService, user: str | Actor, **params: Any) -> None:
+        super().__init__(**params)
+        self.service = service
+        self.actor: Actor = service.actor(user)
+        self._owners: dict[str, int | None] = {EVERYONE: None}
+        if self.actor.is_admin:
+            self._owners.update({a.display_name: a.id for a in service.users()})
+        self.param.owner.objects = list(self._owners)
+        if self.permitted:
+            self.load()
+
+    @property
+    def permitted(self) -> bool:
+        """Only people with the bulk-update permission may open the monitor (seed 000)."""
+        return self.actor.has(permissions.BULK_UPDATE)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    def job_filter(self) -> JobFilter:
+        return JobFilter(
+            statuses=[JobStatus.from_label(s) for s in self.statuses],
+            owner_id=self._owners.get(self.owner) if self.actor.is_admin else None,
+            text=self.text or None,
+            submitted_from=_date(self.submitted_from),
+            submitted_to=_date(self.submitted_to))
+
+    @param.depends("statuses", "owner", "text", "submitted_from", "submitted_to", "page_size",
+                   watch=True)
+    def _filters_changed(self) -> None:
+        if self.page != 1:
+            self.page = 1  # triggers load via the page watcher
+        else:
+            self.load()
+
+    @param.depends("page", watch=True)
+    def _page_changed(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        """Re-read the current page from the database (also the live refresh)."""
+        if not self.permitted:
+            return
+        result = self.service.list_jobs(self.actor, self.job_filter(), page=self.page,
+                                        page_size=self.page_size)
+        if not result.rows and self.page > 1 and result.total:
+            # The page emptied (deletes): show the last page that has jobs.
+            self.page = max(1, -(-result.total // self.page_size))
+            return
+        with param.parameterized.batch_call_watchers(self):
+            self.total = result.total
+            if result.rows != self.jobs:
+                self.jobs = result.rows
+            self.version += 1
+
+    def job(self, job_id: int | None) -> JobSummary | None:
+        return next((j for j in self.jobs if j.id == job_id), None)
+
+    def next_page(self) -> None:
+        if self.page < self.pages:
+            self.page += 1
+
+    def previous_page(self) -> None:
+        if self.page > 1:
+            self.page -= 1
+
+    # -- stop and delete, with the seed's confirmation --------------------------------------
+
+    def request(self, action: str, job_id: int) -> bool:
+        """Ask for confirmation of a stop or delete the rules allow; False if not offered."""
+        job = self.job(job_id)
+        allowed = job is not None and (job.can_stop if action == "stop" else job.can_delete)
+        if allowed:
+            self.message = ""
+            self.pending = (action, job_id)
+        return allowed
+
+    @property
+    def question(self) -> str:
+        return QUESTIONS[self.pending[0]] if self.pending else ""
+
+    def cancel(self) -> None:
+        """Cancel: close the question; the job stays as it was."""
+        self.pending = None
+
+    def confirm(self) -> None:
+        """OK: stop or delete through the service; a refusal becomes ``message``."""
+        if not self.pending:
+            return
+        action, job_id = self.pending
+        self.pending = None
+        try:
+            if action == "stop":
+                self.service.stop(self.actor, job_id)
+            else:
+                self.service.delete(self.actor, job_id)
+                if self.selected_id == job_id:
+                    self.selected_id = None
+        except BulkdeskError as error:
+            self.message = str(error)
+        self.load()
+
+
+def _date(value: dt.date | dt.datetime | None) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value

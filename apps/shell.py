@@ -1,0 +1,127 @@
+"""The dashboard's shell: one Panel template, a page per screen, for the logged-in user.
+
+Pages are listed in :data:`PAGES`; a later screen adds a :class:`PageSpec` there. Each page is
+built on first visit and kept for the session. Who is logged in (``pn.state.user``) is the
+service's actor of the same username; a page needing a permission the person lacks shows a
+clear "not permitted" page instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import panel as pn
+
+from apps.accounts import AccountSearch
+from apps.display import esc
+from apps.launch import LaunchForm
+from apps.launch_state import AccountCriteria
+from apps.monitor import Monitor, not_permitted
+from jobs import permissions
+from jobs.errors import NotFound
+from jobs.permissions import Actor
+from jobs.queries import JobSummary
+from jobs.service import JobService
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page of the shell: its title, and how to build it for one session."""
+
+    title: str
+    build: Callable[[Shell], pn.viewable.Viewable]
+    permission: str | None = permissions.BULK_UPDATE
+
+
+def _monitor(shell: Shell) -> pn.viewable.Viewable:
+    return Monitor(shell.service, shell.user, on_launch=lambda: shell.go("Launch"))
+
+
+def _launch(shell: Shell) -> pn.viewable.Viewable:
+    return LaunchForm(shell.service, shell.user, on_submitted=shell.launched)
+
+
+def _accounts(shell: Shell) -> pn.viewable.Viewable:
+    return AccountSearch(shell.service, shell.user, on_bulk_update=shell.launch_with)
+
+
+PAGES: list[PageSpec] = [
+    PageSpec("Monitor", _monitor),
+    PageSpec("Launch", _launch),
+    PageSpec("Accounts", _accounts),
+]
+
+
+class Shell:
+    """The template and navigation for one session of ``user``."""
+
+    def __init__(self, service: JobService, user: str | None,
+                 pages: list[PageSpec] | None = None) -> None:
+        self.service = service
+        self.user = user or ""
+        self.pages = {p.title: p for p in (pages or PAGES)}
+        self.built: dict[str, pn.viewable.Viewable] = {}
+        self.actor: Actor | None = None
+        try:
+            self.actor = service.actor(self.user) if self.user else None
+        except NotFound:
+            self.actor = None
+        self.content = pn.Column(sizing_mode="stretch_width", css_classes=["bd-page"])
+        self.nav = pn.widgets.RadioButtonGroup(
+            options=list(self.pages), value=next(iter(self.pages)), orientation="vertical",
+            button_type="primary", button_style="outline", sizing_mode="stretch_width",
+            css_classes=["bd-nav"])
+        self.nav.param.watch(lambda e: self._show(e.new), "value")
+        self._show(self.nav.value)
+
+    def go(self, title: str) -> None:
+        if self.nav.value == title:
+            self._show(title)
+        self.nav.value = title
+
+    def launched(self, job: JobSummary) -> None:
+        """After a submit: the Monitor, with the new job at the top and selected."""
+        self.go("Monitor")
+        monitor = self.built.get("Monitor")
+        if isinstance(monitor, Monitor) and monitor.state.permitted:
+            monitor.show_job(job.id)
+
+    def launch_with(self, criteria: AccountCriteria) -> None:
+        """The launch form, prefilled from an account search."""
+        self.built["Launch"] = LaunchForm(self.service, self.user, criteria=criteria,
+                                          on_submitted=self.launched)
+        self.go("Launch")
+
+    def _show(self, title: str) -> None:
+        spec = self.pages[title]
+        if self.actor is None:
+            page: pn.viewable.Viewable = not_permitted(
+                None, f"there is no Bulkdesk user called {esc(self.user or '(nobody)')}. "
+                      "Log in as one of the demo users.")
+        elif spec.permission and not self.actor.has(spec.permission):
+            page = not_permitted(self.actor)
+        else:
+            if title not in self.built:
+                self.built[title] = spec.build(self)
+            page = self.built[title]
+        self.content[:] = [page]
+
+    def template(self) -> pn.template.BaseTemplate:
+        who = esc(self.actor.display_name if self.actor else self.user or "nobody")
+        role = esc(self.actor.role if self.actor else "")
+        header = pn.pane.HTML(
+            f'<div style="color:#fff;font-size:14px;white-space:nowrap">Signed in as '
+            f'<b class="bd-user">{who}</b> ({role}) · '
+            f'<a href="/logout" style="color:#fff">Log out</a></div>',
+            align="center", sizing_mode="fixed", width=360)
+        return pn.template.FastListTemplate(
+            title="Bulkdesk", sidebar=[pn.pane.HTML("<b>Bulk updates</b>"), self.nav],
+            main=[self.content], header=[pn.HSpacer(), header], sidebar_width=190,
+            accent="#1d4ed8", main_layout=None, theme_toggle=False)
+
+
+def app(user: str | None, service: JobService | None = None) -> Any:
+    """The served dashboard for ``user`` (``pn.state.user`` behind the login)."""
+    return Shell(service or JobService(), user).template()

@@ -1,0 +1,156 @@
+"""Serve the real dashboard in a subprocess and drive it with Debian's headless Chromium.
+
+Used by the browser tests' fixtures, and as a script that takes the README's screenshot::
+
+    .venv/bin/python tests/browser/browser_tooling.py --screenshot docs/dashboard.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+CREDENTIALS = ROOT / "demo" / "credentials.json"
+
+
+@dataclass(frozen=True)
+class ServedApp:
+    url: str
+    database_url: str
+    passwords: dict[str, str]
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path,
+                  timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"panel serve exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/login", timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.3)
+    raise RuntimeError(f"panel serve did not answer within {timeout} s:\n"
+                       f"{log.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def serve_app(db_file: Path, *, chunk_pause: float = 0.3, chunk_size: int = 100,
+              threads: int = 2) -> Iterator[ServedApp]:
+    """``panel serve apps/app.py`` with basic auth on a free port, over a copy of ``db_file``."""
+    work = Path(tempfile.mkdtemp(prefix="bulkdesk-served-"))
+    db_copy = work / "bulkdesk.db"
+    shutil.copy(db_file, db_copy)
+    port = free_port()
+    url = f"http://localhost:{port}"
+    database_url = f"sqlite:///{db_copy}"
+    env = {**os.environ, "BULKDESK_DATABASE_URL": database_url, "BULKDESK_VAR_DIR": str(work),
+           "BULKDESK_CHUNK_PAUSE": str(chunk_pause), "BULKDESK_CHUNK_SIZE": str(chunk_size),
+           "BULKDESK_WORKER_THREADS": str(threads), "BULKDESK_BROKER_URL": ""}
+    env.pop("BULKDESK_USER", None)
+    log = work / "panel.log"
+    cmd = [str(Path(sys.executable).parent / "panel"), "serve", "apps/app.py",
+           "--port", str(port), "--address", "127.0.0.1",
+           "--allow-websocket-origin", f"localhost:{port}",
+           "--basic-auth", str(CREDENTIALS), "--cookie-secret", secrets.token_hex(16),
+           "--setup", "apps/serve.py"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(url, proc, log)
+        yield ServedApp(url, database_url, json.loads(CREDENTIALS.read_text()), log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """A headless Chromium (Playwright Browser) from Debian's package."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def log_in(page, app: ServedApp, user: str) -> None:  # type: ignore[no-untyped-def]
+    """Log in through Panel's basic-auth page and wait for the dashboard."""
+    page.goto(f"{app.url}/login")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", app.passwords[user])
+    page.click("button[type=submit]")
+    page.wait_for_selector(".bd-user", timeout=60_000)
+
+
+def take_screenshot(target: Path, db_file: Path | None = None) -> None:
+    """Serve the demo database, launch a few jobs as alice and admin, photograph the Monitor."""
+    from playwright.sync_api import expect
+
+    if db_file is None:
+        db_file = Path(tempfile.mkdtemp()) / "demo.db"
+        env = {**os.environ, "BULKDESK_DATABASE_URL": f"sqlite:///{db_file}"}
+        subprocess.run([str(Path(sys.executable).parent / "bulkdesk"), "seed", "--if-empty"],
+                       env=env, check=True, cwd=ROOT)
+    with serve_app(db_file, chunk_pause=0.5, chunk_size=1000, threads=2) as app, \
+            chromium() as browser:
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        log_in(page, app, "admin")
+        for group, description in [
+            ("Texas open accounts", "Q4 hardship outreach — Texas"),
+            ("Dispute review", "Dispute review follow-up notes"),
+            ("Skip-trace batch", "Skip-trace: log vendor hand-off"),
+            ("High balance (> $10k)", "High balance courtesy calls"),
+        ]:
+            page.get_by_role("button", name="Launch").click()
+            page.locator("select").first.select_option(label=group)
+            page.get_by_placeholder("Shown in the job list").fill(description)
+            page.get_by_role("button", name="Queue the bulk update").click()
+            expect(page.locator(".bd-jobs")).to_contain_text(description, timeout=30_000)
+        expect(page.locator(".bd-jobs")).to_contain_text("Completed", timeout=60_000)
+        page.wait_for_timeout(1500)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(target), full_page=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--screenshot", type=Path, default=ROOT / "docs" / "dashboard.png")
+    parser.add_argument("--db", type=Path, default=None, help="A seeded SQLite file to copy.")
+    args = parser.parse_args()
+    take_screenshot(args.screenshot, args.db)
+    print(f"saved {args.screenshot}")
