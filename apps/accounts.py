@@ -52,13 +52,13 @@ class AccountSearch(pn.viewable.Viewer):
             formatters={"Balance": {"type": "money", "symbol": "$", "precision": 2}})
         self.info = pn.pane.HTML(css_classes=["bd-account-count"])
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False)
-        search = pn.widgets.Button(name="Search", button_type="primary", width=120)
+        search = pn.widgets.Button(label="Search", button_type="primary", width=120)
         search.on_click(lambda _: self.search(1))
-        bulk = pn.widgets.Button(name="Bulk update these", button_type="success", width=180,
+        bulk = pn.widgets.Button(label="Bulk update these", button_type="success", width=180,
                                  css_classes=["bd-bulk-these"])
         bulk.on_click(lambda _: self.bulk_update())
-        prev = pn.widgets.Button(name="‹ Previous", width=110)
-        nxt = pn.widgets.Button(name="Next ›", width=110)
+        prev = pn.widgets.Button(label="‹ Previous", width=110)
+        nxt = pn.widgets.Button(label="Next ›", width=110)
         prev.on_click(lambda _: self.search(max(1, self.page - 1)))
         nxt.on_click(lambda _: self.search(self.page + 1))
         self.modal = pn.Modal(width=900)

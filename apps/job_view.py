@@ -80,8 +80,8 @@ class JobStatusView(pn.viewable.Viewer):
             sizing_mode="stretch_width", height=330, layout="fit_columns",
             widths={"#": 70, "File number": 110, "Debtor": 180, "Outcome": 110})
         self._pager = pn.pane.HTML(align="center")
-        prev = pn.widgets.Button(name="‹ Previous", width=100)
-        nxt = pn.widgets.Button(name="Next ›", width=100)
+        prev = pn.widgets.Button(label="‹ Previous", width=100)
+        nxt = pn.widgets.Button(label="Next ›", width=100)
         prev.on_click(lambda _: self._turn(-1))
         nxt.on_click(lambda _: self._turn(1))
         self._download = pn.widgets.FileDownload(

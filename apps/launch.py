@@ -67,7 +67,7 @@ class LaunchForm(pn.viewable.Viewer):
                                    css_classes=["bd-form-error"], sizing_mode="stretch_width")
         self.done = pn.pane.Alert("", alert_type="success", visible=False,
                                   sizing_mode="stretch_width")
-        submit = pn.widgets.Button(name="Queue the bulk update", button_type="primary",
+        submit = pn.widgets.Button(label="Queue the bulk update", button_type="primary",
                                    width=220, css_classes=["bd-submit"])
         submit.on_click(lambda _: self.submit())
         s.param.watch(self._show_count, ["target_count", "count_error"])

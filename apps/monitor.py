@@ -123,16 +123,16 @@ class Monitor(pn.viewable.Viewer):
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False,
                                    sizing_mode="stretch_width", css_classes=["bd-message"])
         self.pager = pn.pane.HTML(align="center", css_classes=["bd-pager"])
-        prev = pn.widgets.Button(name="‹ Previous", width=110)
-        nxt = pn.widgets.Button(name="Next ›", width=110)
+        prev = pn.widgets.Button(label="‹ Previous", width=110)
+        nxt = pn.widgets.Button(label="Next ›", width=110)
         prev.on_click(lambda _: s.previous_page())
         nxt.on_click(lambda _: s.next_page())
-        launch = pn.widgets.Button(name="+ New bulk update", button_type="primary", width=180)
+        launch = pn.widgets.Button(label="+ New bulk update", button_type="primary", width=180)
         launch.on_click(lambda _: self._launch())
 
         self.question = pn.pane.HTML("", css_classes=["bd-question"])
-        ok = pn.widgets.Button(name="OK", button_type="primary", width=90)
-        cancel = pn.widgets.Button(name="Cancel", width=90)
+        ok = pn.widgets.Button(label="OK", button_type="primary", width=90)
+        cancel = pn.widgets.Button(label="Cancel", width=90)
         ok.on_click(lambda _: s.confirm())
         cancel.on_click(lambda _: s.cancel())
         self.confirm = pn.Modal(self.question, pn.Row(ok, cancel), show_close_button=False,

@@ -1,0 +1,126 @@
+"""The launch form, the account search and the shell as Panel objects in Python."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.accounts import AccountSearch
+from apps.launch import LaunchForm
+from apps.monitor import Monitor
+from apps.shell import Shell
+from jobs.db import Database
+from jobs.selection import AccountFilter
+from jobs.service import JobService
+
+
+@pytest.fixture
+def service(sqlite_db: Database) -> JobService:
+    return JobService(sqlite_db)
+
+
+def test_the_count_of_accounts_follows_the_selection(service):
+    form = LaunchForm(service=service, user="alice")
+    everyone = form.state.target_count
+
+    form.state.criteria.state = "tx"
+
+    texas = service.count_targets("alice", form.state.criteria.selection())
+    assert 0 < form.state.target_count == texas < everyone
+    assert f"{texas:,}</b> accounts" in form.count.object
+    form.state.criteria.group = "Dispute review"
+    assert form.state.target_count <= texas
+
+
+def test_a_bad_filter_shows_its_message_instead_of_a_count(service):
+    form = LaunchForm(service=service, user="alice")
+
+    form.state.criteria.param.update(min_balance=500, max_balance=100)
+
+    assert form.state.target_count is None
+    assert "minimum balance is above the maximum" in form.count.object
+
+
+def test_an_invalid_form_shows_the_services_message_and_queues_nothing(service):
+    form = LaunchForm(service=service, user="alice")
+    form.state.criteria.state = "TX"
+
+    assert form.submit() is None  # no description
+
+    assert form.error.visible
+    assert "Give the job a description" in form.error.object
+    assert form.state.error_field == "description"
+    assert service.list_jobs("alice").total == 0
+
+
+def test_a_selection_matching_nothing_is_refused(service):
+    form = LaunchForm(service=service, user="alice")
+    form.state.param.update(description="Nobody")
+    form.state.criteria.text = "no debtor is called this"
+
+    assert form.submit() is None
+
+    assert "matches no accounts" in form.error.object
+
+
+def test_submitting_queues_the_job_and_the_monitor_shows_it_at_once(service):
+    submitted = []
+    form = LaunchForm(service=service, user="bob", on_submitted=submitted.append)
+    monitor = Monitor(service=service, user="bob", live=False)
+    form.state.criteria.group = "Dispute review"
+    form.state.param.update(description="Dispute <b>notes</b>", interaction_type="Call",
+                            outcome="Left message", note="Called, left a message")
+
+    job = form.submit()
+
+    assert job is not None and submitted == [job]
+    assert not form.error.visible
+    monitor.show_job(job.id)
+    assert list(monitor.table.value["Job"]) == [job.id]
+    assert monitor.table.selection == [0]
+    detail = service.job("bob", job.id)
+    assert detail.parameters["interaction_type"] == "Call"
+    assert "Dispute review" in detail.selection_text
+
+
+def test_the_account_search_hands_its_filter_to_the_launch_form(service):
+    chosen = []
+    search = AccountSearch(service=service, user="alice", on_bulk_update=chosen.append)
+    search.criteria.param.update(state="CA", account_status="Open")
+    search.search(1)
+    total = service.search_accounts("alice", AccountFilter(state="CA", status="Open")).total
+    assert f"<b>{total:,}</b> accounts match" in search.info.object
+    assert len(search.table.value) == 25
+
+    search.bulk_update()
+    form = LaunchForm(service=service, user="alice", criteria=chosen[0])
+
+    assert form.state.criteria.account_filter() == AccountFilter(state="CA", status="Open")
+    assert form.state.target_count == total
+
+
+def test_the_shell_shows_the_monitor_and_a_not_permitted_page_to_carol(service):
+    alice = Shell(service, "alice")
+    carol = Shell(service, "carol")
+    stranger = Shell(service, "mallory")
+
+    assert isinstance(alice.built["Monitor"], Monitor)
+    assert "Monitor" in alice.nav.options
+    assert "Not permitted" in carol.content[0][0].object
+    assert "no Bulkdesk user called mallory" in stranger.content[0][0].object
+    carol.go("Launch")
+    assert "Not permitted" in carol.content[0][0].object
+
+
+def test_the_shell_goes_to_the_monitor_after_a_launch(service):
+    shell = Shell(service, "alice")
+    shell.go("Launch")
+    form = shell.built["Launch"]
+    form.state.criteria.state = "TX"
+    form.state.description = "From the shell"
+
+    job = form.submit()
+
+    assert shell.nav.value == "Monitor"
+    monitor = shell.built["Monitor"]
+    assert monitor.state.selected_id == job.id
+    assert job.id in set(monitor.table.value["Job"])
