@@ -15,7 +15,12 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/bulkdesk demo
+	$(BIN)/bulkdesk seed --if-empty
+	BULKDESK_CHUNK_PAUSE=$${BULKDESK_CHUNK_PAUSE:-0.5} BULKDESK_CHUNK_SIZE=$${BULKDESK_CHUNK_SIZE:-500} \
+	$(BIN)/panel serve apps/app.py --setup apps/serve.py --port 5006 \
+		--allow-websocket-origin localhost:5006 --allow-websocket-origin 127.0.0.1:5006 \
+		--basic-auth demo/credentials.json \
+		--cookie-secret $$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
