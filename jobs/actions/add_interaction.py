@@ -5,7 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, insert, literal, not_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    any_,
+    case,
+    false,
+    func,
+    insert,
+    literal,
+    not_,
+    select,
+    update,
+)
 
 from jobs.actions.base import BulkAction, ChunkContext
 from jobs.errors import InvalidInput
@@ -72,22 +84,32 @@ class AddInteraction(BulkAction):
         }
 
     def mark_exceptions(self, conn: Connection, chunk: ChunkContext) -> int:
+        # One primary-key lookup per pending item, written as correlated scalar subqueries:
+        # PostgreSQL runs them as per-row index lookups whatever its statistics say (the
+        # NOT EXISTS form was planned as a hash anti join over a sequential scan of every
+        # account when the statistics were stale: ~0.9 s per 10,000-item chunk at
+        # 1,000,000 accounts instead of ~25 ms), and SQLite runs them as rowid lookups.
         account = Account.__table__.alias("a")
-        same_account = account.c.id == JobItem.account_id
-        workable = exists().where(
-            same_account, not_(account.c.locked), account.c.status.not_in(CLOSED_STATUSES)
+
+        def of_account(expr: Any) -> Any:
+            return select(expr).where(account.c.id == JobItem.account_id).scalar_subquery()
+
+        workable = func.coalesce(
+            of_account(and_(not_(account.c.locked), account.c.status.not_in(CLOSED_STATUSES))),
+            false(),
         )
-        reason = case(
-            (~exists().where(same_account), literal("Account no longer exists")),
-            (
-                exists().where(same_account, account.c.locked),
-                literal("Account is locked; bulk updates are not allowed"),
+        reason = func.coalesce(
+            of_account(
+                case(
+                    (account.c.locked, literal("Account is locked; bulk updates are not allowed")),
+                    else_=literal("Account is closed"),
+                )
             ),
-            else_=literal("Account is closed"),
+            literal("Account no longer exists"),
         )
         result = conn.execute(
             update(JobItem)
-            .where(chunk.pending(), ~workable)
+            .where(chunk.pending(), not_(workable))
             .values(outcome=ItemOutcome.EXCEPTION, message=reason)
         )
         return result.rowcount
@@ -121,11 +143,17 @@ class AddInteraction(BulkAction):
             )
         )
         # An interaction is work on the account: keep "Last Worked" true.
-        conn.execute(
-            update(Account)
-            .where(and_(Account.id.in_(chunk.pending_account_ids())))
-            .values(last_worked=when)
-        )
+        pending_ids = chunk.pending_account_ids()
+        if conn.dialect.name == "postgresql":
+            # "= ANY(ARRAY(subquery))" makes PostgreSQL look the chunk's accounts up by primary
+            # key; "IN (subquery)" was planned as a hash semi join over a sequential scan of
+            # every account (~0.16 s more per chunk at 1,000,000 accounts, growing with N).
+            ids = any_(func.array(pending_ids.scalar_subquery()))
+            conn.execute(update(Account).where(Account.id == ids).values(last_worked=when))
+        else:
+            conn.execute(
+                update(Account).where(Account.id.in_(pending_ids)).values(last_worked=when)
+            )
 
     def describe(self, parameters: dict[str, Any]) -> str:
         return (
