@@ -14,16 +14,24 @@ import json
 import os
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from dramatiq import Worker
+
 from jobs import runtime
 from jobs.config import Settings
+from jobs.queries import JobSummary
 from jobs.service import JobService
 
 #: The name of the kernel :func:`run_notebook` registers for the current interpreter.
 KERNEL_NAME = "bulkdesk-python"
+
+_worker_lock = threading.Lock()
+_worker: Worker | None = None
 
 
 def notebook_path(name: str) -> Path:
@@ -81,6 +89,77 @@ def connect(url: str | None = None) -> JobService:
     settings = dataclasses.replace(Settings.from_env(), database_url=database_url(url))
     runtime.configure(settings)
     return JobService(runtime.database())
+
+
+def embedded_broker() -> bool:
+    """True when jobs run on in-process worker threads (no Redis or RabbitMQ configured)."""
+    return runtime.settings().embedded_broker
+
+
+def start_worker(threads: int = 2) -> Worker | None:
+    """Start this process's in-process worker threads, once, on the embedded broker.
+
+    Call it after :func:`connect`. With a Redis or RabbitMQ broker nothing starts here: the
+    ``bulkdesk worker`` processes work the jobs. Nothing starts either when the process already
+    has workers of its own (``panel serve --setup apps/serve.py`` starts them).
+
+    Parameters:
+      threads: worker threads to start (the first call decides).
+
+    Returns:
+      The worker started here (now or by an earlier call), or None when others do the work.
+    """
+    global _worker
+    import jobs.actors  # noqa: F401  (declares the actors on the configured broker)
+    from jobs import broker
+
+    if not runtime.settings().embedded_broker:
+        return None
+    with _worker_lock:
+        current = broker.current()
+        # A dramatiq Worker registers its own middleware on the broker it works.
+        working = any(type(m).__name__ == "_WorkerMiddleware" for m in current.middleware)
+        if _worker is None and not working:
+            _worker = broker.start_in_process_worker(current, threads)
+        return _worker
+
+
+def stop_worker() -> None:
+    """Stop the worker threads :func:`start_worker` started (their current chunks finish)."""
+    global _worker
+    with _worker_lock:
+        if _worker is not None:
+            _worker.stop()
+            _worker = None
+
+
+def wait_until_final(service: JobService, user: str, job_id: int, *, timeout: float = 300,
+                     poll: float = 0.25) -> JobSummary:
+    """Wait for a job to reach a final status, reading it as ``user`` would.
+
+    Parameters:
+      service: the service API.
+      user: the acting username (who may see the job).
+      job_id: the job.
+      timeout: seconds to wait at most.
+      poll: seconds between reads.
+
+    Returns:
+      The job's final summary.
+
+    Raises:
+      TimeoutError: when the job is still not final after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        summary = service.job(user, job_id).summary
+        if summary.status.is_final:
+            return summary
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Job {job_id} is still {summary.status.label} after {timeout:.0f} s"
+                               f" ({summary.done:,} of {summary.total:,} items done); is a "
+                               "worker running?")
+        time.sleep(poll)
 
 
 @contextlib.contextmanager
