@@ -26,9 +26,12 @@ def criteria_widgets(criteria: AccountCriteria) -> list[pn.viewable.Viewable]:
     """Widgets for a group and account filter (shared with the account search)."""
     p = criteria.param
     return [
-        pn.widgets.Select.from_param(p.group, sizing_mode="stretch_width"),
-        pn.Row(pn.widgets.Select.from_param(p.account_status, width=170),
-               pn.widgets.TextInput.from_param(p.state, width=120, placeholder="any")),
+        pn.widgets.Select.from_param(p.group, sizing_mode="stretch_width",
+                                     css_classes=["bd-group"]),
+        pn.Row(pn.widgets.Select.from_param(p.account_status, width=170,
+                                          css_classes=["bd-account-status"]),
+               pn.widgets.TextInput.from_param(p.state, width=120, placeholder="any",
+                                               css_classes=["bd-state"])),
         pn.widgets.TextInput.from_param(p.text, sizing_mode="stretch_width", placeholder="any"),
         pn.Row(pn.widgets.FloatInput.from_param(p.min_balance, width=145, placeholder="any"),
                pn.widgets.FloatInput.from_param(p.max_balance, width=145, placeholder="any")),

@@ -97,7 +97,8 @@ class Monitor(pn.viewable.Viewer):
         filters = pn.Row(
             pn.widgets.MultiChoice.from_param(s.param.statuses, width=300,
                                               placeholder="All statuses"),
-            pn.widgets.Select.from_param(s.param.owner, width=170, visible=admin),
+            pn.widgets.Select.from_param(s.param.owner, width=170, visible=admin,
+                                         css_classes=["bd-owner"]),
             pn.widgets.TextInput.from_param(s.param.text, width=220,
                                             placeholder="Description or job number"),
             pn.widgets.DatePicker.from_param(s.param.submitted_from, width=150),

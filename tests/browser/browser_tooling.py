@@ -137,7 +137,7 @@ def take_screenshot(target: Path, db_file: Path | None = None) -> None:
             ("High balance (> $10k)", "High balance courtesy calls"),
         ]:
             page.get_by_role("button", name="Launch").click()
-            page.locator("select").first.select_option(label=group)
+            page.locator(".bd-group select").select_option(label=group)
             page.get_by_placeholder("Shown in the job list").fill(description)
             page.get_by_role("button", name="Queue the bulk update").click()
             expect(page.locator(".bd-jobs")).to_contain_text(description, timeout=30_000)
