@@ -30,8 +30,15 @@ MAX_EVENTS = 2000
 #: Most distinct exception messages listed (the most frequent first).
 MAX_MESSAGES = 200
 
-SECTIONS = ("parameters", "jobs_by_status", "jobs_by_user", "events_by_action",
-            "exceptions_by_message", "stops_and_deletes", "throughput")
+SECTIONS = (
+    "parameters",
+    "jobs_by_status",
+    "jobs_by_user",
+    "events_by_action",
+    "exceptions_by_message",
+    "stops_and_deletes",
+    "throughput",
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,10 @@ class AuditPeriod:
         """
         period = cls(_date(date_from, "date_from"), _date(date_to, "date_to"))
         if period.date_from and period.date_to and period.date_from > period.date_to:
-            raise InvalidInput(f"The period starts on {period.date_from} after it ends on "
-                               f"{period.date_to}", field="date_from")
+            raise InvalidInput(
+                f"The period starts on {period.date_from} after it ends on {period.date_to}",
+                field="date_from",
+            )
         return period
 
     @property
@@ -164,12 +173,16 @@ class AuditReport:
     def timeline(self) -> pd.DataFrame:
         """Per listed job: label, submitted, started and ended as naive UTC times, for plotting."""
         frame = self.throughput
-        out = pd.DataFrame({
-            "job": [f"#{i} {d[:40]}" for i, d in zip(frame["job_id"], frame["description"],
-                                                     strict=True)],
-            "status": frame["status"],
-            "owner": frame["owner"],
-        })
+        out = pd.DataFrame(
+            {
+                "job": [
+                    f"#{i} {d[:40]}"
+                    for i, d in zip(frame["job_id"], frame["description"], strict=True)
+                ],
+                "status": frame["status"],
+                "owner": frame["owner"],
+            }
+        )
         for column in ("submitted_at", "started_at", "ended_at"):
             out[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
         return out
@@ -188,8 +201,13 @@ def file_stem(period: AuditPeriod, user: str | None) -> str:
     return f"audit_{period.slug}_{(user or '').strip() or 'all'}"
 
 
-def build_report(db: Database, *, date_from: str | dt.date | None = None,
-                 date_to: str | dt.date | None = None, user: str | None = None) -> AuditReport:
+def build_report(
+    db: Database,
+    *,
+    date_from: str | dt.date | None = None,
+    date_to: str | dt.date | None = None,
+    user: str | None = None,
+) -> AuditReport:
     """Compute the audit of the jobs submitted (and events recorded) in a period.
 
     Parameters:
@@ -216,13 +234,17 @@ def build_report(db: Database, *, date_from: str | dt.date | None = None,
         jobs_total = session.scalar(select(func.count()).select_from(Job).where(*job_conds)) or 0
         throughput = _throughput(session, job_conds)
         return AuditReport(
-            period=period, user=username,
+            period=period,
+            user=username,
             jobs_by_status=_jobs_by_status(session, job_conds),
             jobs_by_user=_jobs_by_user(session, job_conds),
             events_by_action=_events_by_action(session, period, owner_id),
             exceptions_by_message=_exceptions_by_message(session, job_conds),
             stops_and_deletes=_stops_and_deletes(session, period, owner_id),
-            throughput=throughput, jobs_listed=len(throughput), jobs_total=jobs_total)
+            throughput=throughput,
+            jobs_listed=len(throughput),
+            jobs_total=jobs_total,
+        )
 
 
 def _date(value: str | dt.date | None, field: str) -> dt.date | None:
@@ -261,40 +283,78 @@ def _deleted() -> ColumnElement[int]:
 
 def _jobs_by_status(session: Session, conds: list[ColumnElement[bool]]) -> pd.DataFrame:
     """Every status (zeros included) with its jobs and their items' outcomes."""
-    rows = {r.status: r for r in session.execute(
-        select(Job.status, func.count().label("jobs"), func.sum(Job.total).label("items"),
-               func.sum(Job.ok).label("ok"), func.sum(Job.exceptions).label("exceptions"),
-               func.sum(Job.not_processed).label("not_processed"), _deleted().label("deleted"))
-        .where(*conds).group_by(Job.status))}
+    rows = {
+        r.status: r
+        for r in session.execute(
+            select(
+                Job.status,
+                func.count().label("jobs"),
+                func.sum(Job.total).label("items"),
+                func.sum(Job.ok).label("ok"),
+                func.sum(Job.exceptions).label("exceptions"),
+                func.sum(Job.not_processed).label("not_processed"),
+                _deleted().label("deleted"),
+            )
+            .where(*conds)
+            .group_by(Job.status)
+        )
+    }
     records = []
     for status in JobStatus:
         r = rows.get(int(status))
-        records.append({"status": status.label, "code": int(status),
-                        "jobs": r.jobs if r else 0, "items": int(r.items or 0) if r else 0,
-                        "ok": int(r.ok or 0) if r else 0,
-                        "exceptions": int(r.exceptions or 0) if r else 0,
-                        "not_processed": int(r.not_processed or 0) if r else 0,
-                        "deleted": int(r.deleted or 0) if r else 0})
+        records.append(
+            {
+                "status": status.label,
+                "code": int(status),
+                "jobs": r.jobs if r else 0,
+                "items": int(r.items or 0) if r else 0,
+                "ok": int(r.ok or 0) if r else 0,
+                "exceptions": int(r.exceptions or 0) if r else 0,
+                "not_processed": int(r.not_processed or 0) if r else 0,
+                "deleted": int(r.deleted or 0) if r else 0,
+            }
+        )
     return pd.DataFrame(records)
 
 
 def _jobs_by_user(session: Session, conds: list[ColumnElement[bool]]) -> pd.DataFrame:
     """Each owner with jobs in the period: how many, how they ended, how many were deleted."""
+
     def count_of(*statuses: JobStatus) -> ColumnElement[int]:
         return func.sum(case((Job.status.in_([int(s) for s in statuses]), 1), else_=0))
 
     query = (
-        select(User.username, User.display_name, func.count(Job.id).label("jobs"),
-               count_of(JobStatus.COMPLETED).label("completed"),
-               count_of(JobStatus.COMPLETED_WITH_EXCEPTIONS).label("with_exceptions"),
-               count_of(JobStatus.STOPPED).label("stopped"),
-               count_of(JobStatus.FAILED).label("failed"),
-               _deleted().label("deleted"), func.sum(Job.total).label("items"),
-               func.sum(Job.ok).label("ok"), func.sum(Job.exceptions).label("exceptions"))
-        .join(User, User.id == Job.owner_id).where(*conds)
-        .group_by(User.username, User.display_name).order_by(User.username))
-    columns = ["username", "display_name", "jobs", "completed", "with_exceptions", "stopped",
-               "failed", "deleted", "items", "ok", "exceptions"]
+        select(
+            User.username,
+            User.display_name,
+            func.count(Job.id).label("jobs"),
+            count_of(JobStatus.COMPLETED).label("completed"),
+            count_of(JobStatus.COMPLETED_WITH_EXCEPTIONS).label("with_exceptions"),
+            count_of(JobStatus.STOPPED).label("stopped"),
+            count_of(JobStatus.FAILED).label("failed"),
+            _deleted().label("deleted"),
+            func.sum(Job.total).label("items"),
+            func.sum(Job.ok).label("ok"),
+            func.sum(Job.exceptions).label("exceptions"),
+        )
+        .join(User, User.id == Job.owner_id)
+        .where(*conds)
+        .group_by(User.username, User.display_name)
+        .order_by(User.username)
+    )
+    columns = [
+        "username",
+        "display_name",
+        "jobs",
+        "completed",
+        "with_exceptions",
+        "stopped",
+        "failed",
+        "deleted",
+        "items",
+        "ok",
+        "exceptions",
+    ]
     frame = pd.DataFrame([tuple(r) for r in session.execute(query)], columns=columns)
     return frame.astype({c: "int64" for c in columns[2:]})
 
@@ -307,78 +367,157 @@ def _event_scope(owner_id: int | None) -> list[ColumnElement[bool]]:
     return [or_(AuditEvent.actor_id == owner_id, AuditEvent.job_id.in_(owned))]
 
 
-def _events_by_action(session: Session, period: AuditPeriod,
-                      owner_id: int | None) -> pd.DataFrame:
+def _events_by_action(session: Session, period: AuditPeriod, owner_id: int | None) -> pd.DataFrame:
     """How many audit events of each kind the period recorded."""
-    query = (select(AuditEvent.action, func.count().label("events"),
-                    func.count(func.distinct(AuditEvent.job_id)).label("jobs"))
-             .where(*period.within(AuditEvent.at), *_event_scope(owner_id))
-             .group_by(AuditEvent.action).order_by(AuditEvent.action))
-    return pd.DataFrame([tuple(r) for r in session.execute(query)],
-                        columns=["action", "events", "jobs"]).astype({"events": "int64",
-                                                                      "jobs": "int64"})
+    query = (
+        select(
+            AuditEvent.action,
+            func.count().label("events"),
+            func.count(func.distinct(AuditEvent.job_id)).label("jobs"),
+        )
+        .where(*period.within(AuditEvent.at), *_event_scope(owner_id))
+        .group_by(AuditEvent.action)
+        .order_by(AuditEvent.action)
+    )
+    return pd.DataFrame(
+        [tuple(r) for r in session.execute(query)], columns=["action", "events", "jobs"]
+    ).astype({"events": "int64", "jobs": "int64"})
 
 
 def _exceptions_by_message(session: Session, conds: list[ColumnElement[bool]]) -> pd.DataFrame:
     """Failed items grouped by their message, most frequent first."""
     message = func.coalesce(JobItem.message, "")
-    query = (select(message.label("message"), func.count().label("items"),
-                    func.count(func.distinct(JobItem.job_id)).label("jobs"),
-                    func.min(JobItem.job_id).label("first_job"))
-             .join(Job, Job.id == JobItem.job_id)
-             .where(JobItem.outcome == ItemOutcome.EXCEPTION, *conds)
-             .group_by(message).order_by(func.count().desc(), message).limit(MAX_MESSAGES))
+    query = (
+        select(
+            message.label("message"),
+            func.count().label("items"),
+            func.count(func.distinct(JobItem.job_id)).label("jobs"),
+            func.min(JobItem.job_id).label("first_job"),
+        )
+        .join(Job, Job.id == JobItem.job_id)
+        .where(JobItem.outcome == ItemOutcome.EXCEPTION, *conds)
+        .group_by(message)
+        .order_by(func.count().desc(), message)
+        .limit(MAX_MESSAGES)
+    )
     columns = ["message", "items", "jobs", "first_job"]
     frame = pd.DataFrame([tuple(r) for r in session.execute(query)], columns=columns)
     return frame.astype({"items": "int64", "jobs": "int64", "first_job": "int64"})
 
 
-def _stops_and_deletes(session: Session, period: AuditPeriod,
-                       owner_id: int | None) -> pd.DataFrame:
+def _stops_and_deletes(session: Session, period: AuditPeriod, owner_id: int | None) -> pd.DataFrame:
     """Who stopped or deleted which job, and when, oldest first (deleted jobs included)."""
     actor = aliased(User)
     owner = aliased(User)
     query = (
-        select(AuditEvent.id, AuditEvent.at, AuditEvent.action, AuditEvent.job_id,
-               actor.username, Job.description, owner.username, Job.status, Job.deleted_at)
+        select(
+            AuditEvent.id,
+            AuditEvent.at,
+            AuditEvent.action,
+            AuditEvent.job_id,
+            actor.username,
+            Job.description,
+            owner.username,
+            Job.status,
+            Job.deleted_at,
+        )
         .outerjoin(actor, actor.id == AuditEvent.actor_id)
         .outerjoin(Job, Job.id == AuditEvent.job_id)
         .outerjoin(owner, owner.id == Job.owner_id)
-        .where(AuditEvent.action.in_([audit.STOP, audit.DELETE]),
-               *period.within(AuditEvent.at), *_event_scope(owner_id))
-        .order_by(AuditEvent.at, AuditEvent.id).limit(MAX_EVENTS))
-    records = [{"event_id": r[0], "at": r[1].isoformat(), "action": r[2], "job_id": r[3],
-                "by": r[4] or "system", "description": r[5] or "", "owner": r[6] or "",
-                "status_now": JobStatus(r[7]).label if r[7] is not None else "",
-                "deleted": r[8] is not None}
-               for r in session.execute(query)]
-    columns = ["event_id", "at", "action", "job_id", "by", "description", "owner",
-               "status_now", "deleted"]
+        .where(
+            AuditEvent.action.in_([audit.STOP, audit.DELETE]),
+            *period.within(AuditEvent.at),
+            *_event_scope(owner_id),
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+        .limit(MAX_EVENTS)
+    )
+    records = [
+        {
+            "event_id": r[0],
+            "at": r[1].isoformat(),
+            "action": r[2],
+            "job_id": r[3],
+            "by": r[4] or "system",
+            "description": r[5] or "",
+            "owner": r[6] or "",
+            "status_now": JobStatus(r[7]).label if r[7] is not None else "",
+            "deleted": r[8] is not None,
+        }
+        for r in session.execute(query)
+    ]
+    columns = [
+        "event_id",
+        "at",
+        "action",
+        "job_id",
+        "by",
+        "description",
+        "owner",
+        "status_now",
+        "deleted",
+    ]
     return pd.DataFrame(records, columns=columns)
 
 
 def _throughput(session: Session, conds: list[ColumnElement[bool]]) -> pd.DataFrame:
     """Per job (oldest first, at most MAX_JOBS): times, counts and items per second."""
-    query = (select(Job.id, Job.description, User.username, Job.status, Job.submitted_at,
-                    Job.started_at, Job.ended_at, Job.total, Job.ok, Job.exceptions,
-                    Job.not_processed, Job.deleted_at)
-             .join(User, User.id == Job.owner_id).where(*conds)
-             .order_by(Job.submitted_at, Job.id).limit(MAX_JOBS))
+    query = (
+        select(
+            Job.id,
+            Job.description,
+            User.username,
+            Job.status,
+            Job.submitted_at,
+            Job.started_at,
+            Job.ended_at,
+            Job.total,
+            Job.ok,
+            Job.exceptions,
+            Job.not_processed,
+            Job.deleted_at,
+        )
+        .join(User, User.id == Job.owner_id)
+        .where(*conds)
+        .order_by(Job.submitted_at, Job.id)
+        .limit(MAX_JOBS)
+    )
     records = []
     for r in session.execute(query):
-        seconds = (r.ended_at - r.started_at).total_seconds() \
-            if r.started_at and r.ended_at else None
+        seconds = (
+            (r.ended_at - r.started_at).total_seconds() if r.started_at and r.ended_at else None
+        )
         processed = r.ok + r.exceptions
-        records.append({
-            "job_id": r.id, "description": r.description, "owner": r.username,
-            "status": JobStatus(r.status).label, "deleted": r.deleted_at is not None,
-            "submitted_at": r.submitted_at.isoformat(),
-            "started_at": r.started_at.isoformat() if r.started_at else None,
-            "ended_at": r.ended_at.isoformat() if r.ended_at else None,
-            "total": r.total, "processed": processed, "not_processed": r.not_processed,
-            "seconds": round(seconds, 3) if seconds is not None else None,
-            "items_per_second": round(processed / seconds, 3) if seconds else None})
-    columns = ["job_id", "description", "owner", "status", "deleted", "submitted_at",
-               "started_at", "ended_at", "total", "processed", "not_processed", "seconds",
-               "items_per_second"]
+        records.append(
+            {
+                "job_id": r.id,
+                "description": r.description,
+                "owner": r.username,
+                "status": JobStatus(r.status).label,
+                "deleted": r.deleted_at is not None,
+                "submitted_at": r.submitted_at.isoformat(),
+                "started_at": r.started_at.isoformat() if r.started_at else None,
+                "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+                "total": r.total,
+                "processed": processed,
+                "not_processed": r.not_processed,
+                "seconds": round(seconds, 3) if seconds is not None else None,
+                "items_per_second": round(processed / seconds, 3) if seconds else None,
+            }
+        )
+    columns = [
+        "job_id",
+        "description",
+        "owner",
+        "status",
+        "deleted",
+        "submitted_at",
+        "started_at",
+        "ended_at",
+        "total",
+        "processed",
+        "not_processed",
+        "seconds",
+        "items_per_second",
+    ]
     return pd.DataFrame(records, columns=columns)

@@ -133,8 +133,9 @@ def stop_worker() -> None:
             _worker = None
 
 
-def wait_until_final(service: JobService, user: str, job_id: int, *, timeout: float = 300,
-                     poll: float = 0.25) -> JobSummary:
+def wait_until_final(
+    service: JobService, user: str, job_id: int, *, timeout: float = 300, poll: float = 0.25
+) -> JobSummary:
     """Wait for a job to reach a final status, reading it as ``user`` would.
 
     Parameters:
@@ -156,9 +157,11 @@ def wait_until_final(service: JobService, user: str, job_id: int, *, timeout: fl
         if summary.status.is_final:
             return summary
         if time.monotonic() > deadline:
-            raise TimeoutError(f"Job {job_id} is still {summary.status.label} after {timeout:.0f} s"
-                               f" ({summary.done:,} of {summary.total:,} items done); is a "
-                               "worker running?")
+            raise TimeoutError(
+                f"Job {job_id} is still {summary.status.label} after {timeout:.0f} s"
+                f" ({summary.done:,} of {summary.total:,} items done); is a "
+                "worker running?"
+            )
         time.sleep(poll)
 
 
@@ -168,8 +171,11 @@ def _kernel_for_this_python() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="bulkdesk-kernel-") as tmp:
         spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
         spec_dir.mkdir(parents=True)
-        spec = {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-                "display_name": "Bulkdesk (this Python)", "language": "python"}
+        spec = {
+            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Bulkdesk (this Python)",
+            "language": "python",
+        }
         (spec_dir / "kernel.json").write_text(json.dumps(spec))
         before = os.environ.get("JUPYTER_PATH")
         os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (tmp, before) if p)
@@ -182,8 +188,14 @@ def _kernel_for_this_python() -> Iterator[str]:
                 os.environ["JUPYTER_PATH"] = before
 
 
-def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any] | None = None, *,
-                 cwd: Path | None = None, timeout: int = 600) -> None:
+def run_notebook(
+    notebook: Path,
+    output: Path,
+    parameters: dict[str, Any] | None = None,
+    *,
+    cwd: Path | None = None,
+    timeout: int = 600,
+) -> None:
     """Execute a notebook top to bottom with papermill, injecting ``parameters``.
 
     Parameters:
@@ -201,8 +213,14 @@ def run_notebook(notebook: Path, output: Path, parameters: dict[str, Any] | None
     output.parent.mkdir(parents=True, exist_ok=True)
     with _kernel_for_this_python() as kernel:
         papermill.execute_notebook(
-            str(notebook), str(output), parameters=parameters or {}, kernel_name=kernel,
-            cwd=str(cwd or notebook.parent), progress_bar=False, execution_timeout=timeout)
+            str(notebook),
+            str(output),
+            parameters=parameters or {},
+            kernel_name=kernel,
+            cwd=str(cwd or notebook.parent),
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
 
 
 def output_dir(explicit: str | None = None) -> Path:

@@ -54,29 +54,52 @@ def make_audit_jobs(service: JobService, broker: Broker) -> AuditJobs:
     """
     # Given no worker yet: a job that is started but never worked, so it can be stopped,
     stopped = service.submit_bulk_interaction(
-        "bob", description="Skip-trace notes", interaction_type="Note",
-        outcome="Information only", group="Skip-trace batch", interaction_date="2026-11-02").id
+        "bob",
+        description="Skip-trace notes",
+        interaction_type="Note",
+        outcome="Information only",
+        group="Skip-trace batch",
+        interaction_date="2026-11-02",
+    ).id
     execution.start(service.db, stopped, runtime.settings().chunk_size)
     service.stop("admin", stopped)
     # and a Queued job its owner deletes before it runs.
     deleted_queued = service.submit_bulk_interaction(
-        "dave", description="Texas courtesy calls", interaction_type="Call",
-        outcome="No answer", account_filter={"state": "TX"}, interaction_date="2026-11-02").id
+        "dave",
+        description="Texas courtesy calls",
+        interaction_type="Call",
+        outcome="No answer",
+        account_filter={"state": "TX"},
+        interaction_date="2026-11-02",
+    ).id
     service.delete("dave", deleted_queued)
 
     worker: Worker = broker_mod.start_in_process_worker(broker, threads=2)
     try:
         completed = service.submit_bulk_interaction(
-            "alice", description="Callback reminders", interaction_type="Call",
-            outcome="Left message", group="Callback list — week 47",
-            interaction_date="2026-11-02").id
+            "alice",
+            description="Callback reminders",
+            interaction_type="Call",
+            outcome="Left message",
+            group="Callback list — week 47",
+            interaction_date="2026-11-02",
+        ).id
         with_exceptions = service.submit_bulk_interaction(
-            "dave", description="Dispute review notes", interaction_type="Note",
-            outcome="Dispute raised", group="Dispute review", interaction_date="2026-11-02").id
+            "dave",
+            description="Dispute review notes",
+            interaction_type="Note",
+            outcome="Dispute raised",
+            group="Dispute review",
+            interaction_date="2026-11-02",
+        ).id
         deleted_completed = service.submit_bulk_interaction(
-            "alice", description="One-off letters", interaction_type="Letter",
-            outcome="Information only", account_filter={"state": "VT"},
-            interaction_date="2026-11-02").id
+            "alice",
+            description="One-off letters",
+            interaction_type="Letter",
+            outcome="Information only",
+            account_filter={"state": "VT"},
+            interaction_date="2026-11-02",
+        ).id
         for job_id in (completed, with_exceptions, deleted_completed):
             wait_until_final(service, job_id)
         service.delete("admin", deleted_completed)
@@ -84,5 +107,10 @@ def make_audit_jobs(service: JobService, broker: Broker) -> AuditJobs:
         worker.join()
     finally:
         worker.stop()
-    return AuditJobs(completed=completed, with_exceptions=with_exceptions, stopped=stopped,
-                     deleted_queued=deleted_queued, deleted_completed=deleted_completed)
+    return AuditJobs(
+        completed=completed,
+        with_exceptions=with_exceptions,
+        stopped=stopped,
+        deleted_queued=deleted_queued,
+        deleted_completed=deleted_completed,
+    )

@@ -24,15 +24,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
-NOT_COPIED = (".venv", ".git", "var", "__pycache__", "*.egg-info", ".pytest_cache",
-              ".ruff_cache", "build", "benchmarks")
+NOT_COPIED = (
+    ".venv",
+    ".git",
+    "var",
+    "__pycache__",
+    "*.egg-info",
+    ".pytest_cache",
+    ".ruff_cache",
+    "build",
+    "benchmarks",
+)
 
 
 def _run(args: list[str], *, cwd: Path, env: dict[str, str], timeout: int) -> str:
-    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=timeout)
-    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n" \
-                                 f"{done.stderr[-3000:]}"
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, (
+        f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
     return done.stdout
 
 
@@ -41,7 +50,8 @@ def test_binder_has_requirements_a_runnable_postbuild_and_a_dashboard_proxy() ->
 
     assert {"-e .", "-e ./binder/dashboard-proxy"} <= set(requirements)
     assert {"jupyter-server-proxy", "nbconvert", "papermill", "ipykernel"} <= {
-        line.split(">")[0].split("=")[0] for line in requirements}
+        line.split(">")[0].split("=")[0] for line in requirements
+    }
     assert os.access(BINDER / "postBuild", os.X_OK)
     assert "bulkdesk seed --accounts 5000" in (BINDER / "postBuild").read_text()
 
@@ -73,32 +83,57 @@ def test_binder_builds_a_fresh_environment_that_seeds_serves_and_audits(tmp_path
     shutil.copytree(ROOT, repo, ignore=shutil.ignore_patterns(*NOT_COPIED))
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("BULKDESK_", "PYTHON", "VIRTUAL_ENV", "JUPYTER"))}
-    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-               VIRTUAL_ENV=str(venv), HOME=str(tmp_path / "home"))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BULKDESK_", "PYTHON", "VIRTUAL_ENV", "JUPYTER"))
+    }
+    env.update(
+        PATH=f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        VIRTUAL_ENV=str(venv),
+        HOME=str(tmp_path / "home"),
+    )
     python = str(venv / "bin" / "python")
 
     # when Binder's two steps run from the repository root,
-    _run([python, "-m", "pip", "install", "--quiet", "-r", "binder/requirements.txt"],
-         cwd=repo, env=env, timeout=420)
+    _run(
+        [python, "-m", "pip", "install", "--quiet", "-r", "binder/requirements.txt"],
+        cwd=repo,
+        env=env,
+        timeout=420,
+    )
     _run(["bash", "binder/postBuild"], cwd=repo, env=env, timeout=180)
 
     # then the demo database has its 5,000 accounts where every Bulkdesk command looks,
     with sqlite3.connect(repo / "var" / "bulkdesk.db") as conn:
         assert conn.execute("SELECT count(*) FROM accounts").fetchone() == (5000,)
     # the audit notebook runs there on the demo data, through the documented command,
-    _run([str(venv / "bin" / "bulkdesk"), "audit", "--from", "2026-01-01", "--to", "2026-12-31"],
-         cwd=repo, env=env, timeout=180)
+    _run(
+        [str(venv / "bin" / "bulkdesk"), "audit", "--from", "2026-01-01", "--to", "2026-12-31"],
+        cwd=repo,
+        env=env,
+        timeout=180,
+    )
     assert (repo / "var" / "reports" / "audit_2026-01-01_2026-12-31_all.csv").is_file()
     # and Jupyter's server proxies the dashboard and the served notebook at /bulkdesk/.
     port = _free_port()
     jupyter = subprocess.Popen(
-        [str(venv / "bin" / "jupyter"), "server", "--no-browser", "--allow-root",
-         f"--port={port}", "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=",
-         f"--ServerApp.root_dir={repo}"],
-        cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
+        [
+            str(venv / "bin" / "jupyter"),
+            "server",
+            "--no-browser",
+            "--allow-root",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--IdentityProvider.token=",
+            f"--ServerApp.root_dir={repo}",
+        ],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         status, servers = _get(f"{base}/server-proxy/servers-info", timeout=60)

@@ -27,8 +27,7 @@ EXECUTED = {"audit.ipynb", "explore_accounts.ipynb", "launch_and_monitor.ipynb"}
 
 
 @pytest.fixture
-def database_env(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch,
-                 tmp_path: Path) -> Database:
+def database_env(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Database:
     """The seeded copy, announced to notebook kernels as the configured database."""
     monkeypatch.setenv("BULKDESK_DATABASE_URL", str(sqlite_db.url))
     monkeypatch.setenv("BULKDESK_VAR_DIR", str(tmp_path / "var"))
@@ -50,8 +49,10 @@ def _run(name: str, tmp_path: Path, **parameters: object) -> nbformat.NotebookNo
 def _today_period() -> dict[str, str]:
     """The UTC days around now, when the test's jobs were submitted."""
     today = dt.datetime.now(dt.UTC).date()
-    return {"date_from": (today - dt.timedelta(days=1)).isoformat(),
-            "date_to": (today + dt.timedelta(days=1)).isoformat()}
+    return {
+        "date_from": (today - dt.timedelta(days=1)).isoformat(),
+        "date_to": (today + dt.timedelta(days=1)).isoformat(),
+    }
 
 
 def test_every_notebook_is_executed_by_a_test_here() -> None:
@@ -79,13 +80,18 @@ def test_parameterised_notebooks_have_one_cell_tagged_parameters(path: Path) -> 
 
 def _shown(notebook: nbformat.NotebookNode) -> str:
     """Everything the executed notebook printed or displayed as text."""
-    return "".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", ""))
-                   for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    return "".join(
+        str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", ""))
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
 
 
 @pytest.mark.slow
 def test_the_launch_and_monitor_notebook_launches_a_job_and_analyses_its_items(
-        database_env: Database, tmp_path: Path) -> None:
+    database_env: Database, tmp_path: Path
+) -> None:
     executed = _run("launch_and_monitor", tmp_path)
 
     shown = _shown(executed)
@@ -97,8 +103,9 @@ def test_the_launch_and_monitor_notebook_launches_a_job_and_analyses_its_items(
 
 
 @pytest.mark.slow
-def test_the_explore_accounts_notebook_runs_on_the_seeded_database(database_env: Database,
-                                                                   tmp_path: Path) -> None:
+def test_the_explore_accounts_notebook_runs_on_the_seeded_database(
+    database_env: Database, tmp_path: Path
+) -> None:
     executed = _run("explore_accounts", tmp_path)
 
     shown = _shown(executed)
@@ -106,18 +113,23 @@ def test_the_explore_accounts_notebook_runs_on_the_seeded_database(database_env:
 
 
 @pytest.mark.slow
-def test_the_audit_notebook_gives_a_valid_report_on_an_empty_trail(database_env: Database,
-                                                                   tmp_path: Path) -> None:
+def test_the_audit_notebook_gives_a_valid_report_on_an_empty_trail(
+    database_env: Database, tmp_path: Path
+) -> None:
     _run("audit", tmp_path, output_dir=str(tmp_path / "out"))
 
     assert (tmp_path / "out" / "audit_all_all_all.html").stat().st_size > 0
-    assert (tmp_path / "out" / "audit_all_all_all.csv").read_text().startswith(
-        "section,key,metric,value\n")
+    assert (
+        (tmp_path / "out" / "audit_all_all_all.csv")
+        .read_text()
+        .startswith("section,key,metric,value\n")
+    )
 
 
 @pytest.mark.slow
 def test_the_audit_notebook_run_twice_writes_identical_figures_that_match_the_database(
-        database_env: Database, audit_jobs: AuditJobs, tmp_path: Path) -> None:
+    database_env: Database, audit_jobs: AuditJobs, tmp_path: Path
+) -> None:
     # Given a trail with completed, exception, stopped and deleted jobs,
     period = _today_period()
     # when the audit runs twice with the same parameters into two folders,
@@ -131,8 +143,11 @@ def test_the_audit_notebook_run_twice_writes_identical_figures_that_match_the_da
     html = (tmp_path / "first" / f"{stem}.html").read_text()
     assert "Who stopped or deleted what" in html and "One-off letters" in html
     # and their figures are the database's.
-    figures = {tuple(line.split(",")[:3]): line.split(",", 3)[3]
-               for line in first.decode().splitlines()[1:] if line.count(",") >= 3}
+    figures = {
+        tuple(line.split(",")[:3]): line.split(",", 3)[3]
+        for line in first.decode().splitlines()[1:]
+        if line.count(",") >= 3
+    }
     with database_env.engine.connect() as conn:
         deleted = conn.execute(text("SELECT count(*) FROM jobs WHERE deleted_at IS NOT NULL"))
         per_status = conn.execute(text("SELECT status, count(*) FROM jobs GROUP BY status"))
@@ -145,24 +160,42 @@ def test_the_audit_notebook_run_twice_writes_identical_figures_that_match_the_da
     assert figures[("jobs_by_status", "Stopped", "jobs")] == str(status_counts[3])
     assert figures[("events_by_action", "stop", "events")] == str(stop_count)
     assert figures[("events_by_action", "delete", "events")] == str(deleted_count)
-    assert figures[("stops_and_deletes", _event_id(database_env, audit_jobs.deleted_completed),
-                    "by")] == "admin"
+    assert (
+        figures[("stops_and_deletes", _event_id(database_env, audit_jobs.deleted_completed), "by")]
+        == "admin"
+    )
 
 
 def _event_id(db: Database, job_id: int) -> str:
     with db.engine.connect() as conn:
-        return str(conn.execute(text("SELECT id FROM audit_events WHERE action = 'delete' "
-                                     "AND job_id = :job"), {"job": job_id}).scalar_one())
+        return str(
+            conn.execute(
+                text("SELECT id FROM audit_events WHERE action = 'delete' AND job_id = :job"),
+                {"job": job_id},
+            ).scalar_one()
+        )
 
 
 @pytest.mark.slow
 def test_bulkdesk_audit_runs_the_notebook_for_one_user_and_writes_the_report(
-        database_env: Database, audit_jobs: AuditJobs, tmp_path: Path) -> None:
+    database_env: Database, audit_jobs: AuditJobs, tmp_path: Path
+) -> None:
     period = _today_period()
 
-    result = CliRunner().invoke(main, ["audit", "--from", period["date_from"], "--to",
-                                       period["date_to"], "--user", "dave",
-                                       "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "audit",
+            "--from",
+            period["date_from"],
+            "--to",
+            period["date_to"],
+            "--user",
+            "dave",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
 
     assert result.exit_code == 0, result.output
     stem = f"audit_{period['date_from']}_{period['date_to']}_dave"
@@ -173,10 +206,12 @@ def test_bulkdesk_audit_runs_the_notebook_for_one_user_and_writes_the_report(
 
 
 def test_bulkdesk_audit_refuses_a_backwards_period_and_an_unknown_user(
-        database_env: Database) -> None:
+    database_env: Database,
+) -> None:
     backwards = CliRunner().invoke(main, ["audit", "--from", "2026-11-08", "--to", "2026-11-01"])
-    nobody = CliRunner().invoke(main, ["audit", "--from", "2026-11-01", "--to", "2026-11-08",
-                                       "--user", "nobody"])
+    nobody = CliRunner().invoke(
+        main, ["audit", "--from", "2026-11-01", "--to", "2026-11-08", "--user", "nobody"]
+    )
 
     assert backwards.exit_code == 2 and "after it ends" in backwards.output
     assert nobody.exit_code == 2 and "no user called 'nobody'" in nobody.output

@@ -24,9 +24,18 @@ def setup_bulkdesk() -> dict[str, Any]:
     """
     return {
         "command": [
-            "panel", "serve", "apps/app.py", "notebooks/launch_and_monitor.ipynb",
-            "--setup", "apps/serve.py", "--port", "{port}", "--prefix", "{base_url}bulkdesk",
-            "--allow-websocket-origin", "*",
+            "panel",
+            "serve",
+            "apps/app.py",
+            "notebooks/launch_and_monitor.ipynb",
+            "--setup",
+            "apps/serve.py",
+            "--port",
+            "{port}",
+            "--prefix",
+            "{base_url}bulkdesk",
+            "--allow-websocket-origin",
+            "*",
         ],
         "cwd": str(ROOT),
         "absolute_url": True,
