@@ -108,7 +108,9 @@ class Monitor(pn.viewable.Viewer):
         self.table = pn.widgets.Tabulator(
             job_rows(s.jobs, with_owner=admin), show_index=False, disabled=True,
             selectable=1, sizing_mode="stretch_width", layout="fit_columns",
-            formatters={c: {"type": "html"} for c in HTML_COLUMNS}, widths=WIDTHS,
+            formatters={"Job": {"type": "plaintext"},
+                        **{c: {"type": "html"} for c in HTML_COLUMNS}},
+            widths=WIDTHS,
             groups={"Action": ["Action", "Stop", "Delete"]}, header_align="left",
             sortable={c: False for c in HTML_COLUMNS[1:]}, stylesheets=[TABLE_CSS],
             titles={"Action": "Job action", "Stop": "", "Delete": ""},

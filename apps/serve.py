@@ -1,7 +1,8 @@
 """Server set-up, run once per ``panel serve`` process (``--setup apps/serve.py``).
 
-Brings the schema up to date and, on the embedded broker, starts the in-process dramatiq
-worker threads that every session's jobs run on.
+Brings the schema up to date, keeps SQLite's planner statistics fresh (so the Monitor's
+first page stays an index walk as the jobs table grows) and, on the embedded broker, starts
+the in-process dramatiq worker threads that every session's jobs run on.
 """
 
 from __future__ import annotations
@@ -10,14 +11,35 @@ import atexit
 import logging
 
 from jobs import runtime
-from jobs.db import upgrade
+from jobs.db import Database, upgrade
 
 log = logging.getLogger("bulkdesk.serve")
 
 
+def optimize_statistics(db: Database | None = None) -> None:
+    """``PRAGMA optimize``: re-analyse tables that grew a lot since their last statistics.
+
+    Without statistics SQLite may read the jobs list through the ``deleted_at`` index and
+    sort every job for one page (~0.5 s at 100,000 jobs) instead of walking the
+    submitted-order index (~15 ms). Cheap when nothing changed; a no-op on PostgreSQL.
+    """
+    db = db or runtime.database()
+    if db.is_sqlite:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA optimize=0x10002")
+
+
+def _hourly_optimize() -> None:
+    optimize_statistics()
+
+
 def setup() -> None:
+    import panel as pn
+
     settings = runtime.settings()
     upgrade(settings.database_url)
+    optimize_statistics()
+    pn.state.schedule_task("bulkdesk-optimize-statistics", _hourly_optimize, period="1h")
     import jobs.actors  # noqa: F401  (declares the actors on the configured broker)
     from jobs import broker
 
@@ -31,4 +53,5 @@ def setup() -> None:
                  settings.broker_url)
 
 
-setup()
+if __name__ != "apps.serve":  # run by `panel serve --setup`, not when imported
+    setup()
