@@ -83,11 +83,14 @@ def worker(processes: int, threads: int | None) -> None:
     settings = runtime.settings()
     threads = threads or settings.worker_threads
     if settings.embedded_broker:
-        from jobs import actors  # noqa: F401  (sets up the in-process broker)
-        from jobs import broker
+        from jobs import (
+            actors,  # noqa: F401  (sets up the in-process broker)
+            broker,
+        )
 
-        click.echo(f"In-process worker with {threads} threads on {runtime.database()}; "
-                   "Ctrl-C to stop.")
+        click.echo(
+            f"In-process worker with {threads} threads on {runtime.database()}; Ctrl-C to stop."
+        )
         running = broker.start_in_process_worker(broker.current(), threads)
         try:
             while True:
@@ -95,8 +98,10 @@ def worker(processes: int, threads: int | None) -> None:
         except KeyboardInterrupt:
             running.stop()
         return
-    os.execvp("dramatiq", ["dramatiq", "jobs.actors", "--processes", str(processes),
-                           "--threads", str(threads)])
+    os.execvp(
+        "dramatiq",
+        ["dramatiq", "jobs.actors", "--processes", str(processes), "--threads", str(threads)],
+    )
 
 
 @main.command()
@@ -112,22 +117,42 @@ def worker(processes: int, threads: int | None) -> None:
 @click.option("--date", "interaction_date", default=None, help="YYYY-MM-DD; default today.")
 @click.option("--description", required=True)
 @click.option("--wait", is_flag=True, help="Watch the job to its final status.")
-def submit(username: str, group: str | None, acct_status: str | None, state: str | None,
-           client_id: int | None, min_balance: float | None, interaction_type: str,
-           outcome: str, note: str, interaction_date: str | None, description: str,
-           wait: bool) -> None:
+def submit(
+    username: str,
+    group: str | None,
+    acct_status: str | None,
+    state: str | None,
+    client_id: int | None,
+    min_balance: float | None,
+    interaction_type: str,
+    outcome: str,
+    note: str,
+    interaction_date: str | None,
+    description: str,
+    wait: bool,
+) -> None:
     """Queue a bulk "Add Interaction" on a group and/or filtered accounts."""
-    flt = {"status": acct_status, "state": state, "client_id": client_id,
-           "min_balance": min_balance}
+    flt = {
+        "status": acct_status,
+        "state": state,
+        "client_id": client_id,
+        "min_balance": min_balance,
+    }
     worker_threads = None
     try:
         service = _service()
         if wait and runtime.settings().embedded_broker:
             worker_threads = _start_embedded()
         job = service.submit_bulk_interaction(
-            username, description=description, interaction_type=interaction_type,
-            outcome=outcome, note=note, interaction_date=interaction_date, group=group,
-            account_filter=flt)
+            username,
+            description=description,
+            interaction_type=interaction_type,
+            outcome=outcome,
+            note=note,
+            interaction_date=interaction_date,
+            group=group,
+            account_filter=flt,
+        )
         click.echo(f"Job {job.id} queued: {job.description}")
         if wait:
             _watch(service, username, job.id)
@@ -141,8 +166,10 @@ def submit(username: str, group: str | None, acct_status: str | None, state: str
 
 
 def _start_embedded():  # type: ignore[no-untyped-def]
-    from jobs import actors  # noqa: F401
-    from jobs import broker
+    from jobs import (
+        actors,  # noqa: F401
+        broker,
+    )
 
     return broker.start_in_process_worker(broker.current(), runtime.settings().worker_threads)
 
@@ -161,8 +188,10 @@ def _watch(service, username: str, job_id: int) -> JobStatus:  # type: ignore[no
             if summary.status.is_final:
                 break
             time.sleep(0.2)
-    click.echo(f"Job {job_id} {summary.status.label}: {summary.ok:,} ok, "
-               f"{summary.exceptions:,} exceptions, {summary.not_processed:,} not processed")
+    click.echo(
+        f"Job {job_id} {summary.status.label}: {summary.ok:,} ok, "
+        f"{summary.exceptions:,} exceptions, {summary.not_processed:,} not processed"
+    )
     return summary.status
 
 
@@ -172,8 +201,9 @@ def _watch(service, username: str, job_id: int) -> JobStatus:  # type: ignore[no
 @click.option("--text")
 @click.option("--page", default=1, show_default=True)
 @click.option("--page-size", default=20, show_default=True)
-def list_jobs(username: str, statuses: tuple[str, ...], text: str | None, page: int,
-              page_size: int) -> None:
+def list_jobs(
+    username: str, statuses: tuple[str, ...], text: str | None, page: int, page_size: int
+) -> None:
     """List the jobs you may see, newest first."""
     try:
         flt = JobFilter(statuses=[JobStatus.from_label(s) for s in statuses], text=text)
@@ -182,8 +212,10 @@ def list_jobs(username: str, statuses: tuple[str, ...], text: str | None, page: 
         _fail(error)
     click.echo(f"{'Job':>6}  {'Status':<26} {'Done':>15}  {'Submitted':<19}  Owner / Description")
     for j in result.rows:
-        click.echo(f"{j.id:>6}  {j.status.label:<26} {j.done:>7,}/{j.total:<7,}  "
-                   f"{_fmt_time(j.submitted_at)}  {j.owner}: {j.description}")
+        click.echo(
+            f"{j.id:>6}  {j.status.label:<26} {j.done:>7,}/{j.total:<7,}  "
+            f"{_fmt_time(j.submitted_at)}  {j.owner}: {j.description}"
+        )
     click.echo(f"Page {result.page} of {result.pages} ({result.total:,} jobs)")
 
 
@@ -197,13 +229,15 @@ def show(job_id: str, username: str, outcome: str | None) -> None:
         service = _service()
         detail = service.job(username, job_id)
         s = detail.summary
-        click.echo(f"Job {s.id}: {s.description}\n  Action: {s.action_label} "
-                   f"({detail.parameters_text})\n  Selection: {detail.selection_text}\n"
-                   f"  Owner: {s.owner}\n  Status: {s.status.label}\n"
-                   f"  Submitted {_fmt_time(s.submitted_at)}, started {_fmt_time(s.started_at)}, "
-                   f"ended {_fmt_time(s.ended_at)}\n"
-                   f"  Items: {s.total:,} total, {s.ok:,} ok, {s.exceptions:,} exceptions, "
-                   f"{s.not_processed:,} not processed")
+        click.echo(
+            f"Job {s.id}: {s.description}\n  Action: {s.action_label} "
+            f"({detail.parameters_text})\n  Selection: {detail.selection_text}\n"
+            f"  Owner: {s.owner}\n  Status: {s.status.label}\n"
+            f"  Submitted {_fmt_time(s.submitted_at)}, started {_fmt_time(s.started_at)}, "
+            f"ended {_fmt_time(s.ended_at)}\n"
+            f"  Items: {s.total:,} total, {s.ok:,} ok, {s.exceptions:,} exceptions, "
+            f"{s.not_processed:,} not processed"
+        )
         if detail.error:
             click.echo(f"  Error: {detail.error}")
         for e in detail.events:
@@ -211,8 +245,10 @@ def show(job_id: str, username: str, outcome: str | None) -> None:
         if outcome:
             items = service.job_items(username, job_id, outcome=outcome, page_size=100)
             for row in items.rows:
-                click.echo(f"  #{row.seq:<7} {row.file_number or '':<10} {row.outcome:<13} "
-                           f"{row.message or ''}")
+                click.echo(
+                    f"  #{row.seq:<7} {row.file_number or '':<10} {row.outcome:<13} "
+                    f"{row.message or ''}"
+                )
             click.echo(f"  ({len(items.rows)} of {items.total:,} items shown)")
     except BulkdeskError as error:
         _fail(error)
@@ -257,9 +293,13 @@ def demo() -> None:
     try:
         service = _service()
         job = service.submit_bulk_interaction(
-            "alice", description="Demo: log a courtesy call on the skip-trace batch",
-            interaction_type="Call", outcome="Left message", group="Skip-trace batch",
-            note="Left a courtesy voicemail.")
+            "alice",
+            description="Demo: log a courtesy call on the skip-trace batch",
+            interaction_type="Call",
+            outcome="Left message",
+            group="Skip-trace batch",
+            note="Left a courtesy voicemail.",
+        )
         click.echo(f"Job {job.id} queued as alice: {job.description}")
         _watch(service, "alice", job.id)
     finally:
@@ -268,13 +308,28 @@ def demo() -> None:
 
 
 @main.command()
-@click.option("--from", "date_from", required=True, metavar="YYYY-MM-DD",
-              help="First day of the period (UTC).")
-@click.option("--to", "date_to", required=True, metavar="YYYY-MM-DD",
-              help="Last day of the period (UTC), inclusive.")
+@click.option(
+    "--from",
+    "date_from",
+    required=True,
+    metavar="YYYY-MM-DD",
+    help="First day of the period (UTC).",
+)
+@click.option(
+    "--to",
+    "date_to",
+    required=True,
+    metavar="YYYY-MM-DD",
+    help="Last day of the period (UTC), inclusive.",
+)
 @click.option("--user", default="", help="Only this user's jobs; default all users.")
-@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
-              help="Folder for the report; default var/reports.")
+@click.option(
+    "--out",
+    "out_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder for the report; default var/reports.",
+)
 def audit(date_from: str, date_to: str, user: str, out_dir: str | None) -> None:
     """Run the audit notebook for a period: an HTML report and a CSV of its figures."""
     from pathlib import Path
@@ -293,11 +348,17 @@ def audit(date_from: str, date_to: str, user: str, out_dir: str | None) -> None:
         stem = audit_report.file_stem(period, user)
         click.echo(f"Running the audit for {period.label} on {runtime.database()}…")
         notebooks.run_notebook(
-            notebooks.notebook_path("audit"), folder / f"{stem}.ipynb", cwd=Path.cwd(),
-            parameters={"date_from": period.date_from.isoformat(),
-                        "date_to": period.date_to.isoformat(), "user": user,
-                        "output_dir": str(folder),
-                        "database_url": runtime.settings().database_url})
+            notebooks.notebook_path("audit"),
+            folder / f"{stem}.ipynb",
+            cwd=Path.cwd(),
+            parameters={
+                "date_from": period.date_from.isoformat(),
+                "date_to": period.date_to.isoformat(),
+                "user": user,
+                "output_dir": str(folder),
+                "database_url": runtime.settings().database_url,
+            },
+        )
     except BulkdeskError as error:
         _fail(error)
     except PapermillExecutionError as error:
