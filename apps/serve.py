@@ -44,7 +44,7 @@ def setup() -> None:
     from jobs import broker
 
     if settings.embedded_broker:
-        worker = broker.start_in_process_worker(broker.current(), settings.worker_threads)
+        worker = broker.shared_in_process_worker(broker.current(), settings.worker_threads)
         atexit.register(worker.stop)
         log.info("Bulkdesk: %d in-process worker threads on %s", settings.worker_threads,
                  runtime.database())

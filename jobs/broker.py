@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import dramatiq
 from dramatiq import Broker, Worker
@@ -65,3 +66,28 @@ def start_in_process_worker(broker: Broker, threads: int) -> Worker:
     worker.start()
     log.info("in-process worker started with %d threads", threads)
     return worker
+
+
+_shared: dict[int, Worker] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_in_process_worker(broker: Broker, threads: int) -> Worker:
+    """The one in-process worker of this process for ``broker``, started on first call.
+
+    The dashboard's server set-up, a served notebook and an inline notebook can all ask for
+    workers; only the first call starts them, so jobs never run on twice the threads.
+    """
+    with _shared_lock:
+        worker = _shared.get(id(broker))
+        if worker is None:
+            worker = _shared[id(broker)] = start_in_process_worker(broker, threads)
+        return worker
+
+
+def stop_shared_in_process_worker(broker: Broker) -> None:
+    """Stop the shared worker of ``broker``, if one runs (its current chunks finish)."""
+    with _shared_lock:
+        worker = _shared.pop(id(broker), None)
+    if worker is not None:
+        worker.stop()

@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,8 +29,6 @@ from jobs.service import JobService
 #: The name of the kernel :func:`run_notebook` registers for the current interpreter.
 KERNEL_NAME = "bulkdesk-python"
 
-_worker_lock = threading.Lock()
-_worker: Worker | None = None
 
 
 def notebook_path(name: str) -> Path:
@@ -109,28 +106,19 @@ def start_worker(threads: int = 2) -> Worker | None:
     Returns:
       The worker started here (now or by an earlier call), or None when others do the work.
     """
-    global _worker
     import jobs.actors  # noqa: F401  (declares the actors on the configured broker)
     from jobs import broker
 
     if not runtime.settings().embedded_broker:
         return None
-    with _worker_lock:
-        current = broker.current()
-        # A dramatiq Worker registers its own middleware on the broker it works.
-        working = any(type(m).__name__ == "_WorkerMiddleware" for m in current.middleware)
-        if _worker is None and not working:
-            _worker = broker.start_in_process_worker(current, threads)
-        return _worker
+    return broker.shared_in_process_worker(broker.current(), threads)
 
 
 def stop_worker() -> None:
-    """Stop the worker threads :func:`start_worker` started (their current chunks finish)."""
-    global _worker
-    with _worker_lock:
-        if _worker is not None:
-            _worker.stop()
-            _worker = None
+    """Stop this process's in-process worker threads (their current chunks finish)."""
+    from jobs import broker
+
+    broker.stop_shared_in_process_worker(broker.current())
 
 
 def wait_until_final(
