@@ -58,9 +58,13 @@ def fmt_time(value: dt.datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
-def fmt_short(value: dt.datetime | None) -> str:
-    """A compact timestamp for table cells ("Nov 23 19:38:58")."""
-    return value.astimezone().strftime("%b %d %H:%M:%S") if value else "—"
+def fmt_short(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    """A compact timestamp for table cells: the time alone today, else the date too."""
+    if value is None:
+        return "—"
+    local = value.astimezone()
+    today = (now or dt.datetime.now(dt.UTC)).astimezone().date()
+    return local.strftime("%H:%M:%S" if local.date() == today else "%b %d %H:%M")
 
 
 def description_cell(job: JobSummary, *, with_owner: bool) -> str:
@@ -84,8 +88,8 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{secs} s"
 
 
-def progress_bar(job: JobSummary, *, width: int = 70) -> str:
-    """A bar (ok green, exceptions amber) with "done of total" and the exception count."""
+def progress_bar(job: JobSummary) -> str:
+    """A bar (done in the status colour, exceptions amber) over "done of total" and exceptions."""
     total = max(job.total, 1)
     ok = 100 * job.ok / total
     bad = 100 * (job.exceptions + job.not_processed) / total
@@ -94,11 +98,11 @@ def progress_bar(job: JobSummary, *, width: int = 70) -> str:
     if job.exceptions:
         label += f' · <span style="color:#b45309">{job.exceptions:,} exc.</span>'
     return (
-        f'<div style="display:flex;align-items:center;gap:8px;white-space:nowrap">'
-        f'<div style="width:{width}px;height:8px;border-radius:4px;background:#e5e7eb;'
-        f'overflow:hidden;display:flex"><div style="width:{ok:.1f}%;background:{color}">'
-        f'</div><div style="width:{bad:.1f}%;background:#f59e0b"></div></div>'
-        f'<span style="font-size:12px;color:#374151">{label}</span></div>'
+        f'<div style="height:7px;border-radius:4px;background:#e5e7eb;overflow:hidden;'
+        f'display:flex;margin-top:3px"><div style="width:{ok:.1f}%;background:{color}"></div>'
+        f'<div style="width:{bad:.1f}%;background:#f59e0b"></div></div>'
+        f'<div style="font-size:11px;color:#374151;margin-top:2px;white-space:nowrap">'
+        f"{label}</div>"
     )
 
 

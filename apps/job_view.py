@@ -22,8 +22,11 @@ from jobs.errors import BulkdeskError
 from jobs.models import ItemOutcome
 from jobs.queries import JobSummary
 from jobs.service import JobService
+from jobs.status import JobStatus
 
 OUTCOME_CHOICES = ["All", *ItemOutcome.LABELS.values()]
+BAR_COLORS = {JobStatus.COMPLETED: "success", JobStatus.COMPLETED_WITH_EXCEPTIONS: "warning",
+              JobStatus.FAILED: "danger", JobStatus.STOPPED: "secondary"}
 ITEM_COLUMNS = ["#", "File number", "Debtor", "Outcome", "Message"]
 
 
@@ -119,6 +122,7 @@ class JobStatusView(pn.viewable.Viewer):
         self._heading.object = heading_html("Bulk Interaction Job Status", summary)
         self._counters.object = counters_html(summary)
         self._progress.value = int(round(100 * summary.progress))
+        self._progress.bar_color = BAR_COLORS.get(summary.status, "primary")
         if moving or self._items.value.empty:
             self._load_items()
 

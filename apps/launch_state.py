@@ -143,6 +143,7 @@ class LaunchState(param.Parameterized):
         self.error = ""
         self.error_field = ""
         self.submitted = job
+        self.description = ""  # the next launch starts with a fresh description
         return job
 
 

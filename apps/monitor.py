@@ -27,10 +27,11 @@ from jobs.service import JobService
 
 HTML_COLUMNS = ("Description", "Status", "Progress", "Action", "Stop", "Delete")
 COLUMNS = ["Job", "Description", "Submitted", "Started", "Ended", *HTML_COLUMNS[1:]]
-WIDTHS = {"Job": 62, "Submitted": 118, "Started": 118, "Ended": 118, "Status": 212,
-          "Progress": 178, "Action": 118, "Stop": 62, "Delete": 74}
+WIDTHS = {"Job": 62, "Submitted": 106, "Started": 106, "Ended": 106, "Status": 226,
+          "Progress": 160, "Action": 118, "Stop": 62, "Delete": 74}
 TABLE_CSS = """
 .tabulator-row.tabulator-selected { background-color: #dbeafe !important; }
+.tabulator-row.tabulator-selected .tabulator-cell { color: #111827 !important; }
 .tabulator-row.tabulator-selected:hover { background-color: #bfdbfe !important; }
 .tabulator-row .tabulator-cell { padding-top: 6px; padding-bottom: 6px; }
 .tabulator .tabulator-header .tabulator-col { background: #f8fafc; }

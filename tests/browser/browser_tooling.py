@@ -126,23 +126,29 @@ def take_screenshot(target: Path, db_file: Path | None = None) -> None:
         env = {**os.environ, "BULKDESK_DATABASE_URL": f"sqlite:///{db_file}"}
         subprocess.run([str(Path(sys.executable).parent / "bulkdesk"), "seed", "--if-empty"],
                        env=env, check=True, cwd=ROOT)
-    with serve_app(db_file, chunk_pause=0.5, chunk_size=1000, threads=2) as app, \
+    with serve_app(db_file, chunk_pause=0.5, chunk_size=500, threads=2) as app, \
             chromium() as browser:
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         log_in(page, app, "admin")
-        for group, description in [
-            ("Texas open accounts", "Q4 hardship outreach — Texas"),
-            ("Dispute review", "Dispute review follow-up notes"),
-            ("Skip-trace batch", "Skip-trace: log vendor hand-off"),
-            ("High balance (> $10k)", "High balance courtesy calls"),
+        for group, status, description in [
+            ("Dispute review", "Any", "Dispute review follow-up notes"),
+            ("Texas open accounts", "Any", "Q4 hardship outreach <Texas>"),
+            ("Skip-trace batch", "Any", "Skip-trace: log vendor hand-off"),
+            ("(no group: filter all accounts)", "Open", "Courtesy note on every open account"),
+            ("High balance (> $10k)", "Any", "High balance courtesy calls"),
         ]:
+            if group.startswith("(no group"):
+                expect(page.locator(".bd-jobs")).not_to_contain_text("In progress",
+                                                                     timeout=60_000)
             page.get_by_role("button", name="Launch").click()
             page.locator(".bd-group select").select_option(label=group)
+            page.locator(".bd-account-status select").select_option(label=status)
             page.get_by_placeholder("Shown in the job list").fill(description)
+            page.get_by_placeholder("Shown in the job list").press("Enter")
             page.get_by_role("button", name="Queue the bulk update").click()
             expect(page.locator(".bd-jobs")).to_contain_text(description, timeout=30_000)
-        expect(page.locator(".bd-jobs")).to_contain_text("Completed", timeout=60_000)
-        page.wait_for_timeout(1500)
+        expect(page.locator(".bd-jobs")).to_contain_text("In progress", timeout=60_000)
+        page.wait_for_timeout(4000)
         target.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(target), full_page=True)
 
