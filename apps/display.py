@@ -71,8 +71,11 @@ def description_cell(job: JobSummary, *, with_owner: bool) -> str:
     """The job's description (escaped), with its owner underneath for admins."""
     owner = (f'<div style="font-size:11px;color:#6b7280">by {esc(job.owner)}</div>'
              if with_owner else "")
+    # Up to two lines, then an ellipsis; the whole text is in the tooltip.
     return (f'<div class="bd-description" title="{esc(job.description)}" style="overflow:hidden;'
-            f'text-overflow:ellipsis;white-space:nowrap">{esc(job.description)}</div>{owner}')
+            f"white-space:normal;display:-webkit-box;-webkit-line-clamp:2;"
+            f'-webkit-box-orient:vertical;word-break:break-word">{esc(job.description)}</div>'
+            f"{owner}")
 
 
 def fmt_duration(seconds: float | None) -> str:

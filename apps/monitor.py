@@ -27,8 +27,9 @@ from jobs.service import JobService
 
 HTML_COLUMNS = ("Description", "Status", "Progress", "Action", "Stop", "Delete")
 COLUMNS = ["Job", "Description", "Submitted", "Started", "Ended", *HTML_COLUMNS[1:]]
-WIDTHS = {"Job": 62, "Submitted": 106, "Started": 106, "Ended": 106, "Status": 226,
-          "Progress": 160, "Action": 118, "Stop": 62, "Delete": 74}
+# Fixed widths for everything but the description, which takes the rest (and wraps).
+WIDTHS = {"Job": 62, "Submitted": 106, "Started": 96, "Ended": 96, "Status": 226,
+          "Progress": 150, "Action": 112, "Stop": 60, "Delete": 70}
 TABLE_CSS = """
 .tabulator-row.tabulator-selected { background-color: #dbeafe !important; }
 .tabulator-row.tabulator-selected .tabulator-cell { color: #111827 !important; }
@@ -96,11 +97,11 @@ class Monitor(pn.viewable.Viewer):
         s = self.state
         admin = s.actor.is_admin
         filters = pn.Row(
-            pn.widgets.MultiChoice.from_param(s.param.statuses, width=300,
+            pn.widgets.MultiChoice.from_param(s.param.statuses, width=240,
                                               placeholder="All statuses"),
             pn.widgets.Select.from_param(s.param.owner, width=170, visible=admin,
                                          css_classes=["bd-owner"]),
-            pn.widgets.TextInput.from_param(s.param.text, width=220,
+            pn.widgets.TextInput.from_param(s.param.text, width=200,
                                             placeholder="Description or job number"),
             pn.widgets.DatePicker.from_param(s.param.submitted_from, width=150),
             pn.widgets.DatePicker.from_param(s.param.submitted_to, width=150),

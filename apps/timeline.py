@@ -16,6 +16,7 @@ from typing import Any
 import holoviews as hv
 import pandas as pd
 import panel as pn
+from bokeh.models import DatetimeTickFormatter
 
 from apps.display import status_color
 from apps.live import start_live
@@ -23,6 +24,11 @@ from apps.monitor_state import MonitorState
 from jobs.models import utcnow
 from jobs.queries import JobSummary
 from jobs.service import JobService
+
+# Clock times at every zoom level (Bokeh's default shows "500ms" for sub-second spans).
+TIME_TICKS = DatetimeTickFormatter(
+    milliseconds="%H:%M:%S.%3N", seconds="%H:%M:%S", minsec="%H:%M:%S", minutes="%H:%M",
+    hourmin="%H:%M", hours="%H:%M", days="%b %d", months="%b %Y", years="%Y")
 
 COLUMNS = ["x0", "y0", "x1", "y1", "job", "description", "status", "phase", "start", "end",
            "color", "line", "width"]
@@ -107,6 +113,7 @@ class Timeline(pn.viewable.Viewer):
             yticks=ticks or None, ylim=(-0.6, lanes - 0.4), xlim=xlim, responsive=True,
             height=max(200, 24 * lanes + 70), xlabel="", ylabel="Job", framewise=True,
             title="Jobs over time (this page) — thin: waiting, thick: running",
+            xformatter=TIME_TICKS,
             fontsize={"title": 11}, toolbar="right", default_tools=["pan", "wheel_zoom",
                                                                     "reset"])
 

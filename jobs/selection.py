@@ -121,6 +121,18 @@ class Selection:
             data["excluded_ids"] = list(self.excluded_ids)
         return data
 
+    def require_criteria(self) -> None:
+        """Refuse a selection with no group, no accounts and no filter: "every account" is
+        never what a bulk action means by accident.
+
+        Raises:
+          InvalidInput: asking for a group, accounts or a filter.
+        """
+        if self.group_id is None and self.filter.is_empty() and not self.account_ids:
+            raise InvalidInput(
+                "Choose a group, accounts or at least one account filter", field="selection"
+            )
+
     def account_ids_select(self, session: Session) -> Select[tuple[int]]:
         """A select of the target account ids, ready for ``INSERT … SELECT``.
 

@@ -103,8 +103,13 @@ class JobService:
             return group.id
 
     def count_targets(self, actor: ActorLike, selection: Selection) -> int:
-        """How many accounts ``selection`` matches now (the launch form's live count)."""
+        """How many accounts ``selection`` matches now (the launch form's live count).
+
+        Raises:
+          InvalidInput: for a selection that submit would refuse (no criteria at all).
+        """
         self.actor(actor)
+        selection.require_criteria()
         with self.db.read() as session:
             return selection.count(session)
 
@@ -160,10 +165,7 @@ class JobService:
         permissions.require(who, bulk_action.permission)
         description = _clean_description(description)
         params = bulk_action.validate(parameters, who)
-        if selection.group_id is None and selection.filter.is_empty() and not selection.account_ids:
-            raise InvalidInput(
-                "Choose a group, accounts or at least one account filter", field="selection"
-            )
+        selection.require_criteria()
         with self.db.write() as session:
             count = selection.count(session)
             if count == 0:

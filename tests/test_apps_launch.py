@@ -20,12 +20,14 @@ def service(sqlite_db: Database) -> JobService:
 
 def test_the_count_of_accounts_follows_the_selection(service):
     form = LaunchForm(service=service, user="alice")
-    everyone = form.state.target_count
+    # No group and no filter: the form asks for one instead of offering every account
+    assert form.state.target_count is None
+    assert "Choose a group, accounts or at least one account filter" in form.count.object
 
     form.state.criteria.state = "tx"
 
     texas = service.count_targets("alice", form.state.criteria.selection())
-    assert 0 < form.state.target_count == texas < everyone
+    assert 0 < form.state.target_count == texas
     assert f"{texas:,}</b> accounts" in form.count.object
     form.state.criteria.group = "Dispute review"
     assert form.state.target_count <= texas

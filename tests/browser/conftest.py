@@ -40,10 +40,11 @@ def browser() -> Iterator[object]:
 def served(sqlite_template: Path, browser: object) -> Iterator[ServedApp]:
     """The real app (``panel serve`` with basic auth) over a copy of the seeded database.
 
-    Chunks of 50 accounts and a 0.5 s pause per chunk on 2 worker threads make a job over a
-    couple of thousand accounts run for several seconds, long enough to watch and to stop.
+    Chunks of 25 accounts and a 0.5 s pause per chunk on 2 worker threads make a job over a
+    couple of thousand accounts run for about 20 s: long enough to watch and to stop, even
+    on a busy machine.
     """
-    with serve_app(sqlite_template, chunk_pause=0.5, chunk_size=50, threads=2) as app:
+    with serve_app(sqlite_template, chunk_pause=0.5, chunk_size=25, threads=2) as app:
         yield app
 
 
