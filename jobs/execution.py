@@ -100,7 +100,7 @@ def start(db: Database, job_id: int, chunk_size: int) -> list[int]:
         )
         if total == 0:
             conn.execute(update(Job).where(Job.id == job_id).values(total=0))
-            _finish(conn, job_id, exceptions=0, now=now)
+            _finish(conn, job_id, exceptions=0)
             return []
         ranges = [(lo, min(lo + chunk_size - 1, total)) for lo in range(1, total + 1, chunk_size)]
         conn.execute(
@@ -247,11 +247,13 @@ def _work_chunk(conn: Connection, chunk_id: int, owner: str) -> ChunkResult | No
     )
     finished = None
     if counters.chunks_left == 0:
-        finished = _finish(conn, chunk.job_id, exceptions=counters.exceptions, now=now)
+        finished = _finish(conn, chunk.job_id, exceptions=counters.exceptions)
     return ChunkResult(ok=ok, exceptions=exceptions, job_finished=finished)
 
 
-def _finish(conn: Connection, job_id: int, *, exceptions: int, now: dt.datetime) -> JobStatus:
+def _finish(conn: Connection, job_id: int, *, exceptions: int) -> JobStatus:
+    """End a job whose last chunk is done; ``ended_at`` is now, when that chunk's work ends."""
+    now = utcnow()
     final = JobStatus.COMPLETED_WITH_EXCEPTIONS if exceptions else JobStatus.COMPLETED
     move(conn, job_id, final, ended_at=now)
     audit.record(

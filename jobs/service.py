@@ -20,7 +20,16 @@ from jobs import audit, execution, permissions, queries
 from jobs.actions import get_action
 from jobs.db import Database
 from jobs.errors import ActionNotAllowed, InvalidInput, NotFound
-from jobs.models import Account, Group, GroupMember, ItemOutcome, Job, User, utcnow
+from jobs.models import (
+    Account,
+    Group,
+    GroupMember,
+    Interaction,
+    ItemOutcome,
+    Job,
+    User,
+    utcnow,
+)
 from jobs.permissions import Actor
 from jobs.queries import AuditRow, ItemRow, JobDetail, JobFilter, JobSummary, Page
 from jobs.selection import AccountFilter, Selection
@@ -130,18 +139,19 @@ class JobService:
         with self.db.read() as session:
             ids = selection.account_ids_select(session).subquery()
             total = session.scalar(select(func.count()).select_from(ids)) or 0
-            rows = (
-                session.execute(
-                    select(Account)
-                    .where(Account.id.in_(select(ids.c.id)))
-                    .order_by(Account.id)
-                    .limit(page_size)
-                    .offset((page - 1) * page_size)
-                )
-                .scalars()
-                .all()
+            newest_interaction = (
+                select(func.max(Interaction.interaction_date))
+                .where(Interaction.account_id == Account.id)
+                .scalar_subquery()
             )
-            return Page([_account_row(a) for a in rows], total, page, page_size)
+            rows = session.execute(
+                select(Account, newest_interaction)
+                .where(Account.id.in_(select(ids.c.id)))
+                .order_by(Account.id)
+                .limit(page_size)
+                .offset((page - 1) * page_size)
+            ).all()
+            return Page([_account_row(a, newest) for a, newest in rows], total, page, page_size)
 
     # -- jobs ----------------------------------------------------------------------------
 
@@ -495,7 +505,9 @@ def _clean_description(text: str | None) -> str:
     return text
 
 
-def _account_row(a: Account) -> dict[str, Any]:
+def _account_row(a: Account, newest_interaction: dt.date | None = None) -> dict[str, Any]:
+    """An account as the screens show it; Last Worked counts its newest interaction."""
+    worked = max((d for d in (a.last_worked, newest_interaction) if d), default=None)
     return {
         "id": a.id,
         "file_number": a.file_number,
@@ -509,7 +521,7 @@ def _account_row(a: Account) -> dict[str, Any]:
         "collector_id": a.collector_id,
         "state": a.state,
         "creditor": a.creditor,
-        "last_worked": a.last_worked,
+        "last_worked": worked,
         "last_payment_amount": a.last_payment_amount,
         "last_payment_date": a.last_payment_date,
         "declined_transactions": a.declined_transactions,

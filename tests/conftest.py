@@ -96,9 +96,6 @@ def _clear_jobs(db: Database) -> None:
                 conn.execute(text(f"DELETE FROM {table}"))
         else:
             conn.execute(text(f"TRUNCATE {', '.join(_JOB_TABLES)} RESTART IDENTITY CASCADE"))
-        conn.execute(
-            text("UPDATE accounts SET last_worked = NULL WHERE last_worked > '2026-11-01'")
-        )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import time
 
 import pytest
@@ -23,6 +24,7 @@ from jobs.models import (
     JobItem,
 )
 from jobs.queries import JobFilter
+from jobs.selection import AccountFilter
 from jobs.status import JobStatus
 from tests.helpers import wait_for
 
@@ -89,24 +91,12 @@ def test_a_job_whose_accounts_are_all_workable_ends_completed(db, service, stub_
     done = wait_for(service, "bob", job.id)
     assert done.status is JobStatus.COMPLETED
     assert done.ok == done.total > 0 and done.exceptions == 0
-    with db.read() as s:
-        worked = s.scalar(
-            select(func.count())
-            .select_from(Account)
-            .where(
-                Account.state == "TX",
-                Account.status == "Open",
-                ~Account.locked,
-                Account.last_worked == CALL_DATE(),
-            )
-        )
-    assert worked == done.total
-
-
-def CALL_DATE():  # noqa: N802 - reads like the constant it stands for
-    import datetime as dt
-
-    return dt.date.today()
+    # And the account search shows them worked today
+    found = service.search_accounts(
+        "bob", AccountFilter(state="TX", status="Open", locked=False), page_size=500
+    )
+    assert found.total == done.total
+    assert {a["last_worked"] for a in found.rows} == {dt.date.today()}
 
 
 def test_a_job_runs_in_chunks_of_the_configured_size(db, service, stub_worker):
