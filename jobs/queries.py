@@ -313,19 +313,7 @@ def item_page(
         conds.append(JobItem.outcome == outcome)
     total = session.scalar(select(func.count()).select_from(JobItem).where(*conds)) or 0
     rows = session.execute(
-        select(
-            JobItem.seq,
-            JobItem.account_id,
-            Account.file_number,
-            Account.debtor_name,
-            JobItem.outcome,
-            JobItem.message,
-        )
-        .outerjoin(Account, Account.id == JobItem.account_id)
-        .where(*conds)
-        .order_by(JobItem.seq)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
+        item_rows_select(job_id, outcome).limit(page_size).offset((page - 1) * page_size)
     ).all()
     return Page(
         [
