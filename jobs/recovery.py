@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy import Connection, and_, exists, func, select, update
 
 from jobs.db import Database
 from jobs.execution import close_unprocessed
@@ -36,13 +36,22 @@ class SweepResult:
     closed_jobs: list[int] = field(default_factory=list)
 
 
-def sweep(db: Database, lease_seconds: float, *, at_boot: bool = False) -> SweepResult:
+def sweep(
+    db: Database,
+    lease_seconds: float,
+    *,
+    at_boot: bool = False,
+    new_queued: tuple[float, float] | None = None,
+) -> SweepResult:
     """Find lost work; the caller sends the messages.
 
     Parameters:
       db: the database.
       lease_seconds: how long a lease lasts, and how long a quiet spell must be.
       at_boot: send every waiting job and chunk again, not only stale ones.
+      new_queued: (youngest, oldest) age in seconds of Queued jobs to start whether or not
+        the system is quiet: with the in-process broker, a job submitted by another process
+        (the CLI, a notebook) has no message here, so it is picked up a moment after submit.
     """
     now = utcnow()
     stale_before = now - dt.timedelta(seconds=lease_seconds)
@@ -77,19 +86,15 @@ def sweep(db: Database, lease_seconds: float, *, at_boot: bool = False) -> Sweep
                 .scalars()
                 .all()
             )
-            found.start_jobs += (
-                conn.execute(
-                    select(Job.id)
-                    .where(
-                        Job.status == JobStatus.QUEUED,
-                        Job.deleted_at.is_(None),
-                        Job.submitted_at <= waiting_since,
-                    )
-                    .order_by(Job.id)
-                )
-                .scalars()
-                .all()
+            found.start_jobs += _queued_jobs(conn, submitted_before=waiting_since)
+        if new_queued is not None and not at_boot:
+            youngest, oldest = new_queued
+            fresh = _queued_jobs(
+                conn,
+                submitted_before=now - dt.timedelta(seconds=youngest),
+                submitted_after=now - dt.timedelta(seconds=oldest),
             )
+            found.start_jobs += [job for job in fresh if job not in found.start_jobs]
         found.closed_jobs = list(
             conn.execute(
                 select(Job.id).where(
@@ -100,6 +105,19 @@ def sweep(db: Database, lease_seconds: float, *, at_boot: bool = False) -> Sweep
     for job_id in found.closed_jobs:
         close_unprocessed(db, job_id)
     return found
+
+
+def _queued_jobs(
+    conn: Connection, *, submitted_before: dt.datetime, submitted_after: dt.datetime | None = None
+) -> list[int]:
+    conds = [
+        Job.status == JobStatus.QUEUED,
+        Job.deleted_at.is_(None),
+        Job.submitted_at <= submitted_before,
+    ]
+    if submitted_after is not None:
+        conds.append(Job.submitted_at > submitted_after)
+    return list(conn.execute(select(Job.id).where(*conds).order_by(Job.id)).scalars())
 
 
 def _quiet(conn, now: dt.datetime, stale_before: dt.datetime) -> bool:  # type: ignore[no-untyped-def]

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -359,3 +363,39 @@ def test_a_user_without_the_bulk_update_permission_cannot_submit(db, service):
         service.submit_bulk_interaction(
             "mallory", description="Nope", group="Dispute review", **CALL
         )
+
+
+def test_a_job_queued_by_another_process_is_picked_up_by_the_in_process_worker(
+    db, service, stub_worker
+):
+    # Given a dashboard-like process working the embedded broker (leases of 30 s, so the
+    # quiet-spell recovery would not act within this test)
+    runtime.configure(dataclasses.replace(runtime.settings(), lease_seconds=30))
+    # When the CLI, another process with its own in-process broker, queues a job
+    env = {
+        **os.environ,
+        "BULKDESK_DATABASE_URL": db.url.render_as_string(hide_password=False),
+        "BULKDESK_BROKER_URL": "",
+    }
+    cli = Path(sys.executable).parent / "bulkdesk"
+    out = subprocess.run(
+        [
+            str(cli),
+            "submit",
+            "--as",
+            "alice",
+            "--group",
+            "Dispute review",
+            "--description",
+            "From the CLI",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    job_id = int(out.split()[1])
+    # Then this process's worker runs it a moment later
+    done = wait_for(service, "alice", job_id, timeout=20)
+    assert done.status.is_final and done.done == done.total
