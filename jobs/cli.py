@@ -279,35 +279,6 @@ def delete(job_id: str, username: str) -> None:
 
 
 @main.command()
-def demo() -> None:
-    """Seed the demo database if needed, then run one bulk job with a progress bar."""
-    from jobs.db import upgrade
-    from jobs.seed import has_data
-    from jobs.seed import seed as make
-
-    upgrade(runtime.settings().database_url)
-    if not has_data(runtime.database()):
-        click.echo("Seeding the demo database (50,000 accounts)…")
-        click.echo(str(make(runtime.database())))
-    threads = _start_embedded() if runtime.settings().embedded_broker else None
-    try:
-        service = _service()
-        job = service.submit_bulk_interaction(
-            "alice",
-            description="Demo: log a courtesy call on the skip-trace batch",
-            interaction_type="Call",
-            outcome="Left message",
-            group="Skip-trace batch",
-            note="Left a courtesy voicemail.",
-        )
-        click.echo(f"Job {job.id} queued as alice: {job.description}")
-        _watch(service, "alice", job.id)
-    finally:
-        if threads is not None:
-            threads.stop()
-
-
-@main.command()
 @click.option(
     "--from",
     "date_from",

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, update
 
 from jobs.errors import IllegalTransition
+from jobs.models import Job
 
 
 class JobStatus(enum.IntEnum):
@@ -161,8 +162,6 @@ def move(conn: Connection, job_id: int, target: JobStatus, **values: Any) -> boo
       True when the job moved; False when its status (read inside the statement) did not
       allow it, e.g. because someone stopped it a moment earlier.
     """
-    from jobs.models import Job  # models import this module for the column type
-
     sources = [int(s) for s in predecessors(target)]
     result = conn.execute(
         update(Job)

@@ -74,8 +74,6 @@ class ChunkLeases(Middleware):
 
     def _fail_job(self, message: Message, exception: BaseException) -> None:
         """Retries are exhausted: the error interrupts the job, which ends Failed."""
-        if isinstance(exception, execution.JobNoLongerRunning):
-            return
         job_id = _job_of(message)
         if job_id is None:
             return
