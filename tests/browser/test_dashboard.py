@@ -77,8 +77,9 @@ def test_a_launched_job_runs_to_its_end_and_stop_and_delete_ask_first(login):
     page = login("alice")
     big, small = unique("Open accounts courtesy note"), unique("California notes")
 
-    # When alice launches a big job, then a small one behind it
+    # When alice launches a big job and, once it runs, a small one behind it
     launch(page, big, status="Open")
+    expect(row(page, big)).to_contain_text("In progress", timeout=WAIT)
     launch(page, small, state="CA")
 
     # Then the small one waits Queued while the big one is In progress, its progress moving
