@@ -36,7 +36,8 @@ RETRIES = {"max_retries": 3, "min_backoff": 500, "max_backoff": 5_000}
 def start_job(job_id: int) -> None:
     """Snapshot a Queued job's targets and send one message per chunk."""
     settings = runtime.settings()
-    for chunk_id in execution.start(runtime.database(), job_id, settings.chunk_size):
+    db = runtime.database()
+    for chunk_id in execution.start(db, job_id, settings.chunk_size, settings.chunks_in_flight):
         run_chunk.send(chunk_id)
 
 
@@ -54,7 +55,9 @@ def run_chunk(chunk_id: int) -> None:
         time.sleep(pause)
     message = CurrentMessage.get_current_message()
     owner = message.message_id if message else f"direct-{chunk_id}"
-    execution.process_chunk(runtime.database(), chunk_id, owner)
+    result = execution.process_chunk(runtime.database(), chunk_id, owner)
+    if result is not None and result.next_chunk is not None:
+        run_chunk.send(result.next_chunk)
 
 
 ALL = (start_job, run_chunk)

@@ -8,11 +8,22 @@ import sys
 import time
 
 import click
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from jobs import runtime
-from jobs.errors import BulkdeskError
+from jobs.errors import BulkdeskError, ConfigError
 from jobs.queries import JobFilter
 from jobs.status import JobStatus
+
+#: ``bulkdesk submit --wait`` exits with the job's outcome; every refusal exits 2.
+EXIT_CODES = {
+    JobStatus.COMPLETED: 0,
+    JobStatus.COMPLETED_WITH_EXCEPTIONS: 1,
+    JobStatus.FAILED: 3,
+    JobStatus.STOPPED: 4,
+}
+EXIT_REFUSED = 2
+EXIT_INTERRUPTED = 130
 
 
 def _service():  # type: ignore[no-untyped-def]
@@ -23,14 +34,36 @@ def _service():  # type: ignore[no-untyped-def]
 
 def _fail(error: Exception) -> None:
     click.secho(f"Error: {error}", fg="red", err=True)
-    sys.exit(2)
+    sys.exit(EXIT_REFUSED)
+
+
+def _database_problem(error: Exception) -> str:
+    """One line naming the database and what is wrong with it (the driver's first line)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(runtime.settings().database_url).render_as_string(hide_password=True)
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return f"Cannot use the database {url}: {reason}"
+
+
+class _Commands(click.Group):
+    """Bad settings and an unreachable database end a command with one line, not a trace."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            _fail(error)
+        except (OperationalError, InterfaceError) as error:
+            _fail(RuntimeError(_database_problem(error)))
+        return None
 
 
 def _fmt_time(value: dt.datetime | None) -> str:
     return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
-@click.group()
+@click.group(cls=_Commands)
 @click.version_option(package_name="bulkdesk")
 def main() -> None:
     """Bulkdesk: launch bulk jobs on accounts and watch them run."""
@@ -131,7 +164,12 @@ def submit(
     description: str,
     wait: bool,
 ) -> None:
-    """Queue a bulk "Add Interaction" on a group and/or filtered accounts."""
+    """Queue a bulk "Add Interaction" on a group and/or filtered accounts.
+
+    With --wait the exit code tells how the job ended: 0 Completed, 1 Completed with
+    exceptions, 3 Failed, 4 Stopped (130 when you stop watching with Ctrl-C). A refused
+    submit (permission, bad input, bad settings) exits 2.
+    """
     flt = {
         "status": acct_status,
         "state": state,
@@ -139,8 +177,10 @@ def submit(
         "min_balance": min_balance,
     }
     worker_threads = None
+    outcome_code = 0
     try:
         service = _service()
+        service.actor(username)  # a wrong user or an unreachable database: before any worker
         if wait and runtime.settings().embedded_broker:
             worker_threads = _start_embedded()
         job = service.submit_bulk_interaction(
@@ -155,14 +195,21 @@ def submit(
         )
         click.echo(f"Job {job.id} queued: {job.description}")
         if wait:
-            _watch(service, username, job.id)
+            outcome_code = EXIT_CODES.get(_watch(service, username, job.id), EXIT_REFUSED)
         elif runtime.settings().embedded_broker:
             click.echo("It runs when a worker runs: `bulkdesk worker` or the dashboard.")
     except BulkdeskError as error:
         _fail(error)
+    except KeyboardInterrupt:
+        click.echo(
+            "\nStopped watching. The job goes on: other workers take over its chunks "
+            "(`bulkdesk stop` stops it)."
+        )
+        outcome_code = EXIT_INTERRUPTED
     finally:
         if worker_threads is not None:
             worker_threads.stop()
+    sys.exit(outcome_code)
 
 
 def _start_embedded():  # type: ignore[no-untyped-def]
@@ -293,7 +340,8 @@ def delete(job_id: str, username: str) -> None:
     metavar="YYYY-MM-DD",
     help="Last day of the period (UTC), inclusive.",
 )
-@click.option("--user", default="", help="Only this user's jobs; default all users.")
+@click.option("--as", "username", required=True, help="Act as this user (admins: all jobs).")
+@click.option("--user", default="", help="Only this user's jobs (admins); default all users.")
 @click.option(
     "--out",
     "out_dir",
@@ -301,8 +349,11 @@ def delete(job_id: str, username: str) -> None:
     type=click.Path(file_okay=False),
     help="Folder for the report; default var/reports.",
 )
-def audit(date_from: str, date_to: str, user: str, out_dir: str | None) -> None:
-    """Run the audit notebook for a period: an HTML report and a CSV of its figures."""
+def audit(date_from: str, date_to: str, username: str, user: str, out_dir: str | None) -> None:
+    """Run the audit notebook for a period: an HTML report and a CSV of its figures.
+
+    A user's audit covers their own jobs; an admin's covers everyone's, or one user's.
+    """
     from pathlib import Path
 
     from jobs import audit_report, notebooks
@@ -313,8 +364,7 @@ def audit(date_from: str, date_to: str, user: str, out_dir: str | None) -> None:
         _fail(RuntimeError(f"{error}; the audit needs papermill and ipykernel installed"))
     try:
         period = audit_report.AuditPeriod.parse(date_from, date_to)
-        if user and user not in {u.username for u in _service().users()}:
-            _fail(BulkdeskError(f"There is no user called {user!r}"))
+        user = _service().audit_scope(username, user)
         folder = notebooks.output_dir(out_dir)
         stem = audit_report.file_stem(period, user)
         click.echo(f"Running the audit for {period.label} on {runtime.database()}…")
@@ -326,6 +376,7 @@ def audit(date_from: str, date_to: str, user: str, out_dir: str | None) -> None:
                 "date_from": period.date_from.isoformat(),
                 "date_to": period.date_to.isoformat(),
                 "user": user,
+                "acting_user": username,
                 "output_dir": str(folder),
                 "database_url": runtime.settings().database_url,
             },
@@ -336,6 +387,11 @@ def audit(date_from: str, date_to: str, user: str, out_dir: str | None) -> None:
         _fail(RuntimeError(f"the audit notebook failed: {error.ename}: {error.evalue}"))
     for suffix in ("html", "csv", "ipynb"):
         click.echo(f"Wrote {folder / f'{stem}.{suffix}'}")
+
+
+from jobs.cli_users import users  # noqa: E402
+
+main.add_command(users)
 
 
 if __name__ == "__main__":

@@ -29,3 +29,7 @@ class InvalidInput(BulkdeskError):
 
 class IllegalTransition(BulkdeskError):
     """A status change that the status machine does not allow."""
+
+
+class ConfigError(BulkdeskError):
+    """A setting (environment variable) is missing, malformed or out of range."""

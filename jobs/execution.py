@@ -56,18 +56,30 @@ def _one_writer(db: Database) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class ChunkResult:
+    """What working a chunk did, and the chunk it let into the queue (to send after commit)."""
+
     ok: int
     exceptions: int
     job_finished: JobStatus | None = None
+    next_chunk: int | None = None
 
 
-def start(db: Database, job_id: int, chunk_size: int) -> list[int]:
+def start(
+    db: Database, job_id: int, chunk_size: int, in_flight: int | None = None
+) -> list[int]:
     """Move a Queued job to In progress, snapshot its targets and plan its chunks.
+
+    The status moves first, in one guarded statement that also checks the job is not
+    deleted; nothing else happens unless that statement moved it, so a start racing a delete
+    (or a duplicate start message) does nothing.
 
     Parameters:
       db: the database.
       job_id: the job to start.
       chunk_size: items per chunk (one dramatiq message each).
+      in_flight: chunks sent to the broker now; each finished chunk sends the next, so one
+        job never holds more than this many places in the queue (fair share between jobs).
+        None: every chunk at once (for callers that work the chunks themselves).
 
     Returns:
       The ids of the chunks to send, or ``[]`` when the job was not Queued any more (already
@@ -76,11 +88,9 @@ def start(db: Database, job_id: int, chunk_size: int) -> list[int]:
     now = utcnow()
     with db.write() as session:
         conn = session.connection()
-        job = session.get(Job, job_id)
-        if job is None or job.deleted_at is not None or job.status != JobStatus.QUEUED:
-            return []
         if not move(conn, job_id, JobStatus.IN_PROGRESS, started_at=now, last_progress_at=now):
             return []
+        job = session.get(Job, job_id)
         audit.record(
             conn, audit.START, job_id=job_id, actor_id=None, at=now, summary=f"Job {job_id} started"
         )
@@ -103,6 +113,7 @@ def start(db: Database, job_id: int, chunk_size: int) -> list[int]:
             _finish(conn, job_id, exceptions=0)
             return []
         ranges = [(lo, min(lo + chunk_size - 1, total)) for lo in range(1, total + 1, chunk_size)]
+        in_flight = len(ranges) if in_flight is None else in_flight
         conn.execute(
             insert(JobChunk.__table__),
             [
@@ -110,17 +121,19 @@ def start(db: Database, job_id: int, chunk_size: int) -> list[int]:
                     "job_id": job_id,
                     "seq_lo": lo,
                     "seq_hi": hi,
-                    "state": ChunkState.QUEUED,
-                    "enqueued_at": now,
+                    "state": ChunkState.QUEUED if n < in_flight else ChunkState.PLANNED,
+                    "enqueued_at": now if n < in_flight else None,
                 }
-                for lo, hi in ranges
+                for n, (lo, hi) in enumerate(ranges)
             ],
         )
         conn.execute(
             update(Job).where(Job.id == job_id).values(total=total, chunks_left=len(ranges))
         )
         chunk_ids = session.scalars(
-            select(JobChunk.id).where(JobChunk.job_id == job_id).order_by(JobChunk.id)
+            select(JobChunk.id)
+            .where(JobChunk.job_id == job_id, JobChunk.state == ChunkState.QUEUED)
+            .order_by(JobChunk.id)
         ).all()
     return list(chunk_ids)
 
@@ -203,10 +216,15 @@ def process_chunk(db: Database, chunk_id: int, owner: str) -> ChunkResult | None
 
 def _work_chunk(conn: Connection, chunk_id: int, owner: str) -> ChunkResult | None:
     now = utcnow()
+    # FOR UPDATE (PostgreSQL): a claim or lease expiry of this chunk waits for this
+    # transaction, then sees it done, so a lease that ran out mid-chunk cannot lead to a
+    # second worker applying the same items. (SQLite's write lock already serialises them.)
     chunk = conn.execute(
         select(
             JobChunk.job_id, JobChunk.seq_lo, JobChunk.seq_hi, JobChunk.state, JobChunk.lease_owner
-        ).where(JobChunk.id == chunk_id)
+        )
+        .where(JobChunk.id == chunk_id)
+        .with_for_update()
     ).one_or_none()
     if chunk is None or chunk.state == ChunkState.DONE or chunk.lease_owner != owner:
         return None
@@ -248,7 +266,35 @@ def _work_chunk(conn: Connection, chunk_id: int, owner: str) -> ChunkResult | No
     finished = None
     if counters.chunks_left == 0:
         finished = _finish(conn, chunk.job_id, exceptions=counters.exceptions)
-    return ChunkResult(ok=ok, exceptions=exceptions, job_finished=finished)
+    next_chunk = _admit_next(conn, chunk.job_id, now)
+    return ChunkResult(
+        ok=ok, exceptions=exceptions, job_finished=finished, next_chunk=next_chunk
+    )
+
+
+def _admit_next(conn: Connection, job_id: int, now: dt.datetime) -> int | None:
+    """Let the job's next planned chunk into the queue, in the finished chunk's transaction.
+
+    Each finished chunk admits one, so a job keeps its window of chunks in flight, and a
+    chunk is admitted once however often the finished one is redelivered. If the process
+    dies before sending it, the chunk is Queued without a message and the reaper sends it.
+    SKIP LOCKED (PostgreSQL): two chunks finishing at once admit two different chunks.
+    """
+    chunk_id = conn.scalar(
+        select(JobChunk.id)
+        .where(JobChunk.job_id == job_id, JobChunk.state == ChunkState.PLANNED)
+        .order_by(JobChunk.seq_lo)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if chunk_id is None:
+        return None
+    conn.execute(
+        update(JobChunk)
+        .where(JobChunk.id == chunk_id)
+        .values(state=ChunkState.QUEUED, enqueued_at=now)
+    )
+    return chunk_id
 
 
 def _finish(conn: Connection, job_id: int, *, exceptions: int) -> JobStatus:
@@ -266,6 +312,21 @@ def _finish(conn: Connection, job_id: int, *, exceptions: int) -> JobStatus:
         details={"status": final.label},
     )
     return final
+
+
+def error_for_people(exception: BaseException) -> str:
+    """The sentence a job's owner sees for the error that interrupted it.
+
+    Bulkdesk's own errors are already written for people; anything else (a database or
+    broker failure) is named by kind only, never with its SQL or driver text, which goes to
+    the worker's log instead.
+    """
+    if isinstance(exception, BulkdeskError):
+        return str(exception)
+    return (
+        f"The job was interrupted by an unexpected error ({type(exception).__name__}); "
+        "the details are in the worker's log"
+    )
 
 
 def halt(

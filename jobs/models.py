@@ -76,6 +76,31 @@ class User(Base):
     notify: Mapped[str] = mapped_column(String(16), default="all")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: argon2id hash (``jobs.passwords``); empty: this user cannot log in yet.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    #: Wrong passwords in a row since the last good login or lock (``jobs.logins``).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: No login attempt is looked at before this time: a short pause, or a lock.
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class LoginSession(Base):
+    """A logged-in browser: the dashboard's session cookie holds a token whose hash is here.
+
+    Logging out, a password change or disabling the user sets ``revoked_at``; a revoked,
+    expired or unknown token is refused.
+    """
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the cookie's token (hex): the table alone gives nobody a working cookie.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Client(Base):
@@ -203,6 +228,8 @@ class Job(Base):
     exceptions: Mapped[int] = mapped_column(Integer, default=0)
     not_processed: Mapped[int] = mapped_column(Integer, default=0)
     chunks_left: Mapped[int] = mapped_column(Integer, default=0)
+    #: In progress: when a chunk last finished. Queued: when a start message was last sent
+    #: to a broker with workers (empty: none was, so a worker's reaper sends one).
     last_progress_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -234,9 +261,13 @@ class JobItem(Base):
 
 
 class ChunkState:
+    """Where a chunk is: its message in the broker's queue, being worked, done, or waiting in
+    the database for a place in its job's window (see ``Settings.chunks_in_flight``)."""
+
     QUEUED = 0
     RUNNING = 1
     DONE = 2
+    PLANNED = 3
 
 
 class JobChunk(Base):

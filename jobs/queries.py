@@ -237,15 +237,12 @@ def job_summaries(session: Session, actor: Actor, ids: Sequence[int]) -> list[Jo
     return [summarize(actor, job, owner) for job, owner in rows]
 
 
-def find_job(
-    session: Session, actor: Actor, job_id: int, *, visible_only: bool = True
-) -> tuple[Job, str] | None:
-    """A job that is not deleted, with its owner's name; with ``visible_only``, only when
-    the actor may see it."""
+def find_job(session: Session, actor: Actor, job_id: int) -> tuple[Job, str] | None:
+    """A job that is not deleted and that the actor may see, with its owner's name."""
     row = session.execute(
         _summary_select().where(Job.id == job_id, Job.deleted_at.is_(None))
     ).one_or_none()
-    if row is None or (visible_only and not permissions.can_see(actor, row[0].owner_id)):
+    if row is None or not permissions.can_see(actor, row[0].owner_id):
         return None
     return row[0], row[1]
 

@@ -1,30 +1,44 @@
 """Finding unfinished work in the database and handing it back to the workers.
 
 The database is the source of truth; broker messages are only wake-ups. A message can be
-lost (a worker killed with its prefetched messages, an in-process broker restarted), so
-every worker process runs :func:`sweep` now and then:
+lost (a worker killed with the messages it had prefetched, an in-process broker whose process
+ended, a broker that was down at submit), so every worker process runs :func:`sweep` about
+once a second:
 
 - a chunk whose lease expired (its worker died mid-chunk) is queued again at once;
-- when the whole system has been quiet for a lease period (no live lease, no progress),
-  chunks and Queued jobs still waiting are sent again, since their messages must be lost;
-- at worker start, every Queued job and waiting chunk is sent again (an in-process broker
-  loses its messages with its process);
+- a Queued job that no broker with workers was told about (queued by the CLI or a notebook
+  on the embedded broker, or while the broker was down) is started a second after submit;
+- when this worker has an idle thread, chunks and Queued jobs whose message has waited longer
+  than ``stale_seconds`` are sent again: an idle worker means the queue is empty, so those
+  messages are lost or stuck in a dead worker's prefetch;
+- at worker start, every Queued job and waiting chunk is sent again;
 - a Stopped or Failed job whose items were not closed is closed.
 
-Duplicate messages are harmless: a chunk is claimed once and only pending items are applied.
+Each re-send is claimed with a guarded ``UPDATE … RETURNING`` that moves the waiting time
+forward, so that of many worker processes only one sends it. Duplicate messages are harmless
+anyway: a chunk is claimed once and only pending items are applied; a start only moves a
+Queued job. Every query here is bounded by what is waiting now, never by the jobs ever run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, and_, exists, func, select, update
+from sqlalchemy import Connection, exists, or_, select, update
 
 from jobs.db import Database
 from jobs.execution import close_unprocessed
 from jobs.models import ChunkState, Job, JobChunk, utcnow
 from jobs.status import JobStatus
+
+#: How long a Queued job submitted without a message waits for a reaper (seconds).
+UNSENT_JOB_GRACE = 1.0
+#: How long a message may wait while a worker is idle before it counts as lost (seconds).
+STALE_SECONDS = 2.0
+#: A time long past, for work handed back at a clean shutdown: any reaper takes it at once.
+_LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -38,100 +52,80 @@ class SweepResult:
 
 def sweep(
     db: Database,
-    lease_seconds: float,
     *,
     at_boot: bool = False,
-    new_queued: tuple[float, float] | None = None,
+    idle: bool = False,
+    stale_seconds: float = STALE_SECONDS,
 ) -> SweepResult:
-    """Find lost work; the caller sends the messages.
+    """Find lost work and claim it for re-sending; the caller sends the messages.
 
     Parameters:
       db: the database.
-      lease_seconds: how long a lease lasts, and how long a quiet spell must be.
       at_boot: send every waiting job and chunk again, not only stale ones.
-      new_queued: (youngest, oldest) age in seconds of Queued jobs to start whether or not
-        the system is quiet: with the in-process broker, a job submitted by another process
-        (the CLI, a notebook) has no message here, so it is picked up a moment after submit.
+      idle: the calling worker has a free thread, so messages waiting longer than
+        ``stale_seconds`` are not in any live queue.
+      stale_seconds: see ``idle``.
     """
     now = utcnow()
-    stale_before = now - dt.timedelta(seconds=lease_seconds)
+    waited = now if at_boot else now - dt.timedelta(seconds=stale_seconds)
+    chunk_conds = [JobChunk.state == ChunkState.RUNNING, JobChunk.lease_until < now]
+    lost_chunk = [JobChunk.state == ChunkState.QUEUED, JobChunk.enqueued_at <= waited]
+    job_conds = [
+        Job.status == JobStatus.QUEUED,
+        Job.deleted_at.is_(None),
+        or_(
+            Job.last_progress_at.is_(None)
+            & (Job.submitted_at <= now - dt.timedelta(seconds=UNSENT_JOB_GRACE)),
+            *([Job.last_progress_at <= waited] if at_boot or idle else []),
+        ),
+    ]
+    unclosed = [Job.status.in_([JobStatus.STOPPED, JobStatus.FAILED]), Job.chunks_left > 0]
     found = SweepResult()
-    in_progress = select(Job.id).where(Job.status == JobStatus.IN_PROGRESS)
+    # Look first with a plain read, so that an uneventful sweep takes no write lock.
+    with db.read() as session:
+        checks = [exists().where(*chunk_conds), exists().where(*job_conds)]
+        checks.append(exists().where(*unclosed))
+        if at_boot or idle:
+            checks.append(exists().where(*lost_chunk))
+        if not any(session.scalar(select(check)) for check in checks):
+            return found
     with db.write_conn() as conn:
-        found.send_chunks += (
-            conn.execute(
-                update(JobChunk)
-                .where(JobChunk.state == ChunkState.RUNNING, JobChunk.lease_until < now)
-                .values(
-                    state=ChunkState.QUEUED, lease_owner=None, lease_until=None, enqueued_at=now
-                )
-                .returning(JobChunk.id)
-            )
-            .scalars()
-            .all()
+        found.send_chunks += _claim(
+            conn, JobChunk, chunk_conds, state=ChunkState.QUEUED, lease_owner=None,
+            lease_until=None, enqueued_at=now,
         )
-        if at_boot or _quiet(conn, now, stale_before):
-            waiting_since = now if at_boot else stale_before
-            found.send_chunks += (
-                conn.execute(
-                    update(JobChunk)
-                    .where(
-                        JobChunk.state == ChunkState.QUEUED,
-                        JobChunk.enqueued_at <= waiting_since,
-                        JobChunk.job_id.in_(in_progress),
-                    )
-                    .values(enqueued_at=now)
-                    .returning(JobChunk.id)
-                )
-                .scalars()
-                .all()
+        if at_boot or idle:
+            running = select(Job.id).where(Job.status == JobStatus.IN_PROGRESS)
+            found.send_chunks += _claim(
+                conn, JobChunk, [*lost_chunk, JobChunk.job_id.in_(running)], enqueued_at=now
             )
-            found.start_jobs += _queued_jobs(conn, submitted_before=waiting_since)
-        if new_queued is not None and not at_boot:
-            youngest, oldest = new_queued
-            fresh = _queued_jobs(
-                conn,
-                submitted_before=now - dt.timedelta(seconds=youngest),
-                submitted_after=now - dt.timedelta(seconds=oldest),
-            )
-            found.start_jobs += [job for job in fresh if job not in found.start_jobs]
-        found.closed_jobs = list(
-            conn.execute(
-                select(Job.id).where(
-                    Job.status.in_([JobStatus.STOPPED, JobStatus.FAILED]), Job.chunks_left > 0
-                )
-            ).scalars()
-        )
+        found.start_jobs += _claim(conn, Job, job_conds, last_progress_at=now)
+        found.closed_jobs = list(conn.scalars(select(Job.id).where(*unclosed)))
     for job_id in found.closed_jobs:
         close_unprocessed(db, job_id)
     return found
 
 
-def _queued_jobs(
-    conn: Connection, *, submitted_before: dt.datetime, submitted_after: dt.datetime | None = None
-) -> list[int]:
-    conds = [
-        Job.status == JobStatus.QUEUED,
-        Job.deleted_at.is_(None),
-        Job.submitted_at <= submitted_before,
-    ]
-    if submitted_after is not None:
-        conds.append(Job.submitted_at > submitted_after)
-    return list(conn.execute(select(Job.id).where(*conds).order_by(Job.id)).scalars())
+def _claim(conn: Connection, model: type, conds: list, **values: object) -> list[int]:  # type: ignore[type-arg]
+    return list(conn.scalars(update(model).where(*conds).values(**values).returning(model.id)))
 
 
-def _quiet(conn, now: dt.datetime, stale_before: dt.datetime) -> bool:  # type: ignore[no-untyped-def]
-    """No live lease anywhere and no job progress since ``stale_before``."""
-    live_lease = conn.scalar(
-        select(
-            exists().where(and_(JobChunk.state == ChunkState.RUNNING, JobChunk.lease_until >= now))
-        )
-    )
-    if live_lease:
-        return False
-    last = conn.scalar(
-        select(func.max(Job.last_progress_at)).where(Job.status == JobStatus.IN_PROGRESS)
-    )
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=dt.UTC)
-    return last is None or last < stale_before
+def hand_back(db: Database, *, chunk_ids: Iterable[int] = (), job_ids: Iterable[int] = ()) -> None:
+    """A worker shutting down cleanly gives back messages only it held (an in-process
+    broker's queue ends with its process): any other worker's next sweep sends them again."""
+    chunk_ids, job_ids = sorted(set(chunk_ids)), sorted(set(job_ids))
+    if not chunk_ids and not job_ids:
+        return
+    with db.write_conn() as conn:
+        if chunk_ids:
+            conn.execute(
+                update(JobChunk)
+                .where(JobChunk.id.in_(chunk_ids), JobChunk.state == ChunkState.QUEUED)
+                .values(enqueued_at=_LONG_AGO)
+            )
+        if job_ids:
+            conn.execute(
+                update(Job)
+                .where(Job.id.in_(job_ids), Job.status == JobStatus.QUEUED)
+                .values(last_progress_at=None)
+            )

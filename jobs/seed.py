@@ -1,5 +1,7 @@
 """Deterministic demo data: users, clients, portfolios, collectors, accounts and groups.
 
+Demo users log in with the passwords in the README ("Demo logins"), stored as argon2 hashes.
+
 ``seed(db)`` fills an empty database (schema at alembic head) with a realistic collections back
 office, so every screen has something real to show. The same arguments always give exactly the
 same rows: values come from ``random.Random(random_seed)`` and fixed word lists, and every date
@@ -18,6 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Integer, Table, func, insert, literal, select, text
 
+from jobs import passwords
 from jobs.db import Database
 from jobs.errors import InvalidInput
 from jobs.models import Account, Base, Client, Collector, Group, GroupMember, Portfolio, User
@@ -111,6 +114,16 @@ _GROUPS = [  # name, description, saved filter (None for a static list of member
     ("Empty group", "A static group with no members yet.", None),
 ]
 # fmt: on
+
+
+def demo_password(username: str) -> str:
+    """The documented demo password of a demo user (README, "Demo logins")."""
+    return f"{username}-demo"
+
+
+def demo_password_hashes() -> dict[str, str]:
+    """Each demo user's password hash: fixed (salted by username), cheap to make."""
+    return {u: passwords.demo_hash(u, demo_password(u)) for u, *_ in _USERS}
 
 
 @dataclass(frozen=True)
@@ -229,10 +242,12 @@ def _insert_reference_data(conn: Connection) -> list[tuple[int, int, list[str]]]
       accounts: a uniform pick from it is an account's owner.
     """
     users = [
-        (i, u, name, role, perms, f"{u}@bulkdesk.example", notify, True, SEED_TIME)
+        (i, u, name, role, perms, f"{u}@bulkdesk.example", notify, True, SEED_TIME,
+         demo_password_hashes()[u])
         for i, (u, name, role, perms, notify) in enumerate(_USERS, start=1)
     ]
-    columns = "id username display_name role permissions email notify active created_at"
+    columns = ("id username display_name role permissions email notify active created_at "
+               "password_hash")
     conn.execute(insert(_table(User)), _rows(columns, users))
     clients = [(i, code, name) for i, (code, name, *_) in enumerate(_CLIENTS, start=1)]
     conn.execute(insert(_table(Client)), _rows("id code name", clients))

@@ -13,6 +13,10 @@ from jobs.errors import InvalidInput, NotFound
 from jobs.models import Account, Group, GroupMember
 
 
+#: Record ids are 32-bit integers in the database.
+_MAX_ID = 2**31 - 1
+
+
 @dataclass(frozen=True)
 class AccountFilter:
     """Criteria over accounts; every criterion given must hold. Empty means all accounts."""
@@ -44,6 +48,11 @@ class AccountFilter:
             for key in ("client_id", "portfolio_id", "collector_id"):
                 if key in data:
                     data[key] = int(data[key])
+                    if not 1 <= data[key] <= _MAX_ID:
+                        what = key.removesuffix("_id")
+                        raise InvalidInput(
+                            f"There is no {what} number {data[key]}", field="filter"
+                        )
             for key in ("min_balance", "max_balance"):
                 if key in data:
                     data[key] = float(Decimal(str(data[key])))
@@ -141,7 +150,8 @@ class Selection:
         """
         query = select(Account.id)
         if self.group_id is not None:
-            group = session.get(Group, self.group_id)
+            in_range = 1 <= int(self.group_id) <= _MAX_ID
+            group = session.get(Group, int(self.group_id)) if in_range else None
             if group is None:
                 raise NotFound(f"Group {self.group_id} does not exist (it may have been deleted)")
             if group.kind == "filter":

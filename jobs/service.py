@@ -12,14 +12,14 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
 from jobs import audit, execution, permissions, queries
 from jobs.actions import get_action
 from jobs.db import Database
-from jobs.errors import ActionNotAllowed, InvalidInput, NotFound
+from jobs.errors import ActionNotAllowed, InvalidInput, NotFound, PermissionDenied
 from jobs.models import (
     Account,
     Group,
@@ -34,6 +34,9 @@ from jobs.permissions import Actor
 from jobs.queries import AuditRow, ItemRow, JobDetail, JobFilter, JobSummary, Page
 from jobs.selection import AccountFilter, Selection
 from jobs.status import JobStatus
+
+if TYPE_CHECKING:
+    from jobs.audit_report import AuditReport
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +107,8 @@ class JobService:
         """
         with self.db.read() as session:
             if isinstance(name_or_id, int) or str(name_or_id).isdigit():
-                group = session.get(Group, int(name_or_id))
+                number = int(name_or_id)
+                group = session.get(Group, number) if 1 <= number <= MAX_ID else None
             else:
                 group = session.scalar(select(Group).where(Group.name == name_or_id))
             if group is None:
@@ -176,6 +180,7 @@ class JobService:
         description = _clean_description(description)
         params = bulk_action.validate(parameters, who)
         selection.require_criteria()
+        heard = _workers_will_hear()
         with self.db.write() as session:
             count = selection.count(session)
             if count == 0:
@@ -194,7 +199,8 @@ class JobService:
                 selection=shown,
                 owner_id=who.id,
                 status=int(JobStatus.QUEUED),
-                submitted_at=utcnow(),
+                submitted_at=(now := utcnow()),
+                last_progress_at=now if heard else None,
             )
             session.add(job)
             session.flush()
@@ -207,7 +213,7 @@ class JobService:
                 details={"action": action, "parameters": params, "targets": count},
             )
             job_id = job.id
-        self._wake(job_id)
+        self._wake(job_id, heard)
         return self.job(who, job_id).summary
 
     def submit_bulk_interaction(
@@ -282,7 +288,7 @@ class JobService:
         with self.db.read() as session:
             found = queries.find_job(session, who, _job_id(job_id))
             if found is None:
-                raise NotFound(f"Job {job_id} was not found; it may have been deleted")
+                raise NotFound(_not_found(job_id))
             job, owner = found
             action = get_action(job.action)
             return JobDetail(
@@ -436,18 +442,51 @@ class JobService:
                 page_size=page_size,
             )
 
+    def audit_scope(self, actor: ActorLike, user: str | None = None) -> str:
+        """Whose jobs an audit by ``actor`` covers: a user's own, or (admins) everyone's
+        (empty) or one named user's.
+
+        Raises:
+          PermissionDenied: for a user without the bulk-update permission, or a user asking
+            for someone else's audit.
+          NotFound: for an admin naming a user that does not exist.
+        """
+        who = self.actor(actor)
+        permissions.require(who, permissions.BULK_UPDATE)
+        user = (user or "").strip()
+        if who.is_admin:
+            return self.actor(user).username if user else ""
+        if user and user != who.username:
+            raise PermissionDenied("You can only audit your own jobs")
+        return who.username
+
+    def audit_report(
+        self,
+        actor: ActorLike,
+        *,
+        date_from: str | dt.date | None = None,
+        date_to: str | dt.date | None = None,
+        user: str | None = None,
+    ) -> AuditReport:
+        """The audit of a period, over the jobs :meth:`audit_scope` gives ``actor``."""
+        from jobs import audit_report  # pandas: loaded only by those who report
+
+        scope = self.audit_scope(actor, user)
+        return audit_report.build_report(self.db, date_from=date_from, date_to=date_to, user=scope)
+
     def _target(self, who: Actor, job_id: int | str) -> JobSummary:
-        """The job a stop or delete is aimed at, whoever owns it, so that a user acting on
-        someone else's job is told why they may not (not merely "not found")."""
+        """The job a stop or delete is aimed at. A job the actor may not see is "not found",
+        in the same words as one that does not exist, so that nobody learns of others' jobs."""
         with self.db.read() as session:
-            found = queries.find_job(session, who, _job_id(job_id), visible_only=False)
+            found = queries.find_job(session, who, _job_id(job_id))
             if found is None:
-                raise NotFound(f"Job {job_id} was not found; it may have been deleted")
+                raise NotFound(_not_found(job_id))
             return queries.summarize(who, *found)
 
-    def _wake(self, job_id: int) -> None:
-        """Send the start message. If the broker is down the job stays Queued in the
-        database, and a worker's reaper starts it when the broker is back."""
+    def _wake(self, job_id: int, heard: bool) -> None:
+        """Send the start message. A job whose message no worker will hear (the broker is
+        down, or it is this process's in-process broker and no worker runs here) keeps an
+        empty ``last_progress_at``: a worker's reaper then starts it about a second later."""
         try:
             from jobs.actors import start_job
 
@@ -456,6 +495,21 @@ class JobService:
             log.warning(
                 "could not send job %s to the broker; it stays Queued", job_id, exc_info=True
             )
+            if heard:
+                with self.db.write_conn() as conn:
+                    conn.execute(
+                        update(Job).where(Job.id == job_id).values(last_progress_at=None)
+                    )
+
+
+def _workers_will_hear() -> bool:
+    """Whether a start message sent from this process reaches workers: always on Redis or
+    RabbitMQ; on the in-process broker only when this process runs worker threads."""
+    from jobs import actors, runtime  # noqa: F401  (actors: declares them on the broker)
+    from jobs.broker import current
+    from jobs.middleware.reaper import Reaper
+
+    return not runtime.settings().embedded_broker or Reaper.has_worker(current())
 
 
 def _actor(user: User) -> Actor:
@@ -470,11 +524,22 @@ def _actor(user: User) -> Actor:
     )
 
 
+#: Ids are 32-bit integers in the database; a larger number names no record.
+MAX_ID = 2**31 - 1
+
+
+def _not_found(job_id: int | str) -> str:
+    return f"Job {job_id} was not found; it may have been deleted"
+
+
 def _job_id(value: int | str) -> int:
     try:
-        return int(value)
+        number = int(str(value).strip().lstrip("#"))
     except (TypeError, ValueError):
         raise NotFound(f"{value!r} is not a job number") from None
+    if not 1 <= number <= MAX_ID:
+        raise NotFound(_not_found(value))
+    return number
 
 
 def _outcome(value: str | int | None) -> int | None:

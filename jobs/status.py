@@ -160,12 +160,13 @@ def move(conn: Connection, job_id: int, target: JobStatus, **values: Any) -> boo
 
     Returns:
       True when the job moved; False when its status (read inside the statement) did not
-      allow it, e.g. because someone stopped it a moment earlier.
+      allow it, e.g. because someone stopped it a moment earlier, or when the job has been
+      deleted: a deleted job never changes again, so a start racing a delete cannot run it.
     """
     sources = [int(s) for s in predecessors(target)]
     result = conn.execute(
         update(Job)
-        .where(Job.id == job_id, Job.status.in_(sources))
+        .where(Job.id == job_id, Job.status.in_(sources), Job.deleted_at.is_(None))
         .values(status=int(target), **values)
     )
     return result.rowcount == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,14 +24,25 @@ def cli(tmp_path_factory: pytest.TempPathFactory):
     }
     bulkdesk = str(Path(sys.executable).parent / "bulkdesk")
 
-    def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, ok: bool = True, **more_env: str
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            [bulkdesk, *args], env=env, cwd=home, text=True, capture_output=True, timeout=120
+            [bulkdesk, *args],
+            env={**env, **more_env},
+            cwd=home,
+            text=True,
+            capture_output=True,
+            timeout=120,
         )
         if ok:
             assert result.returncode == 0, result.stderr + result.stdout
         return result
 
+    run.popen = lambda *args, **more_env: subprocess.Popen(  # type: ignore[attr-defined]
+        [bulkdesk, *args], env={**env, **more_env}, cwd=home, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
     run("seed", "--accounts", "2000")
     return run
 
@@ -43,7 +55,7 @@ def test_seed_refuses_to_overwrite_unless_asked(cli):
 
 
 def test_submit_and_wait_shows_the_job_to_its_final_status(cli):
-    out = cli(
+    done = cli(
         "submit",
         "--as",
         "alice",
@@ -56,7 +68,11 @@ def test_submit_and_wait_shows_the_job_to_its_final_status(cli):
         "--description",
         "CLI dispute calls",
         "--wait",
-    ).stdout
+        ok=False,
+    )
+    out = done.stdout
+    # Completed with exceptions exits 1: not every account was updated
+    assert done.returncode == 1, done.stderr + out
     assert "queued: CLI dispute calls" in out
     assert "Completed with exceptions" in out
     listing = cli("jobs", "--as", "alice").stdout
@@ -69,10 +85,15 @@ def test_refused_actions_print_the_reason_and_exit_non_zero(cli):
     stop = cli("stop", "1", "--as", "alice", ok=False)
     assert stop.returncode == 2
     assert "Only jobs that are In progress can be stopped" in stop.stderr
-    other = cli("delete", "1", "--as", "bob", ok=False)
-    assert "You can only delete jobs you created" in other.stderr
-    missing = cli("show", "424242", "--as", "admin", ok=False)
-    assert "Job 424242 was not found" in missing.stderr
+    # Someone else's job is not found, exactly as a job that never existed
+    for verb in ("show", "stop", "delete"):
+        other = cli(verb, "1", "--as", "bob", ok=False)
+        assert other.returncode == 2
+        assert other.stderr.strip() == "Error: Job 1 was not found; it may have been deleted"
+    for missing_id in ("424242", "99999999999", "0"):
+        missing = cli("show", missing_id, "--as", "admin", ok=False)
+        assert f"Job {missing_id} was not found" in missing.stderr
+        assert "Traceback" not in missing.stderr
     nobody = cli("jobs", "--as", "mallory", ok=False)
     assert "There is no user called 'mallory'" in nobody.stderr
     empty = cli("submit", "--as", "alice", "--state", "ZZ", "--description", "x", ok=False)
@@ -82,3 +103,63 @@ def test_refused_actions_print_the_reason_and_exit_non_zero(cli):
 def test_delete_removes_the_job_from_the_list(cli):
     cli("delete", "1", "--as", "alice")
     assert "CLI dispute calls" not in cli("jobs", "--as", "admin").stdout
+
+
+def test_a_job_stopped_while_submit_waits_exits_with_the_stopped_code(cli):
+    # Given a slow job watched by `submit --wait`
+    watching = cli.popen(
+        "submit", "--as", "alice", "--min-balance", "0", "--description", "Stop me",
+        "--wait", BULKDESK_CHUNK_PAUSE="0.5", BULKDESK_CHUNK_SIZE="50",
+    )
+    try:
+        job_id = None
+        for _ in range(600):
+            listing = cli("jobs", "--as", "alice", "--status", "In progress").stdout
+            running = [line for line in listing.splitlines() if "Stop me" in line]
+            if running:
+                job_id = running[0].split()[0]
+                break
+            time.sleep(0.1)
+        assert job_id, "the job never showed as In progress"
+        # When alice stops it from another terminal
+        assert "is Stopped" in cli("stop", job_id, "--as", "alice").stdout
+        out, _ = watching.communicate(timeout=60)
+    finally:
+        watching.kill()
+    # Then the waiting command says so and exits 4
+    assert watching.returncode == 4, out
+    assert f"Job {job_id} Stopped" in out
+
+
+@pytest.mark.parametrize(
+    "variable, value, message",
+    [
+        ("BULKDESK_CHUNK_SIZE", "0", "BULKDESK_CHUNK_SIZE=0 is out of range; expected 1 to"),
+        ("BULKDESK_CHUNK_SIZE", "-5", "BULKDESK_CHUNK_SIZE=-5 is out of range"),
+        ("BULKDESK_CHUNK_SIZE", "abc", "BULKDESK_CHUNK_SIZE='abc' is not a whole number"),
+        ("BULKDESK_LEASE_SECONDS", "0", "BULKDESK_LEASE_SECONDS=0.0 is out of range"),
+        ("BULKDESK_BROKER_URL", "kafka://x", "BULKDESK_BROKER_URL 'kafka://x' is not a broker"),
+        ("BULKDESK_DATABASE_URL", "nonsense", "BULKDESK_DATABASE_URL 'nonsense' is not a data"),
+        (
+            "BULKDESK_DATABASE_URL",
+            "postgresql+psycopg://nobody@127.0.0.1:1/nothing",
+            "Cannot use the database postgresql+psycopg://nobody@127.0.0.1:1/nothing: "
+            "connection failed",
+        ),
+    ],
+)
+def test_bad_settings_are_refused_in_one_line_before_anything_is_queued(
+    cli, variable, value, message
+):
+    def jobs_count() -> str:
+        return cli("jobs", "--as", "admin").stdout.strip().splitlines()[-1]  # "(N jobs)"
+
+    before = jobs_count()
+    refused = cli(
+        "submit", "--as", "alice", "--group", "Dispute review", "--description", "Bad settings",
+        "--wait", ok=False, **{variable: value},
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("Error: " + message), refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert jobs_count() == before

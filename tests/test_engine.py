@@ -263,10 +263,16 @@ def test_the_reaper_hands_back_a_chunk_whose_worker_died(db, service, stub_broke
     chunk_ids = execution.start(db, job.id, chunk_size=50)
     # A worker claimed a chunk and died: its lease has run out
     assert execution.claim(db, chunk_ids[0], "dead-worker", lease_seconds=-1)
-    found = recovery.sweep(db, lease_seconds=30)
+    found = recovery.sweep(db)
     assert found.send_chunks == [chunk_ids[0]]
+    # A busy worker leaves waiting chunks alone, however long they wait: they are in a queue
+    assert recovery.sweep(db, stale_seconds=0).send_chunks == []
+    # An idle one takes chunks waiting longer than a moment for lost, once
+    found = recovery.sweep(db, idle=True, stale_seconds=0)
+    assert sorted(found.send_chunks) == sorted(chunk_ids)
+    assert recovery.sweep(db, idle=True, stale_seconds=60).send_chunks == []
     # At a worker's start, every waiting chunk of a running job is sent again
-    found = recovery.sweep(db, lease_seconds=30, at_boot=True)
+    found = recovery.sweep(db, at_boot=True)
     assert sorted(found.send_chunks) == sorted(chunk_ids)
 
 

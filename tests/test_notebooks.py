@@ -186,6 +186,8 @@ def test_bulkdesk_audit_runs_the_notebook_for_one_user_and_writes_the_report(
         main,
         [
             "audit",
+            "--as",
+            "admin",
             "--from",
             period["date_from"],
             "--to",
@@ -208,10 +210,31 @@ def test_bulkdesk_audit_runs_the_notebook_for_one_user_and_writes_the_report(
 def test_bulkdesk_audit_refuses_a_backwards_period_and_an_unknown_user(
     database_env: Database,
 ) -> None:
-    backwards = CliRunner().invoke(main, ["audit", "--from", "2026-11-08", "--to", "2026-11-01"])
-    nobody = CliRunner().invoke(
-        main, ["audit", "--from", "2026-11-01", "--to", "2026-11-08", "--user", "nobody"]
-    )
+    audit = ["audit", "--as", "admin", "--from", "2026-11-01", "--to"]
+    backwards = CliRunner().invoke(main, [*audit, "2026-10-31"])
+    nobody = CliRunner().invoke(main, [*audit, "2026-11-08", "--user", "nobody"])
 
     assert backwards.exit_code == 2 and "after it ends" in backwards.output
     assert nobody.exit_code == 2 and "no user called 'nobody'" in nobody.output
+
+
+def test_a_users_audit_covers_only_their_own_jobs_and_not_someone_elses(
+    database_env: Database, audit_jobs: AuditJobs, tmp_path: Path
+) -> None:
+    period = _today_period()
+    audit = ["audit", "--from", period["date_from"], "--to", period["date_to"]]
+    # When dave asks for bob's audit, he is refused and nothing is written
+    spying = CliRunner().invoke(
+        main, [*audit, "--as", "dave", "--user", "bob", "--out", str(tmp_path / "spy")]
+    )
+    assert spying.exit_code == 2 and "only audit your own jobs" in spying.output
+    assert not (tmp_path / "spy").exists() or not any((tmp_path / "spy").iterdir())
+    # And carol, without the bulk-update permission, gets no audit at all
+    carol = CliRunner().invoke(main, [*audit, "--as", "carol", "--out", str(tmp_path / "c")])
+    assert carol.exit_code == 2 and "permission" in carol.output
+    # When dave runs his own audit, without naming a user, it covers his jobs only
+    own = CliRunner().invoke(main, [*audit, "--as", "dave", "--out", str(tmp_path / "own")])
+    assert own.exit_code == 0, own.output
+    stem = f"audit_{period['date_from']}_{period['date_to']}_dave"
+    expected = build_report(database_env, user="dave", **period).write_csv(tmp_path / "x.csv")
+    assert (tmp_path / "own" / f"{stem}.csv").read_bytes() == expected.read_bytes()

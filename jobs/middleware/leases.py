@@ -77,9 +77,14 @@ class ChunkLeases(Middleware):
         job_id = _job_of(message)
         if job_id is None:
             return
-        error = f"{type(exception).__name__}: {exception}"
-        log.error("job %s failed: %s", job_id, error)
-        execution.halt(runtime.database(), job_id, JobStatus.FAILED, actor_id=None, error=error)
+        log.error("job %s failed", job_id, exc_info=exception)
+        execution.halt(
+            runtime.database(),
+            job_id,
+            JobStatus.FAILED,
+            actor_id=None,
+            error=execution.error_for_people(exception),
+        )
 
     def _beat(self) -> None:
         settings = runtime.settings()

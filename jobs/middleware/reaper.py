@@ -4,65 +4,130 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 
-from dramatiq import Broker, Middleware
+from dramatiq import Broker, Message, Middleware
 from dramatiq.brokers.stub import StubBroker
 
 from jobs import recovery, runtime
+from jobs.middleware.leases import CHUNK_ACTOR, START_ACTOR
 
 log = logging.getLogger(__name__)
 
-#: Seconds between sweeps with the in-process broker.
-EMBEDDED_INTERVAL = 2.0
+#: Seconds between sweeps: a lost message or an unsent Queued job waits about this long more.
+INTERVAL = 1.0
 
 
 class Reaper(Middleware):
-    """Runs :func:`jobs.recovery.sweep` at worker boot and every few seconds after."""
+    """Runs :func:`jobs.recovery.sweep` at worker boot and every second after.
 
-    def __init__(self, interval: float | None = None) -> None:
+    It also knows whether this worker has an idle thread (messages being worked versus
+    worker threads): only then are long-waiting messages taken for lost. With the in-process
+    broker it remembers the messages sent to this process's queue, which end with the
+    process, and hands them back at a clean shutdown so that other workers take them at once.
+    """
+
+    #: Brokers with a worker running in this process.
+    _with_workers: weakref.WeakSet[Broker] = weakref.WeakSet()
+
+    @classmethod
+    def has_worker(cls, broker: Broker) -> bool:
+        """True when a worker of this process works ``broker``'s queue."""
+        return broker in cls._with_workers
+
+    def __init__(self, interval: float = INTERVAL) -> None:
         self.interval = interval
         self._embedded = False
+        self._threads = 0
+        self._working: set[str] = set()
+        self._local: dict[str, tuple[str, int]] = {}
+        self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    def before_worker_shutdown(self, broker: Broker, worker: object) -> None:
-        self._stop.set()
+    # -- what this worker is doing -------------------------------------------------------
+
+    def after_enqueue(self, broker: Broker, message: Message, delay: int | None) -> None:
+        if isinstance(broker, StubBroker) and message.actor_name in (CHUNK_ACTOR, START_ACTOR):
+            with self._lock:
+                self._local[message.message_id] = (message.actor_name, int(message.args[0]))
+
+    def before_process_message(self, broker: Broker, message: Message) -> None:
+        with self._lock:
+            self._working.add(message.message_id)
+            self._local.pop(message.message_id, None)
+
+    def after_process_message(
+        self, broker: Broker, message: Message, *, result: object = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        with self._lock:
+            self._working.discard(message.message_id)
+
+    def after_skip_message(self, broker: Broker, message: Message) -> None:
+        with self._lock:
+            self._working.discard(message.message_id)
+            self._local.pop(message.message_id, None)
+
+    @property
+    def idle(self) -> bool:
+        """True when at least one of this worker's threads has no message to work."""
+        with self._lock:
+            return len(self._working) < self._threads
+
+    # -- the sweeping thread ---------------------------------------------------------------
 
     def after_worker_boot(self, broker: Broker, worker: object) -> None:
         self._embedded = isinstance(broker, StubBroker)
+        self._threads = int(getattr(worker, "worker_threads", 1))
+        self._with_workers.add(broker)
         self._stop.clear()
-        threading.Thread(target=self._run, name="bulkdesk-reaper", daemon=True).start()
+        self._thread = threading.Thread(target=self._run, name="bulkdesk-reaper", daemon=True)
+        self._thread.start()
+
+    def before_worker_shutdown(self, broker: Broker, worker: object) -> None:
+        self._with_workers.discard(broker)
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if not self._embedded:
+            return  # Redis and RabbitMQ give a stopping consumer's messages back themselves
+        with self._lock:
+            local = list(self._local.values())
+            self._local.clear()
+        try:
+            recovery.hand_back(
+                runtime.database(),
+                chunk_ids=[arg for actor, arg in local if actor == CHUNK_ACTOR],
+                job_ids=[arg for actor, arg in local if actor == START_ACTOR],
+            )
+        except Exception:  # the next worker's boot sweep finds them anyway
+            log.warning("could not hand back %d queued messages", len(local), exc_info=True)
 
     def _run(self) -> None:
-        settings = runtime.settings()
-        interval = self.interval or max(min(settings.lease_seconds / 3, 10.0), 0.5)
-        new_queued = None
-        if self._embedded:
-            # Only this process can work jobs sent to its in-process broker: pick up jobs that
-            # other processes queued in the database about two seconds after they appear.
-            interval = min(interval, EMBEDDED_INTERVAL)
-            new_queued = (EMBEDDED_INTERVAL, 2.5 * EMBEDDED_INTERVAL)
         at_boot = True
+        failing = False
         while True:
             try:
-                self.sweep_once(at_boot=at_boot, new_queued=new_queued)
+                self.sweep_once(at_boot=at_boot, idle=self.idle)
                 at_boot = False
-            except Exception:  # the database may be briefly unreachable; try again later
-                log.exception("reaper sweep failed")
-            if self._stop.wait(interval):
+                if failing:
+                    log.info("reaper: the database is reachable again")
+                failing = False
+            except Exception as exc:  # the database may be briefly unreachable; try again
+                if not failing:
+                    log.exception("reaper sweep failed; retrying every %.0f s", self.interval)
+                else:
+                    log.debug("reaper sweep failed again: %s", exc)
+                failing = True
+            if self._stop.wait(self.interval):
                 return
 
     @staticmethod
-    def sweep_once(
-        *, at_boot: bool = False, new_queued: tuple[float, float] | None = None
-    ) -> recovery.SweepResult:
+    def sweep_once(*, at_boot: bool = False, idle: bool = False) -> recovery.SweepResult:
         from jobs.actors import run_chunk, start_job
 
-        found = recovery.sweep(
-            runtime.database(),
-            runtime.settings().lease_seconds,
-            at_boot=at_boot,
-            new_queued=new_queued,
-        )
+        found = recovery.sweep(runtime.database(), at_boot=at_boot, idle=idle)
         for job_id in found.start_jobs:
             start_job.send(job_id)
         for chunk_id in found.send_chunks:
