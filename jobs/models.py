@@ -274,10 +274,15 @@ class JobChunk(Base):
     """A range of a job's items carried by one dramatiq message, and the lease on it."""
 
     __tablename__ = "job_chunks"
-    __table_args__ = (Index("ix_job_chunks_state_lease", "state", "lease_until"),)
+    __table_args__ = (
+        Index("ix_job_chunks_state_lease", "state", "lease_until"),
+        # A finished chunk admits its job's next planned one: a walk of this index, however
+        # many chunks the job has.
+        Index("ix_job_chunks_job_state", "job_id", "state", "seq_lo"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
     seq_lo: Mapped[int] = mapped_column(Integer)
     seq_hi: Mapped[int] = mapped_column(Integer)
     state: Mapped[int] = mapped_column(SmallInteger, default=ChunkState.QUEUED)
