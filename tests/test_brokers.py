@@ -62,10 +62,11 @@ class Workers:
         self.procs.append(proc)
         return proc
 
-    def kill(self, proc: subprocess.Popen[bytes]) -> None:
-        """SIGKILL the worker's whole process group, as a machine crash would."""
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+    def kill(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+        """SIGKILL the worker's whole process group, as a machine crash would (or SIGTERM it,
+        as an operator stopping it cleanly would)."""
+        os.killpg(proc.pid, sig)
+        proc.wait(60)
 
     def stop_all(self) -> None:
         for proc in self.procs:
@@ -87,8 +88,7 @@ def _real_broker(pg_db: Database, url: str, tmp_path: Path, **settings) -> Itera
     config = Settings(
         database_url=pg_db.url.render_as_string(hide_password=False),
         broker_url=url,
-        lease_seconds=5,
-        **settings,
+        **{"lease_seconds": 5, **settings},
     )
     runtime.configure(config, db=pg_db)
     broker = broker_mod.make_broker(config)
@@ -195,3 +195,45 @@ def test_a_worker_killed_mid_job_leaves_every_account_processed_exactly_once(pg_
     assert (done.ok + done.exceptions, done.not_processed) == (done.total, 0)
     _assert_each_account_once(pg_db, job.id)
     print(f"job finished {recovered_in:.1f} s after the kill")
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def default_workers(pg_db: Database, tmp_path: Path, request: pytest.FixtureRequest):
+    """Worker processes on Redis or RabbitMQ with the product's default lease and window;
+    only the chunks are small and slow, so that a job lasts long enough to be interrupted."""
+    slow = {"chunk_size": 50, "chunk_pause": 0.5, "lease_seconds": Settings.lease_seconds}
+    if request.param == "redis":
+        require_redis()
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        yield from _real_broker(pg_db, REDIS_URL, tmp_path, **slow)
+    else:
+        require_rabbitmq()
+        yield from _real_broker(pg_db, AMQP_URL, tmp_path, **slow)
+
+
+@pytest.mark.parametrize("how", ["killed", "stopped"])
+def test_a_worker_lost_mid_job_costs_seconds_with_default_settings(pg_db, default_workers, how):
+    # Given two worker processes working one job
+    doomed = default_workers.start()
+    default_workers.start()
+    service = JobService(pg_db)
+    job = service.submit_bulk_interaction(
+        "bob", description=f"Worker {how}", account_filter={"min_balance": 0}, **CALL
+    )
+    wait_for(service, "bob", job.id, until=lambda s: s.done >= 200, timeout=60)
+    # When one of them is killed with SIGKILL (a crash) or stopped with SIGTERM (an operator)
+    default_workers.kill(doomed, signal.SIGKILL if how == "killed" else signal.SIGTERM)
+    lost_at = time.monotonic()
+    # Then the other finishes the job within seconds: a lease (10 s) and a sweep, not the
+    # minute of waiting for the broker to give up on the dead worker
+    try:
+        done = wait_for(service, "bob", job.id, timeout=120)
+    except AssertionError:
+        raise AssertionError(default_workers.log_text()) from None
+    finished_in = time.monotonic() - lost_at
+    assert (done.ok + done.exceptions, done.not_processed) == (done.total, 0)
+    _assert_each_account_once(pg_db, job.id)
+    print(f"job finished {finished_in:.1f} s after the worker was {how}")
+    assert finished_in <= 30, default_workers.log_text()
