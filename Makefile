@@ -14,13 +14,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The login checks the users table (apps/auth.py); Bokeh sessions are signed with
+# BULKDESK_SECRET_KEY, or a key made for this run; logins are rows in the database.
 demo: $(STAMP)
 	$(BIN)/bulkdesk seed --if-empty
+	$(BIN)/bulkdesk users demo-passwords
 	BULKDESK_CHUNK_PAUSE=$${BULKDESK_CHUNK_PAUSE:-0.5} BULKDESK_CHUNK_SIZE=$${BULKDESK_CHUNK_SIZE:-500} \
-	$(BIN)/panel serve apps/app.py --setup apps/serve.py --port 5006 \
-		--allow-websocket-origin localhost:5006 --allow-websocket-origin 127.0.0.1:5006 \
-		--basic-auth demo/credentials.json \
-		--cookie-secret $$($(BIN)/python -c 'import secrets; print(secrets.token_hex(32))')
+	BOKEH_SIGN_SESSIONS=yes \
+	BOKEH_SECRET_KEY=$${BULKDESK_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')} \
+	$(BIN)/panel serve apps/app.py --setup apps/serve.py --auth-module apps/auth.py --port 5006 \
+		--allow-websocket-origin localhost:5006 --allow-websocket-origin 127.0.0.1:5006
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

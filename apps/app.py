@@ -1,17 +1,24 @@
-"""The ``panel serve`` entry: ``panel serve apps/app.py --basic-auth … --setup apps/serve.py``.
+"""The ``panel serve`` entry (``make demo``)::
 
-Each browser session gets its own shell for the logged-in user (``pn.state.user``). Without a
-login (``panel serve`` with no auth) ``BULKDESK_USER`` names the user, for local use only.
+    BOKEH_SIGN_SESSIONS=yes BOKEH_SECRET_KEY=… panel serve apps/app.py \
+        --auth-module apps/auth.py --setup apps/serve.py
+
+Each browser session gets its own shell for the user of its login session
+(``apps.login.acting_user``). A server without the login acts only when started with
+``BULKDESK_NO_LOGIN_USER=<user>``, and every page then says that everyone acts as that user.
 """
 
 from __future__ import annotations
 
-import os
-
 import panel as pn
 
+from apps.login import acting_user, nobody_page
 from apps.shell import app
 
 pn.extension("tabulator", "modal", sizing_mode="stretch_width")
 
-app(pn.state.user or os.environ.get("BULKDESK_USER")).servable(title="Bulkdesk")
+acting = acting_user()
+if acting.username is None:
+    nobody_page(acting.problem).servable(title="Bulkdesk")
+else:
+    app(acting.username, note=acting.note).servable(title="Bulkdesk")

@@ -1,8 +1,8 @@
 """The dashboard's shell: one Panel template, a page per screen, for the logged-in user.
 
 Pages are listed in :data:`PAGES`; a later screen adds a :class:`PageSpec` there. Each page is
-built on first visit and kept for the session. Who is logged in (``pn.state.user``) is the
-service's actor of the same username; a page needing a permission the person lacks shows a
+built on first visit and kept for the session. Who is logged in (``apps.login.acting_user``) is
+the service's actor of the same username; a page needing a permission the person lacks shows a
 clear "not permitted" page instead.
 """
 
@@ -58,9 +58,11 @@ class Shell:
     """The template and navigation for one session of ``user``."""
 
     def __init__(self, service: JobService, user: str | None,
-                 pages: list[PageSpec] | None = None) -> None:
+                 pages: list[PageSpec] | None = None, note: str = "") -> None:
         self.service = service
         self.user = user or ""
+        #: Served without a login: "No login: everyone acts as …", in the header of every page.
+        self.note = note
         self.pages = {p.title: p for p in (pages or PAGES)}
         self.built: dict[str, pn.viewable.Viewable] = {}
         self.actor: Actor | None = None
@@ -111,17 +113,24 @@ class Shell:
     def template(self) -> pn.template.BaseTemplate:
         who = esc(self.actor.display_name if self.actor else self.user or "nobody")
         role = esc(self.actor.role if self.actor else "")
+        if self.note:
+            line = (f'<span class="bd-no-login">{esc(self.note)}</span> '
+                    f'(<b class="bd-user">{who}</b>, {role})')
+        else:
+            line = (f'Signed in as <b class="bd-user">{who}</b> ({role}) · '
+                    f'<a href="/logout" style="color:#fff">Log out</a>')
         header = pn.pane.HTML(
-            f'<div style="color:#fff;font-size:14px;white-space:nowrap">Signed in as '
-            f'<b class="bd-user">{who}</b> ({role}) · '
-            f'<a href="/logout" style="color:#fff">Log out</a></div>',
-            align="center", sizing_mode="fixed", width=360)
+            f'<div style="color:#fff;font-size:14px;white-space:nowrap">{line}</div>',
+            align="center", sizing_mode="fixed", width=460 if self.note else 360)
         return pn.template.FastListTemplate(
             title="Bulkdesk", sidebar=[pn.pane.HTML("<b>Bulk updates</b>"), self.nav],
             main=[self.content], header=[pn.HSpacer(), header], sidebar_width=190,
             accent="#1d4ed8", main_layout=None, theme_toggle=False)
 
 
-def app(user: str | None, service: JobService | None = None) -> Any:
-    """The served dashboard for ``user`` (``pn.state.user`` behind the login)."""
-    return Shell(service or JobService(), user).template()
+def app(user: str | None, service: JobService | None = None, note: str = "") -> Any:
+    """The served dashboard for ``user`` (the login's user; see ``apps.login``).
+
+    ``note``: on a server without a login, the line saying who everyone acts as.
+    """
+    return Shell(service or JobService(), user, note=note).template()

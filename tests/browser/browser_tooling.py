@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import secrets
 import shutil
@@ -20,16 +19,19 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from jobs.seed import demo_password
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-CREDENTIALS = ROOT / "demo" / "credentials.json"
+#: The demo users; their passwords are ``jobs.seed.demo_password`` (README, "Demo logins").
+DEMO_USERS = ("admin", "alice", "bob", "carol", "dave")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path,
         try:
             with urllib.request.urlopen(f"{url}/login", timeout=2):
                 return
+        except urllib.error.HTTPError:  # it answers (a server without login has no /login)
+            return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.3)
     raise RuntimeError(f"panel serve did not answer within {timeout} s:\n"
@@ -63,8 +67,16 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path,
 
 @contextlib.contextmanager
 def serve_app(db_file: Path, *, chunk_pause: float = 0.3, chunk_size: int = 100,
-              threads: int = 2) -> Iterator[ServedApp]:
-    """``panel serve apps/app.py`` with basic auth on a free port, over a copy of ``db_file``."""
+              threads: int = 2, no_login_user: str | None = None,
+              files: Sequence[str] = ("apps/app.py",), extra_args: Sequence[str] = (),
+              extra_env: Mapping[str, str] | None = None) -> Iterator[ServedApp]:
+    """``panel serve apps/app.py`` with Bulkdesk's login on a free port, over a copy of
+    ``db_file``, with signed Bokeh sessions (a fresh secret key per server).
+
+    ``no_login_user``: serve without the login instead, with ``BULKDESK_NO_LOGIN_USER`` set
+    to it (empty string: without the login and without the flag). ``files``: what to serve;
+    ``extra_args``, ``extra_env``: more for ``panel serve``'s command line and environment.
+    """
     work = Path(tempfile.mkdtemp(prefix="bulkdesk-served-"))
     db_copy = work / "bulkdesk.db"
     shutil.copy(db_file, db_copy)
@@ -74,18 +86,27 @@ def serve_app(db_file: Path, *, chunk_pause: float = 0.3, chunk_size: int = 100,
     env = {**os.environ, "BULKDESK_DATABASE_URL": database_url, "BULKDESK_VAR_DIR": str(work),
            "BULKDESK_CHUNK_PAUSE": str(chunk_pause), "BULKDESK_CHUNK_SIZE": str(chunk_size),
            "BULKDESK_WORKER_THREADS": str(threads), "BULKDESK_BROKER_URL": ""}
-    env.pop("BULKDESK_USER", None)
+    for name in ("BULKDESK_USER", "BULKDESK_NO_LOGIN_USER", "BOKEH_SIGN_SESSIONS",
+                 "BOKEH_SECRET_KEY"):
+        env.pop(name, None)
+    if no_login_user is None:
+        env.update(BOKEH_SIGN_SESSIONS="yes", BOKEH_SECRET_KEY=secrets.token_urlsafe(32))
+        auth = ["--auth-module", "apps/auth.py"]
+    else:
+        auth = []
+        if no_login_user:
+            env["BULKDESK_NO_LOGIN_USER"] = no_login_user
+    env.update(extra_env or {})
     log = work / "panel.log"
-    cmd = [str(Path(sys.executable).parent / "panel"), "serve", "apps/app.py",
+    cmd = [str(Path(sys.executable).parent / "panel"), "serve", *files,
            "--port", str(port), "--address", "127.0.0.1",
            "--allow-websocket-origin", f"localhost:{port}",
-           "--basic-auth", str(CREDENTIALS), "--cookie-secret", secrets.token_hex(16),
-           "--setup", "apps/serve.py"]
+           *auth, "--setup", "apps/serve.py", *extra_args]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         wait_until_up(url, proc, log)
-        yield ServedApp(url, database_url, json.loads(CREDENTIALS.read_text()), log)
+        yield ServedApp(url, database_url, {u: demo_password(u) for u in DEMO_USERS}, log)
     finally:
         proc.terminate()
         try:
@@ -109,7 +130,7 @@ def chromium() -> Iterator[object]:
 
 
 def log_in(page, app: ServedApp, user: str) -> None:  # type: ignore[no-untyped-def]
-    """Log in through Panel's basic-auth page and wait for the dashboard."""
+    """Log in through Bulkdesk's login page and wait for the dashboard."""
     page.goto(f"{app.url}/login")
     page.fill("input[name=username]", user)
     page.fill("input[name=password]", app.passwords[user])
