@@ -2,8 +2,9 @@
 
 jupyter-server-proxy starts ``panel serve`` on first visit and forwards the page and its
 websocket. The served process runs the schema upgrade and the in-process workers
-(``--setup apps/serve.py``), like ``make demo``'s dashboard. There is no login on Binder, so
-``BULKDESK_USER`` (default ``alice``) names the user; set it to ``admin`` to see every job.
+(``--setup apps/serve.py``), like ``make demo``'s dashboard. Binder has no login, so the
+dashboard is started without one on purpose: ``BULKDESK_NO_LOGIN_USER`` (default ``alice``)
+names the user everyone acts as, and every page says so.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def setup_bulkdesk() -> dict[str, Any]:
         "cwd": str(ROOT),
         "absolute_url": True,
         "timeout": 120,
-        "environment": {"BULKDESK_USER": os.environ.get("BULKDESK_USER", "alice")},
+        "environment": {
+            "BULKDESK_NO_LOGIN_USER": os.environ.get("BULKDESK_NO_LOGIN_USER", "alice")
+        },
         "launcher_entry": {"enabled": True, "title": "Bulkdesk dashboard"},
     }
