@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import sys
 
 from jobs import runtime
 from jobs.db import Database, upgrade
@@ -53,5 +54,20 @@ def setup() -> None:
                  settings.broker_url)
 
 
+def _setup_or_exit() -> None:
+    """Bad settings or an unreachable database stop the server with one line, at once."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from jobs.errors import ConfigError
+
+    try:
+        setup()
+    except ConfigError as error:
+        sys.exit(f"Bulkdesk cannot start: {error}")
+    except (OperationalError, InterfaceError) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        sys.exit(f"Bulkdesk cannot start: cannot use {runtime.database()}: {reason}")
+
+
 if __name__ != "apps.serve":  # run by `panel serve --setup`, not when imported
-    setup()
+    _setup_or_exit()

@@ -7,6 +7,7 @@ Importing this module sets up the broker from the environment, so that
 from __future__ import annotations
 
 import logging
+import sys
 import time
 
 import dramatiq
@@ -14,12 +15,16 @@ from dramatiq.middleware import CurrentMessage
 
 from jobs import broker as _broker
 from jobs import execution, runtime
-from jobs.errors import BulkdeskError
+from jobs.errors import BulkdeskError, ConfigError
 from jobs.middleware.leases import CHUNK_ACTOR, START_ACTOR
 
 log = logging.getLogger(__name__)
 
-dramatiq.set_broker(_broker.make_broker(runtime.settings()))
+try:
+    dramatiq.set_broker(_broker.make_broker(runtime.settings()))
+except ConfigError as error:  # `dramatiq jobs.actors` with bad settings: one line, not a trace
+    print(f"Bulkdesk cannot start: {error}", file=sys.stderr)
+    raise SystemExit(2) from None
 
 # Bulk work wants few, quick retries: a chunk that fails three times fails its job.
 # Bulkdesk's own errors (a vanished group, say) are not retried: they would recur.

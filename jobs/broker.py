@@ -11,6 +11,7 @@ from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage, Retries
 
 from jobs.config import Settings
+from jobs.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,8 @@ def make_broker(settings: Settings) -> Broker:
     """A broker for ``settings.broker_url`` with Bulkdesk's middleware installed.
 
     Raises:
-      ValueError: for a URL scheme that is neither redis, amqp nor empty.
+      ConfigError: for a URL scheme that is neither redis, amqp nor empty (``Settings``
+        refuses those already).
     """
     from jobs.middleware import ChunkLeases, Reaper
 
@@ -38,7 +40,7 @@ def make_broker(settings: Settings) -> Broker:
 
         broker = RabbitmqBroker(url=url)
     else:
-        raise ValueError(f"BULKDESK_BROKER_URL {url!r} is not redis://…, amqp://… or empty")
+        raise ConfigError(f"BULKDESK_BROKER_URL {url!r} is not redis://…, amqp://… or empty")
     # Before Retries, so that its after-hooks run after Retries has decided on a retry.
     broker.add_middleware(ChunkLeases(), before=Retries)
     broker.add_middleware(CurrentMessage())

@@ -250,3 +250,27 @@ def test_ctrl_c_during_submit_wait_hands_the_job_to_the_other_workers_at_once(
     assert set(_interactions_per_account(sqlite_db, job_id).values()) == {1}
     # well before a lease of 30 s could have run out
     assert taken_over_in < 30, taken_over_in
+
+
+def test_a_worker_stopping_cleanly_hands_back_the_messages_only_its_queue_held(
+    db, service, stub_broker
+):
+    # Given chunks sent to this process's in-process broker, whose queue ends with it
+    from jobs import recovery
+    from jobs.actors import run_chunk
+    from jobs.middleware import Reaper
+
+    job = service.submit_bulk_interaction(
+        "alice", description="Handed back", account_filter={"min_balance": 0}, **CALL
+    )
+    chunk_ids = execution.start(db, job.id, chunk_size=500, in_flight=3)
+    for chunk_id in chunk_ids:
+        run_chunk.send(chunk_id)
+    # Fresh messages are not taken for lost by another idle worker
+    assert recovery.sweep(db, idle=True, stale_seconds=60).send_chunks == []
+    # When this process's worker shuts down with them still in its queue
+    reaper = next(m for m in stub_broker.middleware if isinstance(m, Reaper))
+    reaper.before_worker_shutdown(stub_broker, None)
+    # Then any other idle worker sends them again at its next sweep, and only once
+    assert sorted(recovery.sweep(db, idle=True, stale_seconds=60).send_chunks) == chunk_ids
+    assert recovery.sweep(db, idle=True, stale_seconds=60).send_chunks == []

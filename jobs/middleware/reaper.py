@@ -37,7 +37,6 @@ class Reaper(Middleware):
 
     def __init__(self, interval: float = INTERVAL) -> None:
         self.interval = interval
-        self._embedded = False
         self._threads = 0
         self._working: set[str] = set()
         self._local: dict[str, tuple[str, int]] = {}
@@ -78,7 +77,6 @@ class Reaper(Middleware):
     # -- the sweeping thread ---------------------------------------------------------------
 
     def after_worker_boot(self, broker: Broker, worker: object) -> None:
-        self._embedded = isinstance(broker, StubBroker)
         self._threads = int(getattr(worker, "worker_threads", 1))
         self._with_workers.add(broker)
         self._stop.clear()
@@ -90,7 +88,7 @@ class Reaper(Middleware):
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        if not self._embedded:
+        if not isinstance(broker, StubBroker):
             return  # Redis and RabbitMQ give a stopping consumer's messages back themselves
         with self._lock:
             local = list(self._local.values())
