@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 from jobs.errors import InvalidInput, NotFound
 from jobs.models import Account, Group, GroupMember
 
-
 #: Record ids are 32-bit integers in the database.
 _MAX_ID = 2**31 - 1
 

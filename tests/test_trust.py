@@ -53,7 +53,11 @@ def test_a_start_racing_a_delete_never_runs_the_deleted_job(db, service, stub_br
         gate = threading.Barrier(2)
         started: list[list[int]] = []
 
-        def start(job_id: int = job.id) -> None:
+        def start(
+            job_id: int = job.id,
+            gate: threading.Barrier = gate,
+            started: list[list[int]] = started,
+        ) -> None:
             gate.wait()
             started.append(execution.start(db, job_id, chunk_size=250))
 
