@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from jobs.db import Database
-from jobs.models import Job, utcnow
+from jobs.models import Interaction, Job, utcnow
 from jobs.queries import JobSummary
 from jobs.service import JobService
 from jobs.status import JobStatus
@@ -42,4 +42,16 @@ def force_status(db: Database, job_id: int, status: JobStatus) -> None:
             update(Job)
             .where(Job.id == job_id)
             .values(status=int(status), started_at=utcnow() if status != JobStatus.QUEUED else None)
+        )
+
+
+def interactions_per_account(db: Database, job_id: int) -> dict[int, int]:
+    """How many interactions a job wrote on each account."""
+    with db.read() as s:
+        return dict(
+            s.execute(
+                select(Interaction.account_id, func.count())
+                .where(Interaction.job_id == job_id)
+                .group_by(Interaction.account_id)
+            ).all()
         )

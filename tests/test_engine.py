@@ -30,7 +30,7 @@ from jobs.models import (
 from jobs.queries import JobFilter
 from jobs.selection import AccountFilter
 from jobs.status import JobStatus
-from tests.helpers import wait_for
+from tests.helpers import interactions_per_account, wait_for
 
 CALL = {"interaction_type": "Call", "outcome": "Left message", "note": "Voicemail left"}
 
@@ -38,17 +38,6 @@ CALL = {"interaction_type": "Call", "outcome": "Left message", "note": "Voicemai
 def _group_id(db, name: str) -> int:
     with db.read() as s:
         return s.scalar(select(Group.id).where(Group.name == name))
-
-
-def _interactions_per_account(db, job_id: int) -> dict[int, int]:
-    with db.read() as s:
-        return dict(
-            s.execute(
-                select(Interaction.account_id, func.count())
-                .where(Interaction.job_id == job_id)
-                .group_by(Interaction.account_id)
-            ).all()
-        )
 
 
 def test_a_job_on_a_group_gives_every_workable_account_one_interaction(db, service, stub_worker):
@@ -73,7 +62,7 @@ def test_a_job_on_a_group_gives_every_workable_account_one_interaction(db, servi
     # Then it completes with exceptions, one interaction per workable account, none elsewhere
     assert done.status is JobStatus.COMPLETED_WITH_EXCEPTIONS
     assert (done.total, done.ok, done.exceptions) == (len(members), len(workable), len(blocked))
-    assert _interactions_per_account(db, job.id) == {a: 1 for a in workable}
+    assert interactions_per_account(db, job.id) == {a: 1 for a in workable}
     exceptions = service.job_items("alice", job.id, outcome="Exception", page_size=500)
     assert {r.account_id for r in exceptions.rows} == blocked
     assert all(
@@ -225,7 +214,7 @@ def test_a_redelivered_chunk_never_applies_an_item_twice(db, service, stub_broke
     again = execution.process_chunk(db, first, "worker-b")
     # Then nothing is applied twice
     assert again is not None and (again.ok, again.exceptions) == (0, 0)
-    assert set(_interactions_per_account(db, job.id).values()) == {1}
+    assert set(interactions_per_account(db, job.id).values()) == {1}
     # And a claim on a finished chunk is refused
     assert not execution.claim(db, first, "worker-c", 30)
 
@@ -300,7 +289,7 @@ def test_a_worker_start_resumes_jobs_left_queued_and_half_done(db, service, stub
     # Then both finish, with every account worked once
     assert first.status.is_final and second.status.is_final
     assert second.done == second.total
-    assert set(_interactions_per_account(db, half.id).values()) == {1}
+    assert set(interactions_per_account(db, half.id).values()) == {1}
 
 
 def test_jobs_list_newest_first_one_page_at_a_time(db, service, stub_broker):

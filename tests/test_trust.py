@@ -25,21 +25,10 @@ from jobs.actions.add_interaction import AddInteraction
 from jobs.errors import ActionNotAllowed
 from jobs.models import Interaction, ItemOutcome, Job, JobItem
 from jobs.status import JobStatus
-from tests.helpers import wait_for
+from tests.helpers import interactions_per_account, wait_for
 
 CALL = {"interaction_type": "Call", "outcome": "Left message", "note": "Voicemail left"}
 RACES = 200
-
-
-def _interactions_per_account(db, job_id: int) -> dict[int, int]:
-    with db.read() as s:
-        return dict(
-            s.execute(
-                select(Interaction.account_id, func.count())
-                .where(Interaction.job_id == job_id)
-                .group_by(Interaction.account_id)
-            ).all()
-        )
 
 
 def test_a_start_racing_a_delete_never_runs_the_deleted_job(db, service, stub_broker):
@@ -122,7 +111,7 @@ def test_a_small_job_submitted_behind_a_big_one_finishes_first(db, service, stub
     assert big_then.status is JobStatus.IN_PROGRESS, "the small job waited for the big one"
     assert big_then.done < big_then.total
     assert small_done.done == small_done.total and big_done.done == big_done.total
-    assert set(_interactions_per_account(db, big.id).values()) == {1}
+    assert set(interactions_per_account(db, big.id).values()) == {1}
 
 
 def _submit_from_another_process(db, description: str) -> subprocess.Popen[str]:
@@ -190,7 +179,7 @@ def test_an_unexpected_error_fails_the_job_with_a_sentence_not_sql(
     )
     assert "no_such_table" not in error and "SELECT" not in error
     # And nothing of the chunk stayed: no item is Ok, no interaction was written
-    assert _interactions_per_account(db, job.id) == {}
+    assert interactions_per_account(db, job.id) == {}
     with db.read() as s:
         ok = s.scalar(
             select(func.count())
@@ -251,7 +240,7 @@ def test_ctrl_c_during_submit_wait_hands_the_job_to_the_other_workers_at_once(
     assert "The job goes on" in out
     assert done.status in (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_EXCEPTIONS)
     assert done.done == done.total and done.not_processed == 0
-    assert set(_interactions_per_account(sqlite_db, job_id).values()) == {1}
+    assert set(interactions_per_account(sqlite_db, job_id).values()) == {1}
     # well before a lease of 30 s could have run out
     assert taken_over_in < 30, taken_over_in
 
