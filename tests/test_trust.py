@@ -257,6 +257,8 @@ def test_a_worker_stopping_cleanly_hands_back_the_messages_only_its_queue_held(
         "alice", description="Handed back", account_filter={"min_balance": 0}, **CALL
     )
     chunk_ids = execution.start(db, job.id, chunk_size=500, in_flight=3)
+    # (as if this process's worker were booted but its threads busy elsewhere)
+    Reaper._with_workers.add(stub_broker)
     for chunk_id in chunk_ids:
         run_chunk.send(chunk_id)
     # Fresh messages are not taken for lost by another idle worker

@@ -47,7 +47,10 @@ class Reaper(Middleware):
     # -- what this worker is doing -------------------------------------------------------
 
     def after_enqueue(self, broker: Broker, message: Message, delay: int | None) -> None:
-        if isinstance(broker, StubBroker) and message.actor_name in (CHUNK_ACTOR, START_ACTOR):
+        # Only where this process works the queue: elsewhere nothing would ever take the
+        # entries out again (and the reaper's first-start rule covers those jobs anyway).
+        local_queue = isinstance(broker, StubBroker) and broker in self._with_workers
+        if local_queue and message.actor_name in (CHUNK_ACTOR, START_ACTOR):
             with self._lock:
                 self._local[message.message_id] = (message.actor_name, int(message.args[0]))
 
