@@ -19,9 +19,9 @@ from apps.display import esc
 from apps.launch import LaunchForm, criteria_widgets
 from apps.launch_state import AccountCriteria
 from apps.monitor import not_permitted
-from jobs import permissions
 from jobs.errors import BulkdeskError
-from jobs.queries import JobSummary
+from jobs.people import permissions
+from jobs.reports.queries import JobSummary
 from jobs.service import JobService
 
 COLUMNS = ["File number", "Debtor", "Account number", "Status", "State", "Balance", "Locked"]
@@ -31,10 +31,14 @@ PAGE_SIZE = 25
 class AccountSearch(pn.viewable.Viewer):
     """Search accounts as ``user``; ``on_bulk_update(criteria)`` opens the launch form."""
 
-    def __init__(self, service: JobService, user: str,
-                 on_bulk_update: Callable[[AccountCriteria], None] | None = None,
-                 on_submitted: Callable[[JobSummary], None] | None = None,
-                 **params: Any) -> None:
+    def __init__(
+        self,
+        service: JobService,
+        user: str,
+        on_bulk_update: Callable[[AccountCriteria], None] | None = None,
+        on_submitted: Callable[[JobSummary], None] | None = None,
+        **params: Any,
+    ) -> None:
         super().__init__(**params)
         self.service = service
         self.user = user
@@ -47,15 +51,24 @@ class AccountSearch(pn.viewable.Viewer):
         self.criteria = AccountCriteria.for_service(service, self.actor)
         self.page = 1
         self.table = pn.widgets.Tabulator(
-            pd.DataFrame(columns=COLUMNS), show_index=False, disabled=True, height=520,
-            sizing_mode="stretch_width", layout="fit_columns",
-            formatters={"Balance": {"type": "money", "symbol": "$", "precision": 2}})
+            pd.DataFrame(columns=COLUMNS),
+            show_index=False,
+            disabled=True,
+            height=520,
+            sizing_mode="stretch_width",
+            layout="fit_columns",
+            formatters={"Balance": {"type": "money", "symbol": "$", "precision": 2}},
+        )
         self.info = pn.pane.HTML(css_classes=["bd-account-count"])
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False)
         search = pn.widgets.Button(label="Search", button_type="primary", width=120)
         search.on_click(lambda _: self.search(1))
-        bulk = pn.widgets.Button(label="Bulk update these", button_type="success", width=180,
-                                 css_classes=["bd-bulk-these"])
+        bulk = pn.widgets.Button(
+            label="Bulk update these",
+            button_type="success",
+            width=180,
+            css_classes=["bd-bulk-these"],
+        )
         bulk.on_click(lambda _: self.bulk_update())
         prev = pn.widgets.Button(label="‹ Previous", width=110)
         nxt = pn.widgets.Button(label="Next ›", width=110)
@@ -64,12 +77,20 @@ class AccountSearch(pn.viewable.Viewer):
         self.modal = pn.Modal(width=900)
         self._layout = pn.Column(
             pn.pane.HTML('<h2 style="margin:0">Client search</h2>'),
-            pn.Row(pn.Column(*criteria_widgets(self.criteria), pn.Row(search, bulk),
-                             width=340),
-                   pn.Column(self.alert, self.info, self.table, pn.Row(prev, nxt),
-                             sizing_mode="stretch_width"),
-                   sizing_mode="stretch_width"),
-            self.modal, sizing_mode="stretch_width")
+            pn.Row(
+                pn.Column(*criteria_widgets(self.criteria), pn.Row(search, bulk), width=340),
+                pn.Column(
+                    self.alert,
+                    self.info,
+                    self.table,
+                    pn.Row(prev, nxt),
+                    sizing_mode="stretch_width",
+                ),
+                sizing_mode="stretch_width",
+            ),
+            self.modal,
+            sizing_mode="stretch_width",
+        )
         self.search(1)
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -78,8 +99,12 @@ class AccountSearch(pn.viewable.Viewer):
     def search(self, page: int) -> None:
         try:
             result = self.service.search_accounts(
-                self.actor, self.criteria.account_filter(), group_id=self.criteria.group_id(),
-                page=page, page_size=PAGE_SIZE)
+                self.actor,
+                self.criteria.account_filter(),
+                group_id=self.criteria.group_id(),
+                page=page,
+                page_size=PAGE_SIZE,
+            )
         except BulkdeskError as error:
             self.alert.object = esc(error)
             self.alert.visible = True
@@ -89,20 +114,34 @@ class AccountSearch(pn.viewable.Viewer):
         self.alert.visible = False
         self.page = result.page
         self.table.value = pd.DataFrame(
-            [(a["file_number"], a["debtor_name"], a["account_number"], a["status"], a["state"],
-              float(a["current_balance"]), "yes" if a["locked"] else "")
-             for a in result.rows], columns=COLUMNS)
-        self.info.object = (f"<b>{result.total:,}</b> accounts match "
-                            f"({esc(self.criteria.describe())}) · page {result.page} of "
-                            f"{result.pages}")
+            [
+                (
+                    a["file_number"],
+                    a["debtor_name"],
+                    a["account_number"],
+                    a["status"],
+                    a["state"],
+                    float(a["current_balance"]),
+                    "yes" if a["locked"] else "",
+                )
+                for a in result.rows
+            ],
+            columns=COLUMNS,
+        )
+        self.info.object = (
+            f"<b>{result.total:,}</b> accounts match "
+            f"({esc(self.criteria.describe())}) · page {result.page} of "
+            f"{result.pages}"
+        )
 
     def bulk_update(self) -> None:
         """Launch the form prefilled with this search's group and filter."""
         if self.on_bulk_update is not None:
             self.on_bulk_update(self.criteria)
             return
-        form = LaunchForm(self.service, self.user, criteria=self.criteria,
-                          on_submitted=self._submitted)
+        form = LaunchForm(
+            self.service, self.user, criteria=self.criteria, on_submitted=self._submitted
+        )
         self.modal[:] = [form]
         self.modal.open = True
 

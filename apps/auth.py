@@ -1,7 +1,7 @@
 """The dashboard's login: ``panel serve apps/app.py --auth-module apps/auth.py`` (a Bokeh auth
 module), with signed Bokeh sessions (``BOKEH_SIGN_SESSIONS=yes``, ``BOKEH_SECRET_KEY``).
 
-``/login`` checks the ``users`` table (``jobs.logins``: argon2 hashes, slow-down and lockout)
+``/login`` checks the ``users`` table (``jobs.people.logins``: argon2 hashes, slow-down and lockout)
 and sets the ``bulkdesk_session`` cookie: a random token whose hash is a row of
 ``login_sessions``; the cookie is ``HttpOnly``, ``SameSite=Lax``, and ``Secure`` when the
 request came over HTTPS (behind a proxy: ``--use-xheaders`` and ``X-Forwarded-Proto``).
@@ -23,10 +23,12 @@ import tornado.web
 from bokeh.settings import settings as bokeh_settings
 
 from apps import login
-from jobs import logins, runtime
+from jobs import runtime
+from jobs.people import logins
 
 TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True)
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True
+)
 
 login_url = "/login"
 logout_url = "/logout"
@@ -35,8 +37,11 @@ logout_url = "/logout"
 def _sessions_are_signed() -> bool:
     argv = sys.argv
     for i, arg in enumerate(argv):
-        value = arg.split("=", 1)[1] if arg.startswith("--session-ids=") else (
-            argv[i + 1] if arg == "--session-ids" and i + 1 < len(argv) else None)
+        value = (
+            arg.split("=", 1)[1]
+            if arg.startswith("--session-ids=")
+            else (argv[i + 1] if arg == "--session-ids" and i + 1 < len(argv) else None)
+        )
         if value is not None:
             return value in ("signed", "external-signed")
     return bool(bokeh_settings.sign_sessions())
@@ -44,13 +49,17 @@ def _sessions_are_signed() -> bool:
 
 def _check_server_settings() -> None:
     if os.environ.get(login.NO_LOGIN_ENV, "").strip():
-        raise RuntimeError(f"{login.NO_LOGIN_ENV} is set, but this server has a login: unset it "
-                           "(the acting user comes from the login), or serve without "
-                           "--auth-module apps/auth.py")
+        raise RuntimeError(
+            f"{login.NO_LOGIN_ENV} is set, but this server has a login: unset it "
+            "(the acting user comes from the login), or serve without "
+            "--auth-module apps/auth.py"
+        )
     if not _sessions_are_signed() or not bokeh_settings.secret_key():
-        raise RuntimeError("Bulkdesk's login needs signed Bokeh sessions, or a hand-made session "
-                           "token could act without the login: set BOKEH_SIGN_SESSIONS=yes and "
-                           "BOKEH_SECRET_KEY (`bokeh secret` makes one; see README, Logins)")
+        raise RuntimeError(
+            "Bulkdesk's login needs signed Bokeh sessions, or a hand-made session "
+            "token could act without the login: set BOKEH_SIGN_SESSIONS=yes and "
+            "BOKEH_SECRET_KEY (`bokeh secret` makes one; see README, Logins)"
+        )
 
 
 def get_user(request_handler: tornado.web.RequestHandler) -> str | None:
@@ -79,16 +88,23 @@ class LoginHandler(tornado.web.RequestHandler):
         loop = asyncio.get_running_loop()
         # argon2 takes tens of milliseconds: off the event loop that serves every session.
         result = await loop.run_in_executor(
-            None, lambda: logins.attempt(runtime.database(), username, password))
+            None, lambda: logins.attempt(runtime.database(), username, password)
+        )
         if not result.ok:
             if result.wait_seconds and result.locked_until is None:
                 await asyncio.sleep(min(result.wait_seconds, 30))  # the slow-down
             self.set_status(401)
             self._page(next_url=next_url, username=username, error=result.message)
             return
-        self.set_cookie(login.COOKIE, result.token or "", path="/", httponly=True,
-                        samesite="Lax", secure=self.request.protocol == "https",
-                        expires_days=logins.DEFAULT_POLICY.session_hours / 24)
+        self.set_cookie(
+            login.COOKIE,
+            result.token or "",
+            path="/",
+            httponly=True,
+            samesite="Lax",
+            secure=self.request.protocol == "https",
+            expires_days=logins.DEFAULT_POLICY.session_hours / 24,
+        )
         self.redirect(next_url)
 
     def _page(self, **values: Any) -> None:

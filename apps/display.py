@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from jobs.queries import JobSummary
+from jobs.reports.queries import JobSummary
 from jobs.status import JobStatus
 
 #: status → (colour, icon); the icon is a DejaVu Sans glyph so it renders without emoji fonts.
@@ -69,13 +69,16 @@ def fmt_short(value: dt.datetime | None, now: dt.datetime | None = None) -> str:
 
 def description_cell(job: JobSummary, *, with_owner: bool) -> str:
     """The job's description (escaped), with its owner underneath for admins."""
-    owner = (f'<div style="font-size:11px;color:#6b7280">by {esc(job.owner)}</div>'
-             if with_owner else "")
+    owner = (
+        f'<div style="font-size:11px;color:#6b7280">by {esc(job.owner)}</div>' if with_owner else ""
+    )
     # Up to two lines, then an ellipsis; the whole text is in the tooltip.
-    return (f'<div class="bd-description" title="{esc(job.description)}" style="overflow:hidden;'
-            f"white-space:normal;display:-webkit-box;-webkit-line-clamp:2;"
-            f'-webkit-box-orient:vertical;word-break:break-word">{esc(job.description)}</div>'
-            f"{owner}")
+    return (
+        f'<div class="bd-description" title="{esc(job.description)}" style="overflow:hidden;'
+        f"white-space:normal;display:-webkit-box;-webkit-line-clamp:2;"
+        f'-webkit-box-orient:vertical;word-break:break-word">{esc(job.description)}</div>'
+        f"{owner}"
+    )
 
 
 def fmt_duration(seconds: float | None) -> str:

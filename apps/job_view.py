@@ -20,21 +20,27 @@ import param
 from apps.display import esc, fmt_duration, fmt_time, status_badge
 from jobs.errors import BulkdeskError
 from jobs.models import ItemOutcome
-from jobs.queries import JobSummary
+from jobs.reports.queries import JobSummary
 from jobs.service import JobService
 from jobs.status import JobStatus
 
 OUTCOME_CHOICES = ["All", *ItemOutcome.LABELS.values()]
-BAR_COLORS = {JobStatus.COMPLETED: "success", JobStatus.COMPLETED_WITH_EXCEPTIONS: "warning",
-              JobStatus.FAILED: "danger", JobStatus.STOPPED: "secondary"}
+BAR_COLORS = {
+    JobStatus.COMPLETED: "success",
+    JobStatus.COMPLETED_WITH_EXCEPTIONS: "warning",
+    JobStatus.FAILED: "danger",
+    JobStatus.STOPPED: "secondary",
+}
 ITEM_COLUMNS = ["#", "File number", "Debtor", "Outcome", "Message"]
 
 
 def _card(label: str, value: str, color: str = "#111827") -> str:
-    return (f'<div style="padding:8px 14px;border:1px solid #e5e7eb;border-radius:8px;'
-            f'min-width:92px;background:#fff"><div style="font-size:11px;color:#6b7280;'
-            f'text-transform:uppercase;letter-spacing:.04em">{esc(label)}</div>'
-            f'<div style="font-size:20px;font-weight:600;color:{color}">{value}</div></div>')
+    return (
+        f'<div style="padding:8px 14px;border:1px solid #e5e7eb;border-radius:8px;'
+        f'min-width:92px;background:#fff"><div style="font-size:11px;color:#6b7280;'
+        f'text-transform:uppercase;letter-spacing:.04em">{esc(label)}</div>'
+        f'<div style="font-size:20px;font-weight:600;color:{color}">{value}</div></div>'
+    )
 
 
 def counters_html(job: JobSummary) -> str:
@@ -54,11 +60,13 @@ def counters_html(job: JobSummary) -> str:
 
 
 def heading_html(title: str, job: JobSummary) -> str:
-    return (f'<div style="font-size:18px;font-weight:600">{esc(title)}</div>'
-            f'<div style="color:#374151">Job {job.id}: {esc(job.description)}</div>'
-            f'<div style="color:#6b7280;font-size:12px">Submitted {fmt_time(job.submitted_at)}'
-            f' by {esc(job.owner)} · started {fmt_time(job.started_at)} · ended '
-            f'{fmt_time(job.ended_at)}</div>')
+    return (
+        f'<div style="font-size:18px;font-weight:600">{esc(title)}</div>'
+        f'<div style="color:#374151">Job {job.id}: {esc(job.description)}</div>'
+        f'<div style="color:#6b7280;font-size:12px">Submitted {fmt_time(job.submitted_at)}'
+        f" by {esc(job.owner)} · started {fmt_time(job.started_at)} · ended "
+        f"{fmt_time(job.ended_at)}</div>"
+    )
 
 
 class JobStatusView(pn.viewable.Viewer):
@@ -76,26 +84,44 @@ class JobStatusView(pn.viewable.Viewer):
         self.summary: JobSummary = service.job(user, self.job_id).summary
         self._heading = pn.pane.HTML(sizing_mode="stretch_width")
         self._counters = pn.pane.HTML(sizing_mode="stretch_width")
-        self._progress = pn.indicators.Progress(value=0, max=100, sizing_mode="stretch_width",
-                                                height=14, bar_color="primary")
+        self._progress = pn.indicators.Progress(
+            value=0, max=100, sizing_mode="stretch_width", height=14, bar_color="primary"
+        )
         self._items = pn.widgets.Tabulator(
-            pd.DataFrame(columns=ITEM_COLUMNS), show_index=False, disabled=True,
-            sizing_mode="stretch_width", height=330, layout="fit_columns",
-            widths={"#": 70, "File number": 110, "Debtor": 180, "Outcome": 110})
+            pd.DataFrame(columns=ITEM_COLUMNS),
+            show_index=False,
+            disabled=True,
+            sizing_mode="stretch_width",
+            height=330,
+            layout="fit_columns",
+            widths={"#": 70, "File number": 110, "Debtor": 180, "Outcome": 110},
+        )
         self._pager = pn.pane.HTML(align="center")
         prev = pn.widgets.Button(label="‹ Previous", width=100)
         nxt = pn.widgets.Button(label="Next ›", width=100)
         prev.on_click(lambda _: self._turn(-1))
         nxt.on_click(lambda _: self._turn(1))
         self._download = pn.widgets.FileDownload(
-            callback=self._csv, filename=f"job-{self.job_id}-outcomes.csv",
-            label="Export CSV", button_type="primary", width=140)
+            callback=self._csv,
+            filename=f"job-{self.job_id}-outcomes.csv",
+            label="Export CSV",
+            button_type="primary",
+            width=140,
+        )
         self._layout = pn.Column(
-            self._heading, self._counters, self._progress,
-            pn.Row(pn.widgets.Select.from_param(self.param.outcome, width=180),
-                   pn.Spacer(), self._download, align="end"),
-            self._items, pn.Row(prev, self._pager, nxt),
-            sizing_mode="stretch_width")
+            self._heading,
+            self._counters,
+            self._progress,
+            pn.Row(
+                pn.widgets.Select.from_param(self.param.outcome, width=180),
+                pn.Spacer(),
+                self._download,
+                align="end",
+            ),
+            self._items,
+            pn.Row(prev, self._pager, nxt),
+            sizing_mode="stretch_width",
+        )
         self.refresh()
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -127,16 +153,20 @@ class JobStatusView(pn.viewable.Viewer):
             self._load_items()
 
     def _load_items(self) -> None:
-        page = self.service.job_items(self.user, self.job_id, outcome=self.outcome,
-                                      page=self.page, page_size=self.page_size)
+        page = self.service.job_items(
+            self.user, self.job_id, outcome=self.outcome, page=self.page, page_size=self.page_size
+        )
         if page.page > page.pages and page.total:
             self.page = page.pages
             return self._load_items()
         self._items.value = pd.DataFrame(
-            [(r.seq, r.file_number, r.debtor_name, r.outcome, r.message or "")
-             for r in page.rows], columns=ITEM_COLUMNS)
-        self._pager.object = (f"Page {page.page} of {page.pages} · {page.total:,} "
-                              f"{'accounts' if self.outcome == 'All' else esc(self.outcome)}")
+            [(r.seq, r.file_number, r.debtor_name, r.outcome, r.message or "") for r in page.rows],
+            columns=ITEM_COLUMNS,
+        )
+        self._pager.object = (
+            f"Page {page.page} of {page.pages} · {page.total:,} "
+            f"{'accounts' if self.outcome == 'All' else esc(self.outcome)}"
+        )
 
     def _csv(self) -> io.BytesIO:
         text = "".join(self.service.export_items_csv(self.user, self.job_id, self.outcome))
@@ -165,24 +195,40 @@ class JobDetailsView(pn.viewable.Viewer):
             self._body[:] = [pn.pane.Alert(esc(error), alert_type="danger")]
             return
         job = detail.summary
-        rows = [("Action", job.action_label), ("Parameters", detail.parameters_text),
-                *[(k.replace("_", " ").capitalize(), v) for k, v in detail.parameters.items()],
-                ("Selection", detail.selection_text),
-                ("Accounts at submit", f"{detail.selection.get('count_at_submit', job.total):,}"),
-                ("Submitted by", job.owner), ("Status", job.status.label)]
+        rows = [
+            ("Action", job.action_label),
+            ("Parameters", detail.parameters_text),
+            *[(k.replace("_", " ").capitalize(), v) for k, v in detail.parameters.items()],
+            ("Selection", detail.selection_text),
+            ("Accounts at submit", f"{detail.selection.get('count_at_submit', job.total):,}"),
+            ("Submitted by", job.owner),
+            ("Status", job.status.label),
+        ]
         if detail.error:
             rows.append(("Error", detail.error))
-        table = "".join(f'<tr><th style="text-align:left;padding:3px 12px 3px 0;color:#6b7280;'
-                        f'font-weight:500;vertical-align:top">{esc(k)}</th>'
-                        f'<td style="padding:3px 0">{esc(v)}</td></tr>' for k, v in rows)
+        table = "".join(
+            f'<tr><th style="text-align:left;padding:3px 12px 3px 0;color:#6b7280;'
+            f'font-weight:500;vertical-align:top">{esc(k)}</th>'
+            f'<td style="padding:3px 0">{esc(v)}</td></tr>'
+            for k, v in rows
+        )
         events = pd.DataFrame(
             [(fmt_time(e.at), e.action, e.actor or "system", e.summary) for e in detail.events],
-            columns=["When", "Event", "Who", "What"])
+            columns=["When", "Event", "Who", "What"],
+        )
         self._body[:] = [
-            pn.pane.HTML(heading_html("Bulk update job details", job) + f"<table>{table}</table>",
-                         sizing_mode="stretch_width"),
+            pn.pane.HTML(
+                heading_html("Bulk update job details", job) + f"<table>{table}</table>",
+                sizing_mode="stretch_width",
+            ),
             pn.pane.HTML("<b>Audit events</b>"),
-            pn.widgets.Tabulator(events, show_index=False, disabled=True, layout="fit_columns",
-                                 sizing_mode="stretch_width", height=220,
-                                 widths={"When": 150, "Event": 80, "Who": 130}),
+            pn.widgets.Tabulator(
+                events,
+                show_index=False,
+                disabled=True,
+                layout="fit_columns",
+                sizing_mode="stretch_width",
+                height=220,
+                widths={"When": 150, "Event": 80, "Who": 130},
+            ),
         ]

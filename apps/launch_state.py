@@ -14,24 +14,31 @@ import param
 
 from jobs.actions.add_interaction import INTERACTION_TYPES, OUTCOMES
 from jobs.errors import BulkdeskError, InvalidInput
-from jobs.permissions import Actor
-from jobs.queries import JobSummary
-from jobs.selection import AccountFilter, Selection
+from jobs.people.permissions import Actor
+from jobs.reports.queries import JobSummary
 from jobs.service import JobService
+from jobs.sources.accounts import AccountFilter, Selection
 
 NO_GROUP = "(no group: filter all accounts)"
 ANY = "Any"
 #: The back office's account statuses.
-ACCOUNT_STATUSES = [ANY, "Open", "Promise to pay", "Payment plan", "Disputed", "Bankrupt",
-                    "Closed", "Paid in full"]
+ACCOUNT_STATUSES = [
+    ANY,
+    "Open",
+    "Promise to pay",
+    "Payment plan",
+    "Disputed",
+    "Bankrupt",
+    "Closed",
+    "Paid in full",
+]
 
 
 class AccountCriteria(param.Parameterized):
     """A group and/or a filter over accounts, as a person picks them."""
 
     group = param.Selector(default=NO_GROUP, objects=[NO_GROUP], label="Group")
-    account_status = param.Selector(default=ANY, objects=ACCOUNT_STATUSES,
-                                    label="Account status")
+    account_status = param.Selector(default=ANY, objects=ACCOUNT_STATUSES, label="Account status")
     state = param.String(default="", label="State (e.g. TX)")
     text = param.String(default="", label="Debtor, account or file number contains")
     min_balance = param.Number(default=None, allow_None=True, label="Minimum balance")
@@ -52,20 +59,28 @@ class AccountCriteria(param.Parameterized):
 
     def account_filter(self) -> AccountFilter:
         """The filter; raises InvalidInput for a bad value (e.g. minimum above maximum)."""
-        return AccountFilter.from_dict({
-            "status": None if self.account_status == ANY else self.account_status,
-            "state": self.state.strip().upper() or None,
-            "text": self.text.strip() or None,
-            "min_balance": self.min_balance,
-            "max_balance": self.max_balance})
+        return AccountFilter.from_dict(
+            {
+                "status": None if self.account_status == ANY else self.account_status,
+                "state": self.state.strip().upper() or None,
+                "text": self.text.strip() or None,
+                "min_balance": self.min_balance,
+                "max_balance": self.max_balance,
+            }
+        )
 
     def selection(self) -> Selection:
         return Selection(group_id=self.group_id(), filter=self.account_filter())
 
     def copy_from(self, other: AccountCriteria) -> None:
         names = ("group", "account_status", "state", "text", "min_balance", "max_balance")
-        self.param.update({n: getattr(other, n) for n in names if n != "group"
-                           or getattr(other, n) in self.groups})
+        self.param.update(
+            {
+                n: getattr(other, n)
+                for n in names
+                if n != "group" or getattr(other, n) in self.groups
+            }
+        )
 
     def describe(self) -> str:
         parts = [] if self.group_id() is None else [f"group “{self.group}”"]
@@ -84,17 +99,17 @@ class LaunchState(param.Parameterized):
     """
 
     criteria = param.ClassSelector(class_=AccountCriteria)
-    interaction_type = param.Selector(default="Note", objects=list(INTERACTION_TYPES),
-                                      label="Interaction type")
-    outcome = param.Selector(default="Information only", objects=list(OUTCOMES),
-                             label="Outcome")
+    interaction_type = param.Selector(
+        default="Note", objects=list(INTERACTION_TYPES), label="Interaction type"
+    )
+    outcome = param.Selector(default="Information only", objects=list(OUTCOMES), label="Outcome")
     note = param.String(default="", label="Note")
-    interaction_date = param.CalendarDate(default=None, allow_None=True,
-                                          label="Interaction date")
+    interaction_date = param.CalendarDate(default=None, allow_None=True, label="Interaction date")
     description = param.String(default="", label="Job description")
 
-    target_count = param.Integer(default=None, allow_None=True,
-                                 doc="Accounts the current selection matches.")
+    target_count = param.Integer(
+        default=None, allow_None=True, doc="Accounts the current selection matches."
+    )
     count_error = param.String(default="")
     error = param.String(default="", doc="Why the last submit was refused.")
     error_field = param.String(default="")
@@ -132,10 +147,15 @@ class LaunchState(param.Parameterized):
         """Validate and queue the job; None (and ``error`` set) when the service refuses."""
         try:
             job = self.service.submit_bulk_interaction(
-                self.actor, description=self.description,
-                interaction_type=self.interaction_type, outcome=self.outcome, note=self.note,
-                interaction_date=self.interaction_date, group=self.criteria.group_id(),
-                account_filter=self.criteria.account_filter())
+                self.actor,
+                description=self.description,
+                interaction_type=self.interaction_type,
+                outcome=self.outcome,
+                note=self.note,
+                interaction_date=self.interaction_date,
+                group=self.criteria.group_id(),
+                account_filter=self.criteria.account_filter(),
+            )
         except BulkdeskError as error:
             self.error = str(error)
             self.error_field = (error.field or "") if isinstance(error, InvalidInput) else ""

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import panel as pn
 
 from apps.display import esc
-from jobs import logins, runtime
+from jobs import runtime
+from jobs.people import logins
 
 #: The session cookie set by ``/login``.
 COOKIE = "bulkdesk_session"
@@ -27,7 +28,8 @@ _login_configured = False
 NEEDS_LOGIN = (
     "This Bulkdesk server has no login, so nobody may act on it. Serve it with "
     "<code>--auth-module apps/auth.py</code> (see the README, <i>Logins</i>), or, for a "
-    f"single-user demo without a login, start it with <code>{NO_LOGIN_ENV}=&lt;user&gt;</code>.")
+    f"single-user demo without a login, start it with <code>{NO_LOGIN_ENV}=&lt;user&gt;</code>."
+)
 LOGIN_ENDED = 'Your login has ended. <a href="/login">Log in again</a>.'
 
 
@@ -81,12 +83,16 @@ def acting_user(cookies: Mapping[str, str] | None = None) -> Acting:
 def no_login_note() -> pn.pane.HTML:
     """The "No login: everyone acts as …" line for a served page (empty with a login)."""
     note = acting_user().note if pn.state.served else ""
-    return pn.pane.HTML(f'<div class="bd-no-login">{esc(note)}</div>' if note else "",
-                        sizing_mode="stretch_width")
+    return pn.pane.HTML(
+        f'<div class="bd-no-login">{esc(note)}</div>' if note else "", sizing_mode="stretch_width"
+    )
 
 
 def nobody_page(problem: str) -> pn.template.BaseTemplate:
     """The page of a session that may not act: why, and nothing else."""
     return pn.template.FastListTemplate(
-        title="Bulkdesk", accent="#1d4ed8", theme_toggle=False,
-        main=[pn.pane.HTML(f'<div class="bd-needs-login" style="font-size:16px">{problem}</div>')])
+        title="Bulkdesk",
+        accent="#1d4ed8",
+        theme_toggle=False,
+        main=[pn.pane.HTML(f'<div class="bd-needs-login" style="font-size:16px">{problem}</div>')],
+    )

@@ -21,15 +21,24 @@ from apps.job_view import JobDetailsView, JobStatusView
 from apps.live import start_live
 from apps.monitor_state import MonitorState
 from apps.timeline import Timeline
-from jobs.permissions import Actor
-from jobs.queries import JobSummary
+from jobs.people.permissions import Actor
+from jobs.reports.queries import JobSummary
 from jobs.service import JobService
 
 HTML_COLUMNS = ("Description", "Status", "Progress", "Action", "Stop", "Delete")
 COLUMNS = ["Job", "Description", "Submitted", "Started", "Ended", *HTML_COLUMNS[1:]]
 # Fixed widths for everything but the description, which takes the rest (and wraps).
-WIDTHS = {"Job": 62, "Submitted": 106, "Started": 96, "Ended": 96, "Status": 226,
-          "Progress": 150, "Action": 112, "Stop": 60, "Delete": 70}
+WIDTHS = {
+    "Job": 62,
+    "Submitted": 106,
+    "Started": 96,
+    "Ended": 96,
+    "Status": 226,
+    "Progress": 150,
+    "Action": 112,
+    "Stop": 60,
+    "Delete": 70,
+}
 TABLE_CSS = """
 .tabulator-row.tabulator-selected { background-color: #dbeafe !important; }
 .tabulator-row.tabulator-selected .tabulator-cell { color: #111827 !important; }
@@ -41,25 +50,41 @@ TABLE_CSS = """
 
 def job_rows(jobs: list[JobSummary], *, with_owner: bool) -> pd.DataFrame:
     """The table's rows: plain text columns, and escaped HTML for the status and actions."""
-    rows = [(j.id, display.description_cell(j, with_owner=with_owner),
-             display.fmt_short(j.submitted_at), display.fmt_short(j.started_at),
-             display.fmt_short(j.ended_at), display.status_badge(j.status),
-             display.progress_bar(j), display.action_link(j), display.stop_button(j),
-             display.delete_button(j)) for j in jobs]
+    rows = [
+        (
+            j.id,
+            display.description_cell(j, with_owner=with_owner),
+            display.fmt_short(j.submitted_at),
+            display.fmt_short(j.started_at),
+            display.fmt_short(j.ended_at),
+            display.status_badge(j.status),
+            display.progress_bar(j),
+            display.action_link(j),
+            display.stop_button(j),
+            display.delete_button(j),
+        )
+        for j in jobs
+    ]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def not_permitted(actor: Actor | None, reason: str = "") -> pn.viewable.Viewable:
     """The page for someone without the bulk-update permission (or an unknown login)."""
     who = display.esc(actor.display_name if actor else "This login")
-    text = reason or ("You are not permitted to use bulk updates. Opening the bulk update "
-                      "monitoring screen and launching jobs needs the permission "
-                      "<i>Client Bulk Updates | Bulk Update - Interactions</i>. "
-                      "Ask an administrator to grant it.")
+    text = reason or (
+        "You are not permitted to use bulk updates. Opening the bulk update "
+        "monitoring screen and launching jobs needs the permission "
+        "<i>Client Bulk Updates | Bulk Update - Interactions</i>. "
+        "Ask an administrator to grant it."
+    )
     return pn.Column(
-        pn.pane.HTML(f'<h2 style="margin:0">Not permitted</h2><p>{who}: {text}</p>',
-                     css_classes=["bd-not-permitted"]),
-        sizing_mode="stretch_width", styles={"padding": "12px"})
+        pn.pane.HTML(
+            f'<h2 style="margin:0">Not permitted</h2><p>{who}: {text}</p>',
+            css_classes=["bd-not-permitted"],
+        ),
+        sizing_mode="stretch_width",
+        styles={"padding": "12px"},
+    )
 
 
 class Monitor(pn.viewable.Viewer):
@@ -72,8 +97,14 @@ class Monitor(pn.viewable.Viewer):
       on_launch: called by "New bulk update"; by default the launch form opens in a dialog.
     """
 
-    def __init__(self, service: JobService, user: str, live: bool = True,
-                 on_launch: Callable[[], None] | None = None, **params: Any) -> None:
+    def __init__(
+        self,
+        service: JobService,
+        user: str,
+        live: bool = True,
+        on_launch: Callable[[], None] | None = None,
+        **params: Any,
+    ) -> None:
         super().__init__(**params)
         self.service = service
         self.user = user
@@ -97,26 +128,39 @@ class Monitor(pn.viewable.Viewer):
         s = self.state
         admin = s.actor.is_admin
         filters = pn.Row(
-            pn.widgets.MultiChoice.from_param(s.param.statuses, width=240,
-                                              placeholder="All statuses"),
-            pn.widgets.Select.from_param(s.param.owner, width=170, visible=admin,
-                                         css_classes=["bd-owner"]),
-            pn.widgets.TextInput.from_param(s.param.text, width=200,
-                                            placeholder="Description or job number"),
+            pn.widgets.MultiChoice.from_param(
+                s.param.statuses, width=240, placeholder="All statuses"
+            ),
+            pn.widgets.Select.from_param(
+                s.param.owner, width=170, visible=admin, css_classes=["bd-owner"]
+            ),
+            pn.widgets.TextInput.from_param(
+                s.param.text, width=200, placeholder="Description or job number"
+            ),
             pn.widgets.DatePicker.from_param(s.param.submitted_from, width=150),
             pn.widgets.DatePicker.from_param(s.param.submitted_to, width=150),
             pn.widgets.Select.from_param(s.param.page_size, width=110),
-            sizing_mode="stretch_width")
+            sizing_mode="stretch_width",
+        )
         self.table = pn.widgets.Tabulator(
-            job_rows(s.jobs, with_owner=admin), show_index=False, disabled=True,
-            selectable=1, sizing_mode="stretch_width", layout="fit_columns",
-            formatters={"Job": {"type": "plaintext"},
-                        **{c: {"type": "html"} for c in HTML_COLUMNS}},
+            job_rows(s.jobs, with_owner=admin),
+            show_index=False,
+            disabled=True,
+            selectable=1,
+            sizing_mode="stretch_width",
+            layout="fit_columns",
+            formatters={
+                "Job": {"type": "plaintext"},
+                **{c: {"type": "html"} for c in HTML_COLUMNS},
+            },
             widths=WIDTHS,
-            groups={"Action": ["Action", "Stop", "Delete"]}, header_align="left",
-            sortable={c: False for c in HTML_COLUMNS[1:]}, stylesheets=[TABLE_CSS],
+            groups={"Action": ["Action", "Stop", "Delete"]},
+            header_align="left",
+            sortable={c: False for c in HTML_COLUMNS[1:]},
+            stylesheets=[TABLE_CSS],
             titles={"Action": "Job action", "Stop": "", "Delete": ""},
-            css_classes=["bd-jobs"])
+            css_classes=["bd-jobs"],
+        )
         self.table.on_click(self._clicked)
         self.table.param.watch(self._table_selected, "selection")
         s.param.watch(self._show_jobs, "jobs")
@@ -125,8 +169,13 @@ class Monitor(pn.viewable.Viewer):
         s.param.watch(self._show_message, "message")
         s.param.watch(self._show_pending, "pending")
 
-        self.alert = pn.pane.Alert("", alert_type="danger", visible=False,
-                                   sizing_mode="stretch_width", css_classes=["bd-message"])
+        self.alert = pn.pane.Alert(
+            "",
+            alert_type="danger",
+            visible=False,
+            sizing_mode="stretch_width",
+            css_classes=["bd-message"],
+        )
         self.pager = pn.pane.HTML(align="center", css_classes=["bd-pager"])
         prev = pn.widgets.Button(label="‹ Previous", width=110)
         nxt = pn.widgets.Button(label="Next ›", width=110)
@@ -140,20 +189,36 @@ class Monitor(pn.viewable.Viewer):
         cancel = pn.widgets.Button(label="Cancel", width=90)
         ok.on_click(lambda _: s.confirm())
         cancel.on_click(lambda _: s.cancel())
-        self.confirm = pn.Modal(self.question, pn.Row(ok, cancel), show_close_button=False,
-                                background_close=False, width=420)
+        self.confirm = pn.Modal(
+            self.question,
+            pn.Row(ok, cancel),
+            show_close_button=False,
+            background_close=False,
+            width=420,
+        )
         self.job_modal = pn.Modal(width=980)
         self.job_modal.param.watch(self._modal_closed, "open")
         self.timeline = Timeline(self.service, self.user, state=s, live=False)
         self._layout = pn.Column(
-            pn.Row(pn.pane.HTML('<h2 style="margin:0">Bulk update monitoring</h2>'
-                                '<div style="color:#6b7280">Jobs you may see, newest first; '
-                                'updates every second.</div>'), pn.HSpacer(), launch,
-                   sizing_mode="stretch_width"),
-            filters, self.alert, self.table, pn.Row(prev, self.pager, nxt),
-            pn.Card(self.timeline, title="Timeline", sizing_mode="stretch_width",
-                    collapsible=True),
-            self.confirm, self.job_modal, sizing_mode="stretch_width")
+            pn.Row(
+                pn.pane.HTML(
+                    '<h2 style="margin:0">Bulk update monitoring</h2>'
+                    '<div style="color:#6b7280">Jobs you may see, newest first; '
+                    "updates every second.</div>"
+                ),
+                pn.HSpacer(),
+                launch,
+                sizing_mode="stretch_width",
+            ),
+            filters,
+            self.alert,
+            self.table,
+            pn.Row(prev, self.pager, nxt),
+            pn.Card(self.timeline, title="Timeline", sizing_mode="stretch_width", collapsible=True),
+            self.confirm,
+            self.job_modal,
+            sizing_mode="stretch_width",
+        )
         self._show_pager()
 
     # -- reacting to the state -----------------------------------------------------------
@@ -168,9 +233,14 @@ class Monitor(pn.viewable.Viewer):
         frame = job_rows(self.state.jobs, with_owner=self.state.actor.is_admin)
         current = self.table.value
         if len(frame) and list(frame["Job"]) == list(current["Job"]):
-            patch = {c: [(i, v) for i, (v, old) in enumerate(zip(frame[c], current[c],
-                                                                   strict=True)) if v != old]
-                     for c in frame.columns}
+            patch = {
+                c: [
+                    (i, v)
+                    for i, (v, old) in enumerate(zip(frame[c], current[c], strict=True))
+                    if v != old
+                ]
+                for c in frame.columns
+            }
             patch = {c: changes for c, changes in patch.items() if changes}
             if patch:
                 self.table.patch(patch)
@@ -193,8 +263,9 @@ class Monitor(pn.viewable.Viewer):
 
     def _show_pager(self, *_: Any) -> None:
         s = self.state
-        self.pager.object = (f"Page {s.page} of {s.pages} · {s.total:,} "
-                             f"job{'s' if s.total != 1 else ''}")
+        self.pager.object = (
+            f"Page {s.page} of {s.pages} · {s.total:,} job{'s' if s.total != 1 else ''}"
+        )
 
     def _show_message(self, *_: Any) -> None:
         self.alert.object = display.esc(self.state.message)
@@ -202,8 +273,10 @@ class Monitor(pn.viewable.Viewer):
 
     def _show_pending(self, *_: Any) -> None:
         if self.state.pending:
-            self.question.object = (f'<div style="font-size:16px;padding:8px 0">'
-                                    f"{display.esc(self.state.question)}</div>")
+            self.question.object = (
+                f'<div style="font-size:16px;padding:8px 0">'
+                f"{display.esc(self.state.question)}</div>"
+            )
             self.confirm.open = True
         else:
             self.confirm.open = False

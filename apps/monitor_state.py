@@ -12,10 +12,10 @@ from typing import Any
 
 import param
 
-from jobs import permissions
 from jobs.errors import BulkdeskError
-from jobs.permissions import Actor
-from jobs.queries import JobFilter, JobSummary
+from jobs.people import permissions
+from jobs.people.permissions import Actor
+from jobs.reports.queries import JobFilter, JobSummary
 from jobs.service import JobService
 from jobs.status import JobStatus
 
@@ -47,8 +47,9 @@ class MonitorState(param.Parameterized):
     total = param.Integer(default=0, doc="How many jobs match the filters.")
     selected_id = param.Integer(default=None, allow_None=True, doc="The highlighted job.")
     message = param.String(default="", doc="The last refusal or error, for the person.")
-    pending = param.Tuple(default=None, length=2, allow_None=True,
-                          doc="(action, job id) waiting for OK or Cancel.")
+    pending = param.Tuple(
+        default=None, length=2, allow_None=True, doc="(action, job id) waiting for OK or Cancel."
+    )
     version = param.Integer(default=0, doc="Bumped whenever the page was re-read.")
 
     def __init__(self, service: JobService, user: str | Actor, **params: Any) -> None:
@@ -77,10 +78,12 @@ class MonitorState(param.Parameterized):
             owner_id=self._owners.get(self.owner) if self.actor.is_admin else None,
             text=self.text or None,
             submitted_from=_date(self.submitted_from),
-            submitted_to=_date(self.submitted_to))
+            submitted_to=_date(self.submitted_to),
+        )
 
-    @param.depends("statuses", "owner", "text", "submitted_from", "submitted_to", "page_size",
-                   watch=True)
+    @param.depends(
+        "statuses", "owner", "text", "submitted_from", "submitted_to", "page_size", watch=True
+    )
     def _filters_changed(self) -> None:
         if self.page != 1:
             self.page = 1  # triggers load via the page watcher
@@ -95,8 +98,9 @@ class MonitorState(param.Parameterized):
         """Re-read the current page from the database (also the live refresh)."""
         if not self.permitted:
             return
-        result = self.service.list_jobs(self.actor, self.job_filter(), page=self.page,
-                                        page_size=self.page_size)
+        result = self.service.list_jobs(
+            self.actor, self.job_filter(), page=self.page, page_size=self.page_size
+        )
         if not result.rows and self.page > 1 and result.total:
             # The page emptied (deletes): show the last page that has jobs.
             self.page = max(1, -(-result.total // self.page_size))

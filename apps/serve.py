@@ -41,17 +41,19 @@ def setup() -> None:
     upgrade(settings.database_url)
     optimize_statistics()
     pn.state.schedule_task("bulkdesk-optimize-statistics", _hourly_optimize, period="1h")
-    import jobs.actors  # noqa: F401  (declares the actors on the configured broker)
-    from jobs import broker
+    import jobs.worker.actors  # noqa: F401  (declares the actors on the configured broker)
+    from jobs.worker import broker
 
     if settings.embedded_broker:
         worker = broker.shared_in_process_worker(broker.current(), settings.worker_threads)
         atexit.register(worker.stop)
-        log.info("Bulkdesk: %d in-process worker threads on %s", settings.worker_threads,
-                 runtime.database())
+        log.info(
+            "Bulkdesk: %d in-process worker threads on %s",
+            settings.worker_threads,
+            runtime.database(),
+        )
     else:
-        log.info("Bulkdesk: jobs go to %s; run `bulkdesk worker` to work them",
-                 settings.broker_url)
+        log.info("Bulkdesk: jobs go to %s; run `bulkdesk worker` to work them", settings.broker_url)
 
 
 def _setup_or_exit() -> None:

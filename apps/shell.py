@@ -19,10 +19,10 @@ from apps.display import esc
 from apps.launch import LaunchForm
 from apps.launch_state import AccountCriteria
 from apps.monitor import Monitor, not_permitted
-from jobs import permissions
 from jobs.errors import NotFound
-from jobs.permissions import Actor
-from jobs.queries import JobSummary
+from jobs.people import permissions
+from jobs.people.permissions import Actor
+from jobs.reports.queries import JobSummary
 from jobs.service import JobService
 
 
@@ -57,8 +57,13 @@ PAGES: list[PageSpec] = [
 class Shell:
     """The template and navigation for one session of ``user``."""
 
-    def __init__(self, service: JobService, user: str | None,
-                 pages: list[PageSpec] | None = None, note: str = "") -> None:
+    def __init__(
+        self,
+        service: JobService,
+        user: str | None,
+        pages: list[PageSpec] | None = None,
+        note: str = "",
+    ) -> None:
         self.service = service
         self.user = user or ""
         #: Served without a login: "No login: everyone acts as …", in the header of every page.
@@ -72,9 +77,14 @@ class Shell:
             self.actor = None
         self.content = pn.Column(sizing_mode="stretch_width", css_classes=["bd-page"])
         self.nav = pn.widgets.RadioButtonGroup(
-            options=list(self.pages), value=next(iter(self.pages)), orientation="vertical",
-            button_type="primary", button_style="outline", sizing_mode="stretch_width",
-            css_classes=["bd-nav"])
+            options=list(self.pages),
+            value=next(iter(self.pages)),
+            orientation="vertical",
+            button_type="primary",
+            button_style="outline",
+            sizing_mode="stretch_width",
+            css_classes=["bd-nav"],
+        )
         self.nav.param.watch(lambda e: self._show(e.new), "value")
         self._show(self.nav.value)
 
@@ -92,16 +102,19 @@ class Shell:
 
     def launch_with(self, criteria: AccountCriteria) -> None:
         """The launch form, prefilled from an account search."""
-        self.built["Launch"] = LaunchForm(self.service, self.user, criteria=criteria,
-                                          on_submitted=self.launched)
+        self.built["Launch"] = LaunchForm(
+            self.service, self.user, criteria=criteria, on_submitted=self.launched
+        )
         self.go("Launch")
 
     def _show(self, title: str) -> None:
         spec = self.pages[title]
         if self.actor is None:
             page: pn.viewable.Viewable = not_permitted(
-                None, f"there is no Bulkdesk user called {esc(self.user or '(nobody)')}. "
-                      "Log in as one of the demo users.")
+                None,
+                f"there is no Bulkdesk user called {esc(self.user or '(nobody)')}. "
+                "Log in as one of the demo users.",
+            )
         elif spec.permission and not self.actor.has(spec.permission):
             page = not_permitted(self.actor)
         else:
@@ -114,18 +127,31 @@ class Shell:
         who = esc(self.actor.display_name if self.actor else self.user or "nobody")
         role = esc(self.actor.role if self.actor else "")
         if self.note:
-            line = (f'<span class="bd-no-login">{esc(self.note)}</span> '
-                    f'(<b class="bd-user">{who}</b>, {role})')
+            line = (
+                f'<span class="bd-no-login">{esc(self.note)}</span> '
+                f'(<b class="bd-user">{who}</b>, {role})'
+            )
         else:
-            line = (f'Signed in as <b class="bd-user">{who}</b> ({role}) · '
-                    f'<a href="/logout" style="color:#fff">Log out</a>')
+            line = (
+                f'Signed in as <b class="bd-user">{who}</b> ({role}) · '
+                f'<a href="/logout" style="color:#fff">Log out</a>'
+            )
         header = pn.pane.HTML(
             f'<div style="color:#fff;font-size:14px;white-space:nowrap">{line}</div>',
-            align="center", sizing_mode="fixed", width=460 if self.note else 360)
+            align="center",
+            sizing_mode="fixed",
+            width=460 if self.note else 360,
+        )
         return pn.template.FastListTemplate(
-            title="Bulkdesk", sidebar=[pn.pane.HTML("<b>Bulk updates</b>"), self.nav],
-            main=[self.content], header=[pn.HSpacer(), header], sidebar_width=190,
-            accent="#1d4ed8", main_layout=None, theme_toggle=False)
+            title="Bulkdesk",
+            sidebar=[pn.pane.HTML("<b>Bulk updates</b>"), self.nav],
+            main=[self.content],
+            header=[pn.HSpacer(), header],
+            sidebar_width=190,
+            accent="#1d4ed8",
+            main_layout=None,
+            theme_toggle=False,
+        )
 
 
 def app(user: str | None, service: JobService | None = None, note: str = "") -> Any:

@@ -22,23 +22,50 @@ from apps.display import status_color
 from apps.live import start_live
 from apps.monitor_state import MonitorState
 from jobs.models import utcnow
-from jobs.queries import JobSummary
+from jobs.reports.queries import JobSummary
 from jobs.service import JobService
 
 # Clock times at every zoom level (Bokeh's default shows "500ms" for sub-second spans).
 TIME_TICKS = DatetimeTickFormatter(
-    milliseconds="%H:%M:%S.%3N", seconds="%H:%M:%S", minsec="%H:%M:%S", minutes="%H:%M",
-    hourmin="%H:%M", hours="%H:%M", days="%b %d", months="%b %Y", years="%Y")
+    milliseconds="%H:%M:%S.%3N",
+    seconds="%H:%M:%S",
+    minsec="%H:%M:%S",
+    minutes="%H:%M",
+    hourmin="%H:%M",
+    hours="%H:%M",
+    days="%b %d",
+    months="%b %Y",
+    years="%Y",
+)
 
-COLUMNS = ["x0", "y0", "x1", "y1", "job", "description", "status", "phase", "start", "end",
-           "color", "line", "width"]
-HOVER = [("Job", "@job"), ("Description", "@description"), ("Status", "@status"),
-         ("Phase", "@phase"), ("From", "@start"), ("To", "@end")]
+COLUMNS = [
+    "x0",
+    "y0",
+    "x1",
+    "y1",
+    "job",
+    "description",
+    "status",
+    "phase",
+    "start",
+    "end",
+    "color",
+    "line",
+    "width",
+]
+HOVER = [
+    ("Job", "@job"),
+    ("Description", "@description"),
+    ("Status", "@status"),
+    ("Phase", "@phase"),
+    ("From", "@start"),
+    ("To", "@end"),
+]
 
 
 def _tint(color: str, share: float = 0.55) -> str:
     """``color`` mixed with white: the waiting bars' lighter shade."""
-    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
     return "#" + "".join(f"{int(c + (255 - c) * share):02x}" for c in (r, g, b))
 
 
@@ -47,8 +74,9 @@ def _local(value: dt.datetime) -> pd.Timestamp:
     return pd.Timestamp(value.astimezone().replace(tzinfo=None))
 
 
-def timeline_frame(jobs: list[JobSummary], selected_id: int | None,
-                   now: dt.datetime | None = None) -> pd.DataFrame:
+def timeline_frame(
+    jobs: list[JobSummary], selected_id: int | None, now: dt.datetime | None = None
+) -> pd.DataFrame:
     """The bars for ``jobs``: lane ``n-1-i`` for the i-th job (the first on top)."""
     now = now or utcnow()
     rows = []
@@ -58,15 +86,42 @@ def timeline_frame(jobs: list[JobSummary], selected_id: int | None,
         line, width = ("#111827", 2.5) if job.id == selected_id else (color, 0.5)
         label = f"#{job.id}"
         waiting_end = job.started_at or job.ended_at or now
-        rows.append((_local(job.submitted_at), lane - 0.13, _local(waiting_end), lane + 0.13,
-                     label, job.description, job.status.label, "waiting",
-                     _fmt(job.submitted_at), _fmt(job.started_at), _tint(color), line, width))
+        rows.append(
+            (
+                _local(job.submitted_at),
+                lane - 0.13,
+                _local(waiting_end),
+                lane + 0.13,
+                label,
+                job.description,
+                job.status.label,
+                "waiting",
+                _fmt(job.submitted_at),
+                _fmt(job.started_at),
+                _tint(color),
+                line,
+                width,
+            )
+        )
         if job.started_at is not None:
             end = job.ended_at or now
-            rows.append((_local(job.started_at), lane - 0.36, _local(end), lane + 0.36,
-                         label, job.description, job.status.label, "running",
-                         _fmt(job.started_at), _fmt(job.ended_at) if job.ended_at else "now",
-                         color, line, width))
+            rows.append(
+                (
+                    _local(job.started_at),
+                    lane - 0.36,
+                    _local(end),
+                    lane + 0.36,
+                    label,
+                    job.description,
+                    job.status.label,
+                    "running",
+                    _fmt(job.started_at),
+                    _fmt(job.ended_at) if job.ended_at else "now",
+                    color,
+                    line,
+                    width,
+                )
+            )
     frame = pd.DataFrame(rows, columns=COLUMNS)
     for column in ("x0", "x1"):
         frame[column] = pd.to_datetime(frame[column])
@@ -80,8 +135,14 @@ def _fmt(value: dt.datetime | None) -> str:
 class Timeline(pn.viewable.Viewer):
     """Jobs over time for one user; linked to a Monitor when given its ``state``."""
 
-    def __init__(self, service: JobService, user: str, state: MonitorState | None = None,
-                 live: bool = True, **params: Any) -> None:
+    def __init__(
+        self,
+        service: JobService,
+        user: str,
+        state: MonitorState | None = None,
+        live: bool = True,
+        **params: Any,
+    ) -> None:
         super().__init__(**params)
         owns_state = state is None
         self.state = state or MonitorState(service, user)
@@ -104,18 +165,31 @@ class Timeline(pn.viewable.Viewer):
         ticks = [(len(self._jobs) - 1 - i, f"#{j.id}") for i, j in enumerate(self._jobs)]
         now = _local(utcnow())
         xlim = (now - pd.Timedelta(hours=1), now) if data.empty else (None, None)
-        return hv.Rectangles(data, kdims=["x0", "y0", "x1", "y1"],
-                             vdims=COLUMNS[4:]).opts(
-            color="color", line_color="line", line_width="width",
-            nonselection_fill_alpha=1.0, nonselection_line_alpha=1.0,
-            selection_fill_alpha=1.0, selection_line_alpha=1.0,
-            tools=["hover", "tap"], hover_tooltips=HOVER, active_tools=["tap"],
-            yticks=ticks or None, ylim=(-0.6, lanes - 0.4), xlim=xlim, responsive=True,
-            height=max(200, 24 * lanes + 70), xlabel="", ylabel="Job", framewise=True,
+        return hv.Rectangles(data, kdims=["x0", "y0", "x1", "y1"], vdims=COLUMNS[4:]).opts(
+            color="color",
+            line_color="line",
+            line_width="width",
+            nonselection_fill_alpha=1.0,
+            nonselection_line_alpha=1.0,
+            selection_fill_alpha=1.0,
+            selection_line_alpha=1.0,
+            tools=["hover", "tap"],
+            hover_tooltips=HOVER,
+            active_tools=["tap"],
+            yticks=ticks or None,
+            ylim=(-0.6, lanes - 0.4),
+            xlim=xlim,
+            responsive=True,
+            height=max(200, 24 * lanes + 70),
+            xlabel="",
+            ylabel="Job",
+            framewise=True,
             title="Jobs over time (this page) — thin: waiting, thick: running",
             xformatter=TIME_TICKS,
-            fontsize={"title": 11}, toolbar="right", default_tools=["pan", "wheel_zoom",
-                                                                    "reset"])
+            fontsize={"title": 11},
+            toolbar="right",
+            default_tools=["pan", "wheel_zoom", "reset"],
+        )
 
     def _update(self, *_: Any) -> None:
         self._jobs = list(self.state.jobs)

@@ -12,7 +12,7 @@ For N seeded accounts, side by side in one run, on each backend:
 
 Backends: ``sqlite`` is the embedded default (SQLite file in WAL mode, dramatiq's in-process
 StubBroker with worker threads in this process); ``postgres`` is PostgreSQL + Redis with two
-``dramatiq jobs.actors benchmarks.naive_actor`` worker processes started here and stopped at
+``dramatiq jobs.worker.actors benchmarks.naive_actor`` worker processes started here and stopped at
 the end.
 
 Run from the repository root::
@@ -47,7 +47,7 @@ from sqlalchemy import create_engine, func, insert, literal, not_, select, text 
 from jobs.actions.add_interaction import CLOSED_STATUSES  # noqa: E402
 from jobs.db import Database, upgrade  # noqa: E402
 from jobs.models import Account, Interaction, Job, JobChunk, utcnow  # noqa: E402
-from jobs.selection import AccountFilter  # noqa: E402
+from jobs.sources.accounts import AccountFilter  # noqa: E402
 from jobs.status import JobStatus  # noqa: E402
 
 VAR = ROOT / "var" / "bench"
@@ -336,7 +336,7 @@ def profile_statements(db: Database, accounts: int, chunk_size: int) -> dict[str
 
     from sqlalchemy import event
 
-    from jobs import execution
+    from jobs.engine import execution
     from jobs.service import JobService
 
     stats: dict[str, list[float]] = defaultdict(lambda: [0, 0.0])
@@ -415,9 +415,9 @@ def format_profile(backend: str, prof: dict[str, Any]) -> str:
 
 def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     from benchmarks import naive_actor
-    from jobs import broker as broker_mod
     from jobs import runtime
     from jobs.config import Settings
+    from jobs.worker import broker as broker_mod
 
     url, seeded = prepare_database("sqlite", args.accounts, args.reuse)
     db = Database(url)
@@ -478,7 +478,7 @@ def start_workers(url: str, args: argparse.Namespace) -> list[subprocess.Popen[b
                         "1",
                         "--threads",
                         str(args.threads),
-                        "jobs.actors",
+                        "jobs.worker.actors",
                         "benchmarks.naive_actor",
                     ],
                     cwd=ROOT,
@@ -512,9 +512,9 @@ def stop_workers(procs: list[subprocess.Popen[bytes]]) -> None:
 def run_postgres(args: argparse.Namespace) -> dict[str, Any]:
     import redis
 
-    from jobs import broker as broker_mod
     from jobs import runtime
     from jobs.config import Settings
+    from jobs.worker import broker as broker_mod
 
     url, seeded = prepare_database("postgres", args.accounts, args.reuse)
     db = Database(url)

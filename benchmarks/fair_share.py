@@ -18,13 +18,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from jobs import broker as broker_mod
 from jobs import runtime
 from jobs.config import Settings
 from jobs.db import Database, upgrade
 from jobs.models import Account, Group, GroupMember
 from jobs.seed import seed
 from jobs.service import JobService
+from jobs.worker import broker as broker_mod
 
 RESULTS = Path(__file__).parent / "results"
 CALL = {"interaction_type": "Call", "outcome": "Left message", "note": "Benchmark"}
@@ -91,8 +91,10 @@ def run(accounts: int, runs: int) -> dict[str, object]:
                 db.dispose()
             rate = done.total / (done.ended_at - done.started_at).total_seconds()
             (shared if with_small else alone).append(rate)
-            print(f"run {n + 1}: big job {rate:,.0f} items/s"
-                  + (f", small job done {small[-1]:.2f} s after submit" if with_small else ""))
+            print(
+                f"run {n + 1}: big job {rate:,.0f} items/s"
+                + (f", small job done {small[-1]:.2f} s after submit" if with_small else "")
+            )
     figures = {
         "accounts": accounts,
         "runs": runs,

@@ -38,8 +38,13 @@ from jobs.seed import seed
 from jobs.status import JobStatus
 
 BATCH = 10_000
-FINISHED = [(JobStatus.COMPLETED, 70), (JobStatus.COMPLETED_WITH_EXCEPTIONS, 18),
-            (JobStatus.FAILED, 4), (JobStatus.STOPPED, 7), (JobStatus.IN_PROGRESS, 1)]
+FINISHED = [
+    (JobStatus.COMPLETED, 70),
+    (JobStatus.COMPLETED_WITH_EXCEPTIONS, 18),
+    (JobStatus.FAILED, 4),
+    (JobStatus.STOPPED, 7),
+    (JobStatus.IN_PROGRESS, 1),
+]
 
 
 def fill(db: Database, jobs: int, *, seed_value: int = 3) -> None:
@@ -57,22 +62,43 @@ def fill(db: Database, jobs: int, *, seed_value: int = 3) -> None:
                 total = rng.randint(20, 50_000)
                 started = submitted + dt.timedelta(seconds=rng.randint(1, 60))
                 done = status != JobStatus.IN_PROGRESS
-                exceptions = rng.randint(1, max(total // 50, 1)) \
-                    if status == JobStatus.COMPLETED_WITH_EXCEPTIONS else 0
+                exceptions = (
+                    rng.randint(1, max(total // 50, 1))
+                    if status == JobStatus.COMPLETED_WITH_EXCEPTIONS
+                    else 0
+                )
                 ok = total - exceptions if done else rng.randint(0, total)
-                rows.append({
-                    "action": "add_interaction", "owner_id": owners[n % 4],
-                    "description": f"Bulk note {n}: {rng.choice(['Texas', 'Dispute', 'Skip'])}",
-                    "parameters": {"interaction_type": "Note", "outcome": "Information only",
-                                   "note": "", "interaction_date": "2026-11-01"},
-                    "selection": {"group_id": None, "filter": {"state": "TX"},
-                                  "text": "state = TX", "count_at_submit": total},
-                    "status": int(status), "submitted_at": submitted, "started_at": started,
-                    "ended_at": started + dt.timedelta(seconds=rng.randint(5, 900))
-                    if done else None,
-                    "total": total, "ok": ok, "exceptions": exceptions, "not_processed": 0,
-                    "chunks_left": 0,
-                    "deleted_at": now if rng.random() < 0.02 and done else None})
+                rows.append(
+                    {
+                        "action": "add_interaction",
+                        "owner_id": owners[n % 4],
+                        "description": f"Bulk note {n}: {rng.choice(['Texas', 'Dispute', 'Skip'])}",
+                        "parameters": {
+                            "interaction_type": "Note",
+                            "outcome": "Information only",
+                            "note": "",
+                            "interaction_date": "2026-11-01",
+                        },
+                        "selection": {
+                            "group_id": None,
+                            "filter": {"state": "TX"},
+                            "text": "state = TX",
+                            "count_at_submit": total,
+                        },
+                        "status": int(status),
+                        "submitted_at": submitted,
+                        "started_at": started,
+                        "ended_at": started + dt.timedelta(seconds=rng.randint(5, 900))
+                        if done
+                        else None,
+                        "total": total,
+                        "ok": ok,
+                        "exceptions": exceptions,
+                        "not_processed": 0,
+                        "chunks_left": 0,
+                        "deleted_at": now if rng.random() < 0.02 and done else None,
+                    }
+                )
             conn.execute(insert(Job.__table__), rows)
 
 
@@ -94,11 +120,20 @@ def python_paths(db: Database, repeat: int) -> list[tuple[str, float, float]]:
     service = JobService(db)
     results = []
     for user in ("admin", "alice"):
-        results.append((f"{user}: first page (MonitorState, list_jobs)",
-                        *timed(lambda u=user: MonitorState(service, u), repeat)))
-        results.append((f"{user}: Monitor built (page + table + timeline)",
-                        *timed(lambda u=user: Monitor(service=service, user=u, live=False),
-                               max(repeat // 4, 3))))
+        results.append(
+            (
+                f"{user}: first page (MonitorState, list_jobs)",
+                *timed(lambda u=user: MonitorState(service, u), repeat),
+            )
+        )
+        results.append(
+            (
+                f"{user}: Monitor built (page + table + timeline)",
+                *timed(
+                    lambda u=user: Monitor(service=service, user=u, live=False), max(repeat // 4, 3)
+                ),
+            )
+        )
         monitor = Monitor(service=service, user=user, live=False)
         results.append((f"{user}: live refresh (Monitor.tick)", *timed(monitor.tick, repeat)))
     monitor = Monitor(service=service, user="admin", live=False)
@@ -130,8 +165,10 @@ def browser_paths(db_file: Path, repeat: int) -> list[tuple[str, float, float]]:
     from playwright.sync_api import expect
 
     results = []
-    with serve_app(db_file, chunk_pause=0, chunk_size=1000, threads=2) as app, \
-            chromium() as browser:
+    with (
+        serve_app(db_file, chunk_pause=0, chunk_size=1000, threads=2) as app,
+        chromium() as browser,
+    ):
         logins, reloads, changes = [], [], []
         for n in range(repeat):
             context = browser.new_context(viewport={"width": 1500, "height": 1000})
@@ -150,18 +187,28 @@ def browser_paths(db_file: Path, repeat: int) -> list[tuple[str, float, float]]:
             job_id = int(text.split()[0].replace(",", ""))
             started = time.perf_counter()
             with served.write_conn() as conn:
-                conn.execute(update(Job).where(Job.id == job_id)
-                             .values(description=f"Changed {n}"))
+                conn.execute(update(Job).where(Job.id == job_id).values(description=f"Changed {n}"))
             expect(first).to_contain_text(f"Changed {n}", timeout=30_000)
             changes.append((time.perf_counter() - started) * 1000)
             served.dispose()
             context.close()
-        results.append(("browser: login to first rows (cold cache, admin)",
-                        statistics.median(logins), max(logins)))
-        results.append(("browser: reload to first rows (warm cache)",
-                        statistics.median(reloads), max(reloads)))
-        results.append(("browser: DB change to row on screen (1 s refresh)",
-                        statistics.median(changes), max(changes)))
+        results.append(
+            (
+                "browser: login to first rows (cold cache, admin)",
+                statistics.median(logins),
+                max(logins),
+            )
+        )
+        results.append(
+            ("browser: reload to first rows (warm cache)", statistics.median(reloads), max(reloads))
+        )
+        results.append(
+            (
+                "browser: DB change to row on screen (1 s refresh)",
+                statistics.median(changes),
+                max(changes),
+            )
+        )
     return results
 
 
@@ -185,19 +232,24 @@ def main() -> None:
     from jobs.config import Settings
 
     runtime.configure(Settings(database_url=url), db=db)
-    rows = [(f"[no planner statistics] {name}", m, w)
-            for name, m, w in python_paths(db, max(args.repeat // 4, 3))[:3]]
+    rows = [
+        (f"[no planner statistics] {name}", m, w)
+        for name, m, w in python_paths(db, max(args.repeat // 4, 3))[:3]
+    ]
     started = time.perf_counter()
     optimize_statistics(db)  # what `panel serve --setup apps/serve.py` does at start
-    rows.append(("PRAGMA optimize (server start, hourly)",
-                 (time.perf_counter() - started) * 1000, 0.0))
+    rows.append(
+        ("PRAGMA optimize (server start, hourly)", (time.perf_counter() - started) * 1000, 0.0)
+    )
     rows += python_paths(db, args.repeat)
     db.dispose()
     if args.browser:
         rows += browser_paths(db_file, max(args.repeat // 5, 3))
     width = max(len(r[0]) for r in rows)
-    print(f"\n{'Monitor with ' + format(args.jobs, ',') + ' jobs (SQLite)':<{width}}  "
-          f"{'median ms':>10}  {'worst ms':>9}")
+    print(
+        f"\n{'Monitor with ' + format(args.jobs, ',') + ' jobs (SQLite)':<{width}}  "
+        f"{'median ms':>10}  {'worst ms':>9}"
+    )
     for name, median, worst in rows:
         print(f"{name:<{width}}  {median:>10.1f}  {worst:>9.1f}")
 

@@ -2,7 +2,7 @@
 
 Each message carries one account id; the actor logs the interaction on that one account in its
 own transaction (the same row, with the same locked/closed rule, as the bulk job writes). It is
-declared on the process's Bulkdesk broker, so ``dramatiq jobs.actors benchmarks.naive_actor``
+declared on the process's Bulkdesk broker, so ``dramatiq jobs.worker.actors benchmarks.naive_actor``
 worker processes pick it up next to the real actors, on the same queue and database.
 
 Never use this pattern in Bulkdesk: SPEC §4 says "never one message per item"; this module
@@ -17,11 +17,11 @@ from typing import Any
 import dramatiq
 from sqlalchemy import insert, literal, not_, select
 
-from jobs import actors as _actors  # noqa: F401  (sets the broker up from the environment)
-from jobs import broker as _broker
 from jobs import runtime
 from jobs.actions.add_interaction import CLOSED_STATUSES
 from jobs.models import Account, Interaction, utcnow
+from jobs.worker import actors as _actors  # noqa: F401  (sets the broker up from the environment)
+from jobs.worker import broker as _broker
 
 ACTOR_NAME = "bench_naive_add_interaction"
 

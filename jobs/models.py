@@ -76,9 +76,9 @@ class User(Base):
     notify: Mapped[str] = mapped_column(String(16), default="all")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: argon2id hash (``jobs.passwords``); empty: this user cannot log in yet.
+    #: argon2id hash (``jobs.people.passwords``); empty: this user cannot log in yet.
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    #: Wrong passwords in a row since the last good login or lock (``jobs.logins``).
+    #: Wrong passwords in a row since the last good login or lock (``jobs.people.logins``).
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: No login attempt is looked at before this time: a short pause, or a lock.
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -23,12 +23,11 @@ from dramatiq import Worker
 
 from jobs import runtime
 from jobs.config import Settings
-from jobs.queries import JobSummary
+from jobs.reports.queries import JobSummary
 from jobs.service import JobService
 
 #: The name of the kernel :func:`run_notebook` registers for the current interpreter.
 KERNEL_NAME = "bulkdesk-python"
-
 
 
 def notebook_path(name: str) -> Path:
@@ -106,8 +105,8 @@ def start_worker(threads: int = 2) -> Worker | None:
     Returns:
       The worker started here (now or by an earlier call), or None when others do the work.
     """
-    import jobs.actors  # noqa: F401  (declares the actors on the configured broker)
-    from jobs import broker
+    import jobs.worker.actors  # noqa: F401  (declares the actors on the configured broker)
+    from jobs.worker import broker
 
     if not runtime.settings().embedded_broker:
         return None
@@ -116,7 +115,7 @@ def start_worker(threads: int = 2) -> Worker | None:
 
 def stop_worker() -> None:
     """Stop this process's in-process worker threads (their current chunks finish)."""
-    from jobs import broker
+    from jobs.worker import broker
 
     broker.stop_shared_in_process_worker(broker.current())
 

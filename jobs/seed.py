@@ -20,11 +20,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Integer, Table, func, insert, literal, select, text
 
-from jobs import passwords
 from jobs.db import Database
 from jobs.errors import InvalidInput
 from jobs.models import Account, Base, Client, Collector, Group, GroupMember, Portfolio, User
-from jobs.permissions import ADMIN, BULK_UPDATE, SEND_COMMUNICATIONS, USER
+from jobs.people import passwords
+from jobs.people.permissions import ADMIN, BULK_UPDATE, SEND_COMMUNICATIONS, USER
 
 #: "Today" for the demo data: last worked, payments and birth dates are relative to it.
 SEED_DATE = dt.date(2026, 11, 1)
@@ -242,12 +242,23 @@ def _insert_reference_data(conn: Connection) -> list[tuple[int, int, list[str]]]
       accounts: a uniform pick from it is an account's owner.
     """
     users = [
-        (i, u, name, role, perms, f"{u}@bulkdesk.example", notify, True, SEED_TIME,
-         demo_password_hashes()[u])
+        (
+            i,
+            u,
+            name,
+            role,
+            perms,
+            f"{u}@bulkdesk.example",
+            notify,
+            True,
+            SEED_TIME,
+            demo_password_hashes()[u],
+        )
         for i, (u, name, role, perms, notify) in enumerate(_USERS, start=1)
     ]
-    columns = ("id username display_name role permissions email notify active created_at "
-               "password_hash")
+    columns = (
+        "id username display_name role permissions email notify active created_at password_hash"
+    )
     conn.execute(insert(_table(User)), _rows(columns, users))
     clients = [(i, code, name) for i, (code, name, *_) in enumerate(_CLIENTS, start=1)]
     conn.execute(insert(_table(Client)), _rows("id code name", clients))

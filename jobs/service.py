@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
-from jobs import audit, execution, permissions, queries
 from jobs.actions import get_action
 from jobs.db import Database
+from jobs.engine import audit, execution
 from jobs.errors import ActionNotAllowed, InvalidInput, NotFound, PermissionDenied
 from jobs.models import (
     Account,
@@ -30,13 +30,15 @@ from jobs.models import (
     User,
     utcnow,
 )
-from jobs.permissions import Actor
-from jobs.queries import AuditRow, ItemRow, JobDetail, JobFilter, JobSummary, Page
-from jobs.selection import AccountFilter, Selection
+from jobs.people import permissions
+from jobs.people.permissions import Actor
+from jobs.reports import queries
+from jobs.reports.queries import AuditRow, ItemRow, JobDetail, JobFilter, JobSummary, Page
+from jobs.sources.accounts import AccountFilter, Selection
 from jobs.status import JobStatus
 
 if TYPE_CHECKING:
-    from jobs.audit_report import AuditReport
+    from jobs.reports.audit_report import AuditReport
 
 log = logging.getLogger(__name__)
 
@@ -469,7 +471,7 @@ class JobService:
         user: str | None = None,
     ) -> AuditReport:
         """The audit of a period, over the jobs :meth:`audit_scope` gives ``actor``."""
-        from jobs import audit_report  # pandas: loaded only by those who report
+        from jobs.reports import audit_report  # pandas: loaded only by those who report
 
         scope = self.audit_scope(actor, user)
         return audit_report.build_report(self.db, date_from=date_from, date_to=date_to, user=scope)
@@ -488,7 +490,7 @@ class JobService:
         down, or it is this process's in-process broker and no worker runs here) keeps an
         empty ``last_progress_at``: a worker's reaper then starts it about a second later."""
         try:
-            from jobs.actors import start_job
+            from jobs.worker.actors import start_job
 
             start_job.send(job_id)
         except Exception:
@@ -497,17 +499,15 @@ class JobService:
             )
             if heard:
                 with self.db.write_conn() as conn:
-                    conn.execute(
-                        update(Job).where(Job.id == job_id).values(last_progress_at=None)
-                    )
+                    conn.execute(update(Job).where(Job.id == job_id).values(last_progress_at=None))
 
 
 def _workers_will_hear() -> bool:
     """Whether a start message sent from this process reaches workers: always on Redis or
     RabbitMQ; on the in-process broker only when this process runs worker threads."""
-    from jobs import actors, runtime  # noqa: F401  (actors: declares them on the broker)
-    from jobs.broker import current
-    from jobs.middleware.reaper import Reaper
+    from jobs import runtime  # noqa: F401  (actors: declares them on the broker)
+    from jobs.worker.broker import current
+    from jobs.worker.reaper import Reaper
 
     return not runtime.settings().embedded_broker or Reaper.has_worker(current())
 

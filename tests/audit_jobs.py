@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from dramatiq import Broker, Worker
 
-from jobs import broker as broker_mod
-from jobs import execution, runtime
+from jobs import runtime
+from jobs.engine import execution
 from jobs.service import JobService
 from jobs.status import JobStatus
+from jobs.worker import broker as broker_mod
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ def service(db: Database) -> JobService:
 @pytest.fixture
 def stub_broker():
     """dramatiq's in-process broker, with Bulkdesk's middleware and actors bound to it."""
-    from jobs import broker as broker_mod
+    from jobs.worker import broker as broker_mod
 
     broker = broker_mod.make_broker(runtime.settings())
     broker_mod.use(broker)
@@ -147,7 +147,7 @@ def stub_broker():
 @pytest.fixture
 def stub_worker(stub_broker):
     """In-process worker threads working the stub broker's queue."""
-    from jobs import broker as broker_mod
+    from jobs.worker import broker as broker_mod
 
     worker = broker_mod.start_in_process_worker(stub_broker, threads=2)
     yield worker

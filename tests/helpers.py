@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 
 from jobs.db import Database
 from jobs.models import Interaction, Job, utcnow
-from jobs.queries import JobSummary
+from jobs.reports.queries import JobSummary
 from jobs.service import JobService
 from jobs.status import JobStatus
 

@@ -9,8 +9,8 @@ from apps.launch import LaunchForm
 from apps.monitor import Monitor
 from apps.shell import Shell
 from jobs.db import Database
-from jobs.selection import AccountFilter
 from jobs.service import JobService
+from jobs.sources.accounts import AccountFilter
 
 
 @pytest.fixture
@@ -69,8 +69,12 @@ def test_submitting_queues_the_job_and_the_monitor_shows_it_at_once(service):
     form = LaunchForm(service=service, user="bob", on_submitted=submitted.append)
     monitor = Monitor(service=service, user="bob", live=False)
     form.state.criteria.group = "Dispute review"
-    form.state.param.update(description="Dispute <b>notes</b>", interaction_type="Call",
-                            outcome="Left message", note="Called, left a message")
+    form.state.param.update(
+        description="Dispute <b>notes</b>",
+        interaction_type="Call",
+        outcome="Left message",
+        note="Called, left a message",
+    )
 
     job = form.submit()
 

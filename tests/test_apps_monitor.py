@@ -19,18 +19,24 @@ def service(sqlite_db: Database) -> JobService:
 
 
 def submit(service: JobService, user: str, description: str, state: str = "TX") -> int:
-    job = service.submit_bulk_interaction(user, description=description, interaction_type="Note",
-                                          outcome="Information only",
-                                          account_filter={"state": state})
+    job = service.submit_bulk_interaction(
+        user,
+        description=description,
+        interaction_type="Note",
+        outcome="Information only",
+        account_filter={"state": state},
+    )
     return job.id
 
 
 @pytest.fixture
 def jobs(service: JobService, sqlite_db: Database) -> dict[str, int]:
     """alice: one In progress and one Completed job; bob: one Queued job."""
-    ids = {"alice_running": submit(service, "alice", "Alice running"),
-           "alice_done": submit(service, "alice", "Alice done"),
-           "bob_queued": submit(service, "bob", "Bob queued")}
+    ids = {
+        "alice_running": submit(service, "alice", "Alice running"),
+        "alice_done": submit(service, "alice", "Alice done"),
+        "bob_queued": submit(service, "bob", "Bob queued"),
+    }
     force_status(sqlite_db, ids["alice_running"], JobStatus.IN_PROGRESS)
     force_status(sqlite_db, ids["alice_done"], JobStatus.COMPLETED)
     return ids
@@ -60,8 +66,7 @@ def test_the_owner_filter_is_offered_to_admins_only_and_narrows_the_list(service
     assert list(admin.table.value["Job"]) == [jobs["bob_queued"]]
 
 
-def test_stop_shows_only_for_in_progress_jobs_and_delete_only_where_the_rules_allow(
-        service, jobs):
+def test_stop_shows_only_for_in_progress_jobs_and_delete_only_where_the_rules_allow(service, jobs):
     alice = Monitor(service=service, user="alice", live=False)
     admin = Monitor(service=service, user="admin", live=False)
 
@@ -129,7 +134,8 @@ def test_a_user_without_the_permission_gets_a_not_permitted_page(service):
 
 
 def test_the_live_refresh_patches_rows_in_place_keeping_page_and_selection(
-        service, jobs, sqlite_db):
+    service, jobs, sqlite_db
+):
     monitor = Monitor(service=service, user="admin", live=False)
     monitor.state.selected_id = jobs["alice_done"]
     frame_before = monitor.table.value
@@ -182,7 +188,7 @@ def test_html_in_a_description_shows_as_text(service):
 
 def test_the_status_view_shows_counters_pages_outcomes_and_exports_csv(service, jobs):
     job_id = jobs["bob_queued"]
-    from jobs import execution
+    from jobs.engine import execution
 
     for chunk in execution.start(service.db, job_id, 1000):
         assert execution.claim(service.db, chunk, "test", 30)
@@ -237,6 +243,8 @@ def test_the_timeline_draws_waiting_and_running_bars_and_selects_a_tapped_lane(s
 
 
 def test_components_render_as_panel_objects(service, jobs):
-    for viewer in (Monitor(service=service, user="alice", live=False),
-                   Timeline(service=service, user="alice", live=False)):
+    for viewer in (
+        Monitor(service=service, user="alice", live=False),
+        Timeline(service=service, user="alice", live=False),
+    ):
         assert viewer.__panel__().get_root() is not None

@@ -10,9 +10,9 @@ import pytest
 from audit_jobs import AuditJobs, make_audit_jobs
 from sqlalchemy import text
 
-from jobs.audit_report import AuditPeriod, build_report
 from jobs.db import Database
 from jobs.errors import InvalidInput, NotFound
+from jobs.reports.audit_report import AuditPeriod, build_report
 from jobs.service import JobService
 
 

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from jobs import broker as broker_mod
 from jobs import runtime
 from jobs.config import Settings
 from jobs.db import Database
 from jobs.models import Interaction, ItemOutcome, JobItem
 from jobs.service import JobService
 from jobs.status import JobStatus
+from jobs.worker import broker as broker_mod
 from tests.conftest import AMQP_URL, REDIS_URL, require_rabbitmq, require_redis
 from tests.helpers import wait_for
 
@@ -33,7 +33,7 @@ CALL = {"interaction_type": "Call", "outcome": "No answer", "note": "Tried twice
 
 
 class Workers:
-    """`dramatiq jobs.actors` worker processes, each in its own process group."""
+    """`dramatiq jobs.worker.actors` worker processes, each in its own process group."""
 
     def __init__(self, env: dict[str, str], logs: Path) -> None:
         self.env = env
@@ -47,7 +47,7 @@ class Workers:
                 sys.executable,
                 "-m",
                 "dramatiq",
-                "jobs.actors",
+                "jobs.worker.actors",
                 "--processes",
                 "1",
                 "--threads",

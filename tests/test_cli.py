@@ -24,9 +24,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory):
     }
     bulkdesk = str(Path(sys.executable).parent / "bulkdesk")
 
-    def run(
-        *args: str, ok: bool = True, **more_env: str
-    ) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, ok: bool = True, **more_env: str) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [bulkdesk, *args],
             env={**env, **more_env},
@@ -40,8 +38,12 @@ def cli(tmp_path_factory: pytest.TempPathFactory):
         return result
 
     run.popen = lambda *args, **more_env: subprocess.Popen(  # type: ignore[attr-defined]
-        [bulkdesk, *args], env={**env, **more_env}, cwd=home, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [bulkdesk, *args],
+        env={**env, **more_env},
+        cwd=home,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     run("seed", "--accounts", "2000")
     return run
@@ -108,8 +110,16 @@ def test_delete_removes_the_job_from_the_list(cli):
 def test_a_job_stopped_while_submit_waits_exits_with_the_stopped_code(cli):
     # Given a slow job watched by `submit --wait`
     watching = cli.popen(
-        "submit", "--as", "alice", "--min-balance", "0", "--description", "Stop me",
-        "--wait", BULKDESK_CHUNK_PAUSE="0.5", BULKDESK_CHUNK_SIZE="50",
+        "submit",
+        "--as",
+        "alice",
+        "--min-balance",
+        "0",
+        "--description",
+        "Stop me",
+        "--wait",
+        BULKDESK_CHUNK_PAUSE="0.5",
+        BULKDESK_CHUNK_SIZE="50",
     )
     try:
         job_id = None
@@ -156,8 +166,16 @@ def test_bad_settings_are_refused_in_one_line_before_anything_is_queued(
 
     before = jobs_count()
     refused = cli(
-        "submit", "--as", "alice", "--group", "Dispute review", "--description", "Bad settings",
-        "--wait", ok=False, **{variable: value},
+        "submit",
+        "--as",
+        "alice",
+        "--group",
+        "Dispute review",
+        "--description",
+        "Bad settings",
+        "--wait",
+        ok=False,
+        **{variable: value},
     )
     assert refused.returncode == 2
     assert refused.stderr.startswith("Error: " + message), refused.stderr

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from jobs import execution, recovery, runtime
+from jobs import runtime
+from jobs.engine import execution, recovery
 from jobs.errors import InvalidInput, NotFound, PermissionDenied
 from jobs.models import (
     Account,
@@ -27,8 +28,8 @@ from jobs.models import (
     JobChunk,
     JobItem,
 )
-from jobs.queries import JobFilter
-from jobs.selection import AccountFilter
+from jobs.reports.queries import JobFilter
+from jobs.sources.accounts import AccountFilter
 from jobs.status import JobStatus
 from tests.helpers import interactions_per_account, wait_for
 
@@ -112,7 +113,7 @@ def test_stopping_a_running_job_leaves_its_unprocessed_accounts_untouched(db, se
     # Given a job slowed down so that it is mid-way when stopped
     slow = dataclasses.replace(runtime.settings(), chunk_pause=0.3, chunk_size=50)
     runtime.configure(slow)
-    from jobs import broker as broker_mod
+    from jobs.worker import broker as broker_mod
 
     worker = broker_mod.start_in_process_worker(stub_broker, threads=2)
     try:
@@ -164,7 +165,7 @@ def test_a_deleted_queued_job_never_runs(db, service, stub_broker):
     assert job.status is JobStatus.QUEUED
     # When bob deletes it, and only then a worker starts
     service.delete("bob", job.id)
-    from jobs import broker as broker_mod
+    from jobs.worker import broker as broker_mod
 
     worker = broker_mod.start_in_process_worker(stub_broker, threads=2)
     try:
@@ -234,7 +235,7 @@ def test_a_job_whose_group_vanished_before_it_started_fails_with_the_reason(
     with db.write_conn() as conn:
         conn.execute(delete(GroupMember).where(GroupMember.group_id == group))
         conn.execute(delete(Group).where(Group.id == group))
-    from jobs import broker as broker_mod
+    from jobs.worker import broker as broker_mod
 
     worker = broker_mod.start_in_process_worker(stub_broker, threads=1)
     try:
@@ -278,7 +279,7 @@ def test_a_worker_start_resumes_jobs_left_queued_and_half_done(db, service, stub
     execution.process_chunk(db, chunk_ids[0], "gone")
     stub_broker.flush_all()
     # When a worker starts
-    from jobs import broker as broker_mod
+    from jobs.worker import broker as broker_mod
 
     worker = broker_mod.start_in_process_worker(stub_broker, threads=2)
     try:

@@ -10,14 +10,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from jobs import logins, passwords
-from jobs.cli import main
+from jobs.cli.main import main
 from jobs.db import Database
 from jobs.errors import InvalidInput
-from jobs.logins import DEFAULT_POLICY, attempt, log_out, session_user
 from jobs.models import User
+from jobs.people import logins, passwords
+from jobs.people.logins import DEFAULT_POLICY, attempt, log_out, session_user
+from jobs.people.user_admin import add_user, set_active, set_password, unlock
 from jobs.seed import demo_password
-from jobs.user_admin import add_user, set_active, set_password, unlock
 
 PASSWORD = "correct horse battery"
 
@@ -89,7 +89,8 @@ def test_sessions_end_after_their_lifetime_and_when_idle(db, username, clock):
 
 
 def test_fifty_wrong_passwords_lock_the_login_and_the_right_one_is_refused_until_it_ends(
-        db, username, clock):
+    db, username, clock
+):
     policy = DEFAULT_POLICY
     results = []
     for _ in range(50):
@@ -104,7 +105,7 @@ def test_fifty_wrong_passwords_lock_the_login_and_the_right_one_is_refused_until
     locked = results[policy.lock_after - 1]
     assert locked.locked_until == clock.at + dt.timedelta(minutes=15)
     assert "locked until" in locked.message
-    assert all(r.locked_until == locked.locked_until for r in results[policy.lock_after:])
+    assert all(r.locked_until == locked.locked_until for r in results[policy.lock_after :])
 
     right = attempt(db, username, PASSWORD, now=clock)
     assert not right.ok
@@ -118,7 +119,8 @@ def test_fifty_wrong_passwords_lock_the_login_and_the_right_one_is_refused_until
 
 
 def test_an_attempt_during_the_pause_is_refused_without_looking_at_the_password(
-        db, username, clock):
+    db, username, clock
+):
     for _ in range(DEFAULT_POLICY.slow_after):
         attempt(db, username, "guess", now=clock)
 
@@ -164,8 +166,7 @@ def test_an_administrator_can_unlock_a_locked_login(db, username, clock):
 
 def test_passwords_are_stored_only_as_argon2_hashes(db, username):
     with db.read() as session:
-        stored = session.scalars(select(User.password_hash)
-                                 .where(User.username == username)).one()
+        stored = session.scalars(select(User.password_hash).where(User.username == username)).one()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     with pytest.raises(InvalidInput, match="at least 8"):
         set_password(db, username, "short")
@@ -173,16 +174,14 @@ def test_passwords_are_stored_only_as_argon2_hashes(db, username):
 
 def test_demo_users_log_in_with_the_readme_passwords_and_get_a_production_hash(db, clock):
     with db.read() as session:
-        before = session.scalars(select(User.password_hash)
-                                 .where(User.username == "carol")).one()
+        before = session.scalars(select(User.password_hash).where(User.username == "carol")).one()
     assert passwords.needs_rehash(before)  # cheap demo costs
 
     result = attempt(db, "carol", demo_password("carol"), now=clock)
 
     assert result.ok
     with db.read() as session:
-        after = session.scalars(select(User.password_hash)
-                                .where(User.username == "carol")).one()
+        after = session.scalars(select(User.password_hash).where(User.username == "carol")).one()
     assert not passwords.needs_rehash(after)
     assert attempt(db, "carol", demo_password("carol"), now=clock).ok
     logins.log_out(db, result.token)
@@ -192,9 +191,11 @@ def test_bulkdesk_users_add_passwd_disable_enable_and_list(db):
     runner = CliRunner()
     name = f"cli{uuid.uuid4().hex[:8]}"
 
-    added = runner.invoke(main, ["users", "add", name, "--name", "Cli Person",
-                                 "--permission", "bulk_update_interactions"],
-                          input="first password\nfirst password\n")
+    added = runner.invoke(
+        main,
+        ["users", "add", name, "--name", "Cli Person", "--permission", "bulk_update_interactions"],
+        input="first password\nfirst password\n",
+    )
     assert added.exit_code == 0, added.output
     assert attempt(db, name, "first password").ok
 

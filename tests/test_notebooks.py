@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from sqlalchemy import text
 
 from jobs import notebooks
-from jobs.audit_report import build_report
-from jobs.cli import main
+from jobs.cli.main import main
 from jobs.db import Database
+from jobs.reports.audit_report import build_report
 from jobs.service import JobService
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))

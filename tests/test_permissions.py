@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.errors import ActionNotAllowed, NotFound, PermissionDenied
-from jobs.queries import JobFilter
+from jobs.reports.queries import JobFilter
 from jobs.status import DELETABLE, JobStatus
 from tests.helpers import force_status
 
@@ -85,7 +85,7 @@ def test_delete_is_allowed_only_in_the_listed_statuses_by_an_admin_or_the_owner(
 
 
 def test_the_rules_give_readable_reasons_to_a_user_acting_on_someone_elses_job():
-    from jobs.permissions import Actor, check_delete, check_stop
+    from jobs.people.permissions import Actor, check_delete, check_stop
 
     alice = Actor(
         id=2,

@@ -19,12 +19,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from jobs import broker as broker_mod
-from jobs import execution, runtime
+from jobs import runtime
 from jobs.actions.add_interaction import AddInteraction
+from jobs.engine import execution
 from jobs.errors import ActionNotAllowed
 from jobs.models import Interaction, ItemOutcome, Job, JobItem
 from jobs.status import JobStatus
+from jobs.worker import broker as broker_mod
 from tests.helpers import interactions_per_account, wait_for
 
 CALL = {"interaction_type": "Call", "outcome": "Left message", "note": "Voicemail left"}
@@ -75,9 +76,7 @@ def test_a_start_racing_a_delete_never_runs_the_deleted_job(db, service, stub_br
                 (JobItem.seq.is_not(None)) | (Interaction.id.is_not(None)),
             )
         )
-        ran = s.scalar(
-            select(func.count()).select_from(Job).where(Job.status != JobStatus.QUEUED)
-        )
+        ran = s.scalar(select(func.count()).select_from(Job).where(Job.status != JobStatus.QUEUED))
         live = s.scalar(select(func.count()).select_from(Job).where(Job.deleted_at.is_(None)))
     assert deleted_with_work == 0
     assert outcomes["deleted"] + outcomes["started"] == RACES
@@ -88,9 +87,7 @@ def test_a_small_job_submitted_behind_a_big_one_finishes_first(db, service, stub
     # Given a big job of many slow chunks, running on two worker threads, with a window of
     # four chunks per job in the queue
     runtime.configure(
-        dataclasses.replace(
-            runtime.settings(), chunk_size=50, chunk_pause=0.2, chunks_in_flight=4
-        )
+        dataclasses.replace(runtime.settings(), chunk_size=50, chunk_pause=0.2, chunks_in_flight=4)
     )
     worker = broker_mod.start_in_process_worker(stub_broker, threads=2)
     try:
@@ -122,8 +119,16 @@ def _submit_from_another_process(db, description: str) -> subprocess.Popen[str]:
     }
     cli = Path(sys.executable).parent / "bulkdesk"
     return subprocess.Popen(
-        [str(cli), "submit", "--as", "alice", "--group", "Dispute review", "--description",
-         description],
+        [
+            str(cli),
+            "submit",
+            "--as",
+            "alice",
+            "--group",
+            "Dispute review",
+            "--description",
+            description,
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -190,9 +195,7 @@ def test_an_unexpected_error_fails_the_job_with_a_sentence_not_sql(
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_submit_wait_hands_the_job_to_the_other_workers_at_once(
-    sqlite_db, tmp_path
-):
+def test_ctrl_c_during_submit_wait_hands_the_job_to_the_other_workers_at_once(sqlite_db, tmp_path):
     # Given a dashboard-like process working the embedded broker
     from jobs.service import JobService
 
@@ -213,9 +216,21 @@ def test_ctrl_c_during_submit_wait_hands_the_job_to_the_other_workers_at_once(
     try:
         # And `bulkdesk submit --wait` working a job with its own in-process worker
         watching = subprocess.Popen(
-            [str(cli), "submit", "--as", "alice", "--min-balance", "0", "--description",
-             "Interrupted", "--wait"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                str(cli),
+                "submit",
+                "--as",
+                "alice",
+                "--min-balance",
+                "0",
+                "--description",
+                "Interrupted",
+                "--wait",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         deadline = time.monotonic() + 60
         job_id = None
@@ -249,9 +264,9 @@ def test_a_worker_stopping_cleanly_hands_back_the_messages_only_its_queue_held(
     db, service, stub_broker
 ):
     # Given chunks sent to this process's in-process broker, whose queue ends with it
-    from jobs import recovery
-    from jobs.actors import run_chunk
-    from jobs.middleware import Reaper
+    from jobs.engine import recovery
+    from jobs.worker.actors import run_chunk
+    from jobs.worker.reaper import Reaper
 
     job = service.submit_bulk_interaction(
         "alice", description="Handed back", account_filter={"min_balance": 0}, **CALL

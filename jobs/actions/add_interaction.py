@@ -21,7 +21,7 @@ from sqlalchemy import (
 from jobs.actions.base import BulkAction, ChunkContext
 from jobs.errors import InvalidInput
 from jobs.models import Account, Interaction, ItemOutcome, JobItem
-from jobs.permissions import Actor
+from jobs.people.permissions import Actor
 
 INTERACTION_TYPES = ("Call", "Email", "Letter", "SMS", "Note", "Visit")
 OUTCOMES = (

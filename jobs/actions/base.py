@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Select, select
 
 from jobs.models import ItemOutcome, JobItem
-from jobs.permissions import BULK_UPDATE, Actor
+from jobs.people.permissions import BULK_UPDATE, Actor
 
 
 @dataclass(frozen=True)

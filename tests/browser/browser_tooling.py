@@ -27,9 +27,16 @@ from jobs.seed import demo_password
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 #: The demo users; their passwords are ``jobs.seed.demo_password`` (README, "Demo logins").
 DEMO_USERS = ("admin", "alice", "bob", "carol", "dave")
 
@@ -48,8 +55,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path,
-                  timeout: float = 90) -> None:
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -61,15 +67,21 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path,
             return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.3)
-    raise RuntimeError(f"panel serve did not answer within {timeout} s:\n"
-                       f"{log.read_text()[-3000:]}")
+    raise RuntimeError(f"panel serve did not answer within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
 @contextlib.contextmanager
-def serve_app(db_file: Path, *, chunk_pause: float = 0.3, chunk_size: int = 100,
-              threads: int = 2, no_login_user: str | None = None,
-              files: Sequence[str] = ("apps/app.py",), extra_args: Sequence[str] = (),
-              extra_env: Mapping[str, str] | None = None) -> Iterator[ServedApp]:
+def serve_app(
+    db_file: Path,
+    *,
+    chunk_pause: float = 0.3,
+    chunk_size: int = 100,
+    threads: int = 2,
+    no_login_user: str | None = None,
+    files: Sequence[str] = ("apps/app.py",),
+    extra_args: Sequence[str] = (),
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[ServedApp]:
     """``panel serve apps/app.py`` with Bulkdesk's login on a free port, over a copy of
     ``db_file``, with signed Bokeh sessions (a fresh secret key per server).
 
@@ -83,11 +95,21 @@ def serve_app(db_file: Path, *, chunk_pause: float = 0.3, chunk_size: int = 100,
     port = free_port()
     url = f"http://localhost:{port}"
     database_url = f"sqlite:///{db_copy}"
-    env = {**os.environ, "BULKDESK_DATABASE_URL": database_url, "BULKDESK_VAR_DIR": str(work),
-           "BULKDESK_CHUNK_PAUSE": str(chunk_pause), "BULKDESK_CHUNK_SIZE": str(chunk_size),
-           "BULKDESK_WORKER_THREADS": str(threads), "BULKDESK_BROKER_URL": ""}
-    for name in ("BULKDESK_USER", "BULKDESK_NO_LOGIN_USER", "BOKEH_SIGN_SESSIONS",
-                 "BOKEH_SECRET_KEY"):
+    env = {
+        **os.environ,
+        "BULKDESK_DATABASE_URL": database_url,
+        "BULKDESK_VAR_DIR": str(work),
+        "BULKDESK_CHUNK_PAUSE": str(chunk_pause),
+        "BULKDESK_CHUNK_SIZE": str(chunk_size),
+        "BULKDESK_WORKER_THREADS": str(threads),
+        "BULKDESK_BROKER_URL": "",
+    }
+    for name in (
+        "BULKDESK_USER",
+        "BULKDESK_NO_LOGIN_USER",
+        "BOKEH_SIGN_SESSIONS",
+        "BOKEH_SECRET_KEY",
+    ):
         env.pop(name, None)
     if no_login_user is None:
         env.update(BOKEH_SIGN_SESSIONS="yes", BOKEH_SECRET_KEY=secrets.token_urlsafe(32))
@@ -98,10 +120,21 @@ def serve_app(db_file: Path, *, chunk_pause: float = 0.3, chunk_size: int = 100,
             env["BULKDESK_NO_LOGIN_USER"] = no_login_user
     env.update(extra_env or {})
     log = work / "panel.log"
-    cmd = [str(Path(sys.executable).parent / "panel"), "serve", *files,
-           "--port", str(port), "--address", "127.0.0.1",
-           "--allow-websocket-origin", f"localhost:{port}",
-           *auth, "--setup", "apps/serve.py", *extra_args]
+    cmd = [
+        str(Path(sys.executable).parent / "panel"),
+        "serve",
+        *files,
+        "--port",
+        str(port),
+        "--address",
+        "127.0.0.1",
+        "--allow-websocket-origin",
+        f"localhost:{port}",
+        *auth,
+        "--setup",
+        "apps/serve.py",
+        *extra_args,
+    ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -145,10 +178,16 @@ def take_screenshot(target: Path, db_file: Path | None = None) -> None:
     if db_file is None:
         db_file = Path(tempfile.mkdtemp()) / "demo.db"
         env = {**os.environ, "BULKDESK_DATABASE_URL": f"sqlite:///{db_file}"}
-        subprocess.run([str(Path(sys.executable).parent / "bulkdesk"), "seed", "--if-empty"],
-                       env=env, check=True, cwd=ROOT)
-    with serve_app(db_file, chunk_pause=0.5, chunk_size=500, threads=2) as app, \
-            chromium() as browser:
+        subprocess.run(
+            [str(Path(sys.executable).parent / "bulkdesk"), "seed", "--if-empty"],
+            env=env,
+            check=True,
+            cwd=ROOT,
+        )
+    with (
+        serve_app(db_file, chunk_pause=0.5, chunk_size=500, threads=2) as app,
+        chromium() as browser,
+    ):
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         log_in(page, app, "admin")
         for group, status, description in [
@@ -159,8 +198,7 @@ def take_screenshot(target: Path, db_file: Path | None = None) -> None:
             ("High balance (> $10k)", "Any", "High balance courtesy calls"),
         ]:
             if group.startswith("(no group"):
-                expect(page.locator(".bd-jobs")).not_to_contain_text("In progress",
-                                                                     timeout=60_000)
+                expect(page.locator(".bd-jobs")).not_to_contain_text("In progress", timeout=60_000)
             page.get_by_role("button", name="Launch").click()
             page.locator(".bd-group select").select_option(label=group)
             page.locator(".bd-account-status select").select_option(label=status)

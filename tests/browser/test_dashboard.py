@@ -16,8 +16,12 @@ def unique(text: str) -> str:
 
 def submit(service, user: str, description: str, state: str = "TX") -> int:  # type: ignore[no-untyped-def]
     return service.submit_bulk_interaction(
-        user, description=description, interaction_type="Note", outcome="Information only",
-        account_filter={"state": state}).id
+        user,
+        description=description,
+        interaction_type="Note",
+        outcome="Information only",
+        account_filter={"state": state},
+    ).id
 
 
 def row(page: Page, description: str):  # type: ignore[no-untyped-def]

@@ -31,16 +31,22 @@ def served_with_fallback(sqlite_template: Path, browser: object) -> Iterator[Ser
     """The dashboard and the served notebook behind the login, started the way issue 7 found
     the hole: ``BULKDESK_USER=admin`` in the environment (which nothing may act on now), and
     behind a proxy that says whether the browser came over HTTPS (``--use-xheaders``)."""
-    with serve_app(sqlite_template, files=["apps/app.py", "notebooks/launch_and_monitor.ipynb"],
-                   extra_args=["--use-xheaders"], extra_env={"BULKDESK_USER": "admin"}) as app:
+    with serve_app(
+        sqlite_template,
+        files=["apps/app.py", "notebooks/launch_and_monitor.ipynb"],
+        extra_args=["--use-xheaders"],
+        extra_env={"BULKDESK_USER": "admin"},
+    ) as app:
         yield app
 
 
-def http_login(app: ServedApp, user: str, password: str | None = None,
-               headers: dict[str, str] | None = None) -> tuple[int, str, list[str]]:
+def http_login(
+    app: ServedApp, user: str, password: str | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, str, list[str]]:
     """POST the login form; the status, the page and the ``Set-Cookie`` headers."""
-    data = urllib.parse.urlencode({"username": user,
-                                   "password": password or app.passwords[user]}).encode()
+    data = urllib.parse.urlencode(
+        {"username": user, "password": password or app.passwords[user]}
+    ).encode()
     request = urllib.request.Request(f"{app.url}/login", data=data, headers=headers or {})
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -109,13 +115,17 @@ def hand_built_token(cookies: dict[str, str]) -> str:
     cookies it chooses (none of the login's)."""
     from bokeh.util.token import generate_jwt_token, generate_session_id
 
-    return generate_jwt_token(generate_session_id(signed=False), signed=False,
-                              extra_payload={"headers": {}, "cookies": cookies})
+    return generate_jwt_token(
+        generate_session_id(signed=False),
+        signed=False,
+        extra_payload={"headers": {}, "cookies": cookies},
+    )
 
 
 @pytest.mark.parametrize("path", ["app", "launch_and_monitor"])
 def test_a_hand_built_session_token_is_refused_and_never_acts_as_someone_else(
-        served_with_fallback, path):
+    served_with_fallback, path
+):
     # Given carol (no permissions) logged in, on a server started with BULKDESK_USER=admin
     app = served_with_fallback
     status, _, set_cookies = http_login(app, "carol")
@@ -151,7 +161,8 @@ def test_the_login_page_refuses_a_wrong_password_with_a_message(browser, served)
 
 
 def test_the_session_cookie_is_http_only_same_site_lax_and_secure_over_https(
-        browser, served, served_with_fallback):
+    browser, served, served_with_fallback
+):
     context = browser.new_context()
     log_in(context.new_page(), served, "bob")
 
@@ -161,8 +172,9 @@ def test_the_session_cookie_is_http_only_same_site_lax_and_secure_over_https(
     context.close()
 
     # Behind an HTTPS proxy (--use-xheaders, X-Forwarded-Proto) the cookie is Secure too
-    _, _, set_cookies = http_login(served_with_fallback, "bob",
-                                   headers={"X-Forwarded-Proto": "https"})
+    _, _, set_cookies = http_login(
+        served_with_fallback, "bob", headers={"X-Forwarded-Proto": "https"}
+    )
     [flags] = [c for c in set_cookies if c.startswith("bulkdesk_session=")]
     assert {"HttpOnly", "SameSite=Lax", "Secure"} <= {f.strip() for f in flags.split(";")}
 
@@ -190,7 +202,8 @@ def test_logging_out_revokes_the_session_so_a_saved_cookie_no_longer_works(brows
 
 
 def test_fifty_wrong_passwords_lock_the_login_and_the_right_one_is_refused_while_locked(
-        served_with_fallback):
+    served_with_fallback,
+):
     app = served_with_fallback
     started = time.perf_counter()
     answers = []
@@ -201,8 +214,10 @@ def test_fifty_wrong_passwords_lock_the_login_and_the_right_one_is_refused_while
 
     locked = [i for i, (_, _, page) in enumerate(answers, 1) if "is locked until" in page]
     right_status, right_page, right_cookies = http_login(app, "dave")
-    print(f"\n50 wrong passwords took {took:.2f} s; the lock set in at try {locked[0]}; "
-          f"tries 1-{locked[0]} took {answers[locked[0] - 1][1]:.2f} s")
+    print(
+        f"\n50 wrong passwords took {took:.2f} s; the lock set in at try {locked[0]}; "
+        f"tries 1-{locked[0]} took {answers[locked[0] - 1][1]:.2f} s"
+    )
 
     assert all(status == 401 for status, _, _ in answers)
     assert locked == list(range(10, 51))  # the tenth wrong password locks it
@@ -213,8 +228,7 @@ def test_fifty_wrong_passwords_lock_the_login_and_the_right_one_is_refused_while
 
 
 def test_a_server_without_login_and_without_the_flag_acts_as_nobody(browser, sqlite_template):
-    with serve_app(sqlite_template, no_login_user="",
-                   extra_env={"BULKDESK_USER": "admin"}) as app:
+    with serve_app(sqlite_template, no_login_user="", extra_env={"BULKDESK_USER": "admin"}) as app:
         page = browser.new_page()
         page.goto(f"{app.url}/app")
 
@@ -224,8 +238,7 @@ def test_a_server_without_login_and_without_the_flag_acts_as_nobody(browser, sql
         page.close()
 
 
-def test_a_server_started_without_login_on_purpose_says_so_on_every_page(
-        browser, sqlite_template):
+def test_a_server_started_without_login_on_purpose_says_so_on_every_page(browser, sqlite_template):
     with serve_app(sqlite_template, no_login_user="alice") as app:
         page = browser.new_page(viewport={"width": 1500, "height": 1000})
         page.goto(f"{app.url}/app")
@@ -243,9 +256,21 @@ def test_the_login_refuses_to_start_without_signed_sessions(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOKEH_")}
     env["BULKDESK_DATABASE_URL"] = f"sqlite:///{tmp_path / 'x.db'}"
     proc = subprocess.run(
-        [str(Path(sys.executable).parent / "panel"), "serve", "apps/app.py", "--port", "0",
-         "--auth-module", "apps/auth.py"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        [
+            str(Path(sys.executable).parent / "panel"),
+            "serve",
+            "apps/app.py",
+            "--port",
+            "0",
+            "--auth-module",
+            "apps/auth.py",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
     assert proc.returncode != 0
     assert "needs signed Bokeh sessions" in proc.stdout + proc.stderr

@@ -22,9 +22,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
         )
-        batch_op.add_column(
-            sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch_op.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "login_sessions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -41,9 +39,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name=op.f("uq_login_sessions_token_hash")),
     )
     with op.batch_alter_table("login_sessions", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_login_sessions_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_login_sessions_user_id"), ["user_id"], unique=False)
 
 
 def downgrade() -> None:

@@ -9,8 +9,9 @@ import weakref
 from dramatiq import Broker, Message, Middleware
 from dramatiq.brokers.stub import StubBroker
 
-from jobs import recovery, runtime
-from jobs.middleware.leases import CHUNK_ACTOR, START_ACTOR
+from jobs import runtime
+from jobs.engine import recovery
+from jobs.worker.leases import CHUNK_ACTOR, START_ACTOR
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ INTERVAL = 1.0
 
 
 class Reaper(Middleware):
-    """Runs :func:`jobs.recovery.sweep` at worker boot and every second after.
+    """Runs :func:`jobs.engine.recovery.sweep` at worker boot and every second after.
 
     It also knows whether this worker has an idle thread (messages being worked versus
     worker threads): only then are long-waiting messages taken for lost. With the in-process
@@ -60,7 +61,11 @@ class Reaper(Middleware):
             self._local.pop(message.message_id, None)
 
     def after_process_message(
-        self, broker: Broker, message: Message, *, result: object = None,
+        self,
+        broker: Broker,
+        message: Message,
+        *,
+        result: object = None,
         exception: BaseException | None = None,
     ) -> None:
         with self._lock:
@@ -126,7 +131,7 @@ class Reaper(Middleware):
 
     @staticmethod
     def sweep_once(*, at_boot: bool = False, idle: bool = False) -> recovery.SweepResult:
-        from jobs.actors import run_chunk, start_job
+        from jobs.worker.actors import run_chunk, start_job
 
         found = recovery.sweep(runtime.database(), at_boot=at_boot, idle=idle)
         for job_id in found.start_jobs:

@@ -49,9 +49,7 @@ class AccountFilter:
                     data[key] = int(data[key])
                     if not 1 <= data[key] <= _MAX_ID:
                         what = key.removesuffix("_id")
-                        raise InvalidInput(
-                            f"There is no {what} number {data[key]}", field="filter"
-                        )
+                        raise InvalidInput(f"There is no {what} number {data[key]}", field="filter")
             for key in ("min_balance", "max_balance"):
                 if key in data:
                     data[key] = float(Decimal(str(data[key])))

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from jobs import passwords
 from jobs.db import Database
 from jobs.errors import InvalidInput, NotFound
-from jobs.logins import revoke_sessions
 from jobs.models import User, utcnow
-from jobs.permissions import ADMIN, ALL_PERMISSIONS, USER
+from jobs.people import passwords
+from jobs.people.logins import revoke_sessions
+from jobs.people.permissions import ADMIN, ALL_PERMISSIONS, USER
 
 #: Shorter passwords are refused.
 MIN_PASSWORD_LENGTH = 8
@@ -35,8 +35,9 @@ class LoginInfo:
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"A password needs at least {MIN_PASSWORD_LENGTH} characters",
-                           field="password")
+        raise InvalidInput(
+            f"A password needs at least {MIN_PASSWORD_LENGTH} characters", field="password"
+        )
 
 
 def _user(session, username: str) -> User:  # type: ignore[no-untyped-def]
@@ -46,8 +47,16 @@ def _user(session, username: str) -> User:  # type: ignore[no-untyped-def]
     return user
 
 
-def add_user(db: Database, username: str, password: str, *, display_name: str = "",
-             role: str = USER, permissions: Sequence[str] = (), email: str | None = None) -> None:
+def add_user(
+    db: Database,
+    username: str,
+    password: str,
+    *,
+    display_name: str = "",
+    role: str = USER,
+    permissions: Sequence[str] = (),
+    email: str | None = None,
+) -> None:
     """Create a user who can log in with ``password``.
 
     Raises:
@@ -61,15 +70,27 @@ def add_user(db: Database, username: str, password: str, *, display_name: str = 
         raise InvalidInput(f"The role is {ADMIN!r} or {USER!r}", field="role")
     unknown = set(permissions) - set(ALL_PERMISSIONS)
     if unknown:
-        raise InvalidInput(f"Unknown permission(s): {', '.join(sorted(unknown))}; known: "
-                           f"{', '.join(ALL_PERMISSIONS)}", field="permissions")
+        raise InvalidInput(
+            f"Unknown permission(s): {', '.join(sorted(unknown))}; known: "
+            f"{', '.join(ALL_PERMISSIONS)}",
+            field="permissions",
+        )
     _check_password(password)
     with db.write() as session:
         if session.scalars(select(User.id).where(User.username == username)).first():
             raise InvalidInput(f"There is already a user called {username!r}", field="username")
-        session.add(User(username=username, display_name=display_name or username, role=role,
-                         permissions=list(permissions), email=email, notify="all",
-                         active=True, password_hash=passwords.hash_password(password)))
+        session.add(
+            User(
+                username=username,
+                display_name=display_name or username,
+                role=role,
+                permissions=list(permissions),
+                email=email,
+                notify="all",
+                active=True,
+                password_hash=passwords.hash_password(password),
+            )
+        )
 
 
 def set_password(db: Database, username: str, password: str) -> None:
@@ -105,9 +126,19 @@ def list_users(db: Database) -> list[LoginInfo]:
     """Every user, by username."""
     with db.read() as session:
         users = session.scalars(select(User).order_by(User.username)).all()
-        return [LoginInfo(u.username, u.display_name, u.role, tuple(u.permissions), u.active,
-                          bool(u.password_hash), u.failed_logins, u.locked_until)
-                for u in users]
+        return [
+            LoginInfo(
+                u.username,
+                u.display_name,
+                u.role,
+                tuple(u.permissions),
+                u.active,
+                bool(u.password_hash),
+                u.failed_logins,
+                u.locked_until,
+            )
+            for u in users
+        ]
 
 
 def set_missing_passwords(db: Database, hashes: dict[str, str]) -> list[str]:
@@ -118,8 +149,9 @@ def set_missing_passwords(db: Database, hashes: dict[str, str]) -> list[str]:
     """
     changed = []
     with db.write() as session:
-        for user in session.scalars(select(User).where(User.username.in_(hashes),
-                                                       User.password_hash.is_(None))):
+        for user in session.scalars(
+            select(User).where(User.username.in_(hashes), User.password_hash.is_(None))
+        ):
             user.password_hash = hashes[user.username]
             changed.append(user.username)
     return sorted(changed)

@@ -14,10 +14,10 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from jobs import permissions
 from jobs.actions import ACTIONS
 from jobs.models import Account, AuditEvent, ItemOutcome, Job, JobItem, User, utcnow
-from jobs.permissions import Actor
+from jobs.people import permissions
+from jobs.people.permissions import Actor
 from jobs.status import JobStatus
 
 T = TypeVar("T")

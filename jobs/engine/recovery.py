@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, exists, or_, select, update
 
 from jobs.db import Database
-from jobs.execution import close_unprocessed
+from jobs.engine.execution import close_unprocessed
 from jobs.models import ChunkState, Job, JobChunk, utcnow
 from jobs.status import JobStatus
 
@@ -91,8 +91,13 @@ def sweep(
             return found
     with db.write_conn() as conn:
         found.send_chunks += _claim(
-            conn, JobChunk, chunk_conds, state=ChunkState.QUEUED, lease_owner=None,
-            lease_until=None, enqueued_at=now,
+            conn,
+            JobChunk,
+            chunk_conds,
+            state=ChunkState.QUEUED,
+            lease_owner=None,
+            lease_until=None,
+            enqueued_at=now,
         )
         if at_boot or idle:
             running = select(Job.id).where(Job.status == JobStatus.IN_PROGRESS)

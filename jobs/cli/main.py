@@ -12,7 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from jobs import runtime
 from jobs.errors import BulkdeskError, ConfigError
-from jobs.queries import JobFilter
+from jobs.reports.queries import JobFilter
 from jobs.status import JobStatus
 
 #: ``bulkdesk submit --wait`` exits with the job's outcome; every refusal exits 2.
@@ -116,7 +116,7 @@ def worker(processes: int, threads: int | None) -> None:
     settings = runtime.settings()
     threads = threads or settings.worker_threads
     if settings.embedded_broker:
-        from jobs import (
+        from jobs.worker import (
             actors,  # noqa: F401  (sets up the in-process broker)
             broker,
         )
@@ -133,7 +133,14 @@ def worker(processes: int, threads: int | None) -> None:
         return
     os.execvp(
         "dramatiq",
-        ["dramatiq", "jobs.actors", "--processes", str(processes), "--threads", str(threads)],
+        [
+            "dramatiq",
+            "jobs.worker.actors",
+            "--processes",
+            str(processes),
+            "--threads",
+            str(threads),
+        ],
     )
 
 
@@ -213,7 +220,7 @@ def submit(
 
 
 def _start_embedded():  # type: ignore[no-untyped-def]
-    from jobs import (
+    from jobs.worker import (
         actors,  # noqa: F401
         broker,
     )
@@ -356,7 +363,8 @@ def audit(date_from: str, date_to: str, username: str, user: str, out_dir: str |
     """
     from pathlib import Path
 
-    from jobs import audit_report, notebooks
+    from jobs import notebooks
+    from jobs.reports import audit_report
 
     try:
         from papermill.exceptions import PapermillExecutionError
@@ -389,7 +397,7 @@ def audit(date_from: str, date_to: str, username: str, user: str, out_dir: str |
         click.echo(f"Wrote {folder / f'{stem}.{suffix}'}")
 
 
-from jobs.cli_users import users  # noqa: E402
+from jobs.cli.users import users  # noqa: E402
 
 main.add_command(users)
 

@@ -6,7 +6,7 @@ import click
 
 from jobs import runtime
 from jobs.errors import BulkdeskError
-from jobs.permissions import ADMIN, ALL_PERMISSIONS, USER
+from jobs.people.permissions import ADMIN, ALL_PERMISSIONS, USER
 
 
 def _fail(error: Exception) -> None:
@@ -15,8 +15,13 @@ def _fail(error: Exception) -> None:
 
 
 def _password_option(help_text: str):  # type: ignore[no-untyped-def]
-    return click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-                        help=help_text + " (asked for when not given).")
+    return click.option(
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        help=help_text + " (asked for when not given).",
+    )
 
 
 @click.group()
@@ -29,17 +34,35 @@ def users() -> None:
 @_password_option("The new user's password")
 @click.option("--name", "display_name", default="", help="Shown in the dashboard's header.")
 @click.option("--role", type=click.Choice([USER, ADMIN]), default=USER, show_default=True)
-@click.option("--permission", "permissions", multiple=True, type=click.Choice(ALL_PERMISSIONS),
-              help="A permission to grant; repeat for more.")
+@click.option(
+    "--permission",
+    "permissions",
+    multiple=True,
+    type=click.Choice(ALL_PERMISSIONS),
+    help="A permission to grant; repeat for more.",
+)
 @click.option("--email", default=None)
-def add(username: str, password: str, display_name: str, role: str,
-        permissions: tuple[str, ...], email: str | None) -> None:
+def add(
+    username: str,
+    password: str,
+    display_name: str,
+    role: str,
+    permissions: tuple[str, ...],
+    email: str | None,
+) -> None:
     """Create USERNAME, who can log in at once."""
-    from jobs.user_admin import add_user
+    from jobs.people.user_admin import add_user
 
     try:
-        add_user(runtime.database(), username, password, display_name=display_name, role=role,
-                 permissions=permissions, email=email)
+        add_user(
+            runtime.database(),
+            username,
+            password,
+            display_name=display_name,
+            role=role,
+            permissions=permissions,
+            email=email,
+        )
     except BulkdeskError as error:
         _fail(error)
     click.echo(f"Added {username} ({role}).")
@@ -50,7 +73,7 @@ def add(username: str, password: str, display_name: str, role: str,
 @_password_option("The new password")
 def passwd(username: str, password: str) -> None:
     """Set USERNAME's password; unlocks the login and logs out every session."""
-    from jobs.user_admin import set_password
+    from jobs.people.user_admin import set_password
 
     try:
         set_password(runtime.database(), username, password)
@@ -63,7 +86,7 @@ def passwd(username: str, password: str) -> None:
 @click.argument("username")
 def disable(username: str) -> None:
     """Stop USERNAME from logging in, and log out every session of theirs."""
-    from jobs.user_admin import set_active
+    from jobs.people.user_admin import set_active
 
     try:
         set_active(runtime.database(), username, False)
@@ -76,7 +99,7 @@ def disable(username: str) -> None:
 @click.argument("username")
 def enable(username: str) -> None:
     """Let a disabled USERNAME log in again."""
-    from jobs.user_admin import set_active
+    from jobs.people.user_admin import set_active
 
     try:
         set_active(runtime.database(), username, True)
@@ -89,7 +112,7 @@ def enable(username: str) -> None:
 @click.argument("username")
 def unlock(username: str) -> None:
     """Lift the lock after too many wrong passwords."""
-    from jobs.user_admin import unlock as unlock_user
+    from jobs.people.user_admin import unlock as unlock_user
 
     try:
         unlock_user(runtime.database(), username)
@@ -101,7 +124,7 @@ def unlock(username: str) -> None:
 @users.command("list")
 def list_() -> None:
     """Every user: role, whether they may log in, and any lock."""
-    from jobs.user_admin import list_users
+    from jobs.people.user_admin import list_users
 
     for u in list_users(runtime.database()):
         state = "active" if u.active else "disabled"
@@ -117,8 +140,8 @@ def list_() -> None:
 @users.command("demo-passwords")
 def demo_passwords() -> None:
     """Give the demo users their README passwords where they have none (older demo data)."""
+    from jobs.people.user_admin import set_missing_passwords
     from jobs.seed import demo_password_hashes
-    from jobs.user_admin import set_missing_passwords
 
     changed = set_missing_passwords(runtime.database(), demo_password_hashes())
     if changed:

@@ -12,7 +12,8 @@ import threading
 from dramatiq import Broker, Message, Middleware
 from dramatiq.middleware import SkipMessage
 
-from jobs import execution, runtime
+from jobs import runtime
+from jobs.engine import execution
 from jobs.status import JobStatus
 
 log = logging.getLogger(__name__)

@@ -19,16 +19,18 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from jobs import passwords
 from jobs.db import Database
 from jobs.models import LoginSession, User, utcnow
+from jobs.people import passwords
 
 Clock = Callable[[], dt.datetime]
 
 WRONG = "Wrong username or password."
 DISABLED = "This login is disabled. Ask an administrator."
-NO_PASSWORD = ("No password is set for this login yet. An administrator sets one with "
-               "`bulkdesk users passwd {username}`.")
+NO_PASSWORD = (
+    "No password is set for this login yet. An administrator sets one with "
+    "`bulkdesk users passwd {username}`."
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +78,14 @@ class LoginResult:
         return self.username is not None
 
 
-def attempt(db: Database, username: str, password: str, *,
-            policy: LoginPolicy = DEFAULT_POLICY, now: Clock = utcnow) -> LoginResult:
+def attempt(
+    db: Database,
+    username: str,
+    password: str,
+    *,
+    policy: LoginPolicy = DEFAULT_POLICY,
+    now: Clock = utcnow,
+) -> LoginResult:
     """Check a username and password; on success open a session.
 
     Parameters:
@@ -121,8 +129,9 @@ def _wrong_password(user: User, at: dt.datetime, policy: LoginPolicy) -> LoginRe
     user.failed_logins += 1
     if user.failed_logins >= policy.lock_after:
         user.locked_until = at + dt.timedelta(minutes=policy.lock_minutes)
-        return LoginResult(None, message=_locked_message(user.locked_until),
-                           locked_until=user.locked_until)
+        return LoginResult(
+            None, message=_locked_message(user.locked_until), locked_until=user.locked_until
+        )
     pause = policy.pause_after(user.failed_logins)
     if pause:
         user.locked_until = at + dt.timedelta(seconds=pause)
@@ -132,33 +141,50 @@ def _wrong_password(user: User, at: dt.datetime, policy: LoginPolicy) -> LoginRe
 def _refused_while_locked(user: User, at: dt.datetime, policy: LoginPolicy) -> LoginResult:
     assert user.locked_until is not None
     if user.failed_logins >= policy.lock_after:
-        return LoginResult(None, message=_locked_message(user.locked_until),
-                           locked_until=user.locked_until)
+        return LoginResult(
+            None, message=_locked_message(user.locked_until), locked_until=user.locked_until
+        )
     wait = (user.locked_until - at).total_seconds()
-    return LoginResult(None, wait_seconds=wait,
-                       message=f"Too many wrong passwords: wait {wait:.1f} s, then try again.")
+    return LoginResult(
+        None,
+        wait_seconds=wait,
+        message=f"Too many wrong passwords: wait {wait:.1f} s, then try again.",
+    )
 
 
 def _locked_message(until: dt.datetime) -> str:
-    return (f"Too many wrong passwords: this login is locked until {until:%H:%M} UTC "
-            f"({until:%Y-%m-%d}). Try again then, or ask an administrator to unlock it.")
+    return (
+        f"Too many wrong passwords: this login is locked until {until:%H:%M} UTC "
+        f"({until:%Y-%m-%d}). Try again then, or ask an administrator to unlock it."
+    )
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _open_session(session, user: User, at: dt.datetime,  # type: ignore[no-untyped-def]
-                  policy: LoginPolicy) -> str:
+def _open_session(
+    session,
+    user: User,
+    at: dt.datetime,  # type: ignore[no-untyped-def]
+    policy: LoginPolicy,
+) -> str:
     token = secrets.token_urlsafe(32)
-    session.add(LoginSession(
-        token_hash=_token_hash(token), user_id=user.id, created_at=at, last_seen_at=at,
-        expires_at=at + dt.timedelta(hours=policy.session_hours)))
+    session.add(
+        LoginSession(
+            token_hash=_token_hash(token),
+            user_id=user.id,
+            created_at=at,
+            last_seen_at=at,
+            expires_at=at + dt.timedelta(hours=policy.session_hours),
+        )
+    )
     return token
 
 
-def session_user(db: Database, token: str | None, *, policy: LoginPolicy = DEFAULT_POLICY,
-                 now: Clock = utcnow) -> str | None:
+def session_user(
+    db: Database, token: str | None, *, policy: LoginPolicy = DEFAULT_POLICY, now: Clock = utcnow
+) -> str | None:
     """The username of a live session, or ``None`` for an unknown, revoked, expired or idle
     one, or one of a disabled user. Notes the session as seen (at most once a minute)."""
     if not token:
@@ -168,9 +194,13 @@ def session_user(db: Database, token: str | None, *, policy: LoginPolicy = DEFAU
     query = (
         select(LoginSession.id, LoginSession.last_seen_at, User.username)
         .join(User, User.id == LoginSession.user_id)
-        .where(LoginSession.token_hash == _token_hash(token), LoginSession.revoked_at.is_(None),
-               LoginSession.expires_at > at, LoginSession.last_seen_at > idle_since,
-               User.active.is_(True))
+        .where(
+            LoginSession.token_hash == _token_hash(token),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > at,
+            LoginSession.last_seen_at > idle_since,
+            User.active.is_(True),
+        )
     )
     with db.read() as session:
         row = session.execute(query).one_or_none()
@@ -178,8 +208,9 @@ def session_user(db: Database, token: str | None, *, policy: LoginPolicy = DEFAU
         return None
     if at - row.last_seen_at > dt.timedelta(minutes=1):
         with db.write() as session:
-            session.execute(update(LoginSession).where(LoginSession.id == row.id)
-                            .values(last_seen_at=at))
+            session.execute(
+                update(LoginSession).where(LoginSession.id == row.id).values(last_seen_at=at)
+            )
     return row.username
 
 
@@ -190,14 +221,16 @@ def log_out(db: Database, token: str | None, *, now: Clock = utcnow) -> bool:
     with db.write() as session:
         result = session.execute(
             update(LoginSession)
-            .where(LoginSession.token_hash == _token_hash(token),
-                   LoginSession.revoked_at.is_(None))
-            .values(revoked_at=now()))
+            .where(LoginSession.token_hash == _token_hash(token), LoginSession.revoked_at.is_(None))
+            .values(revoked_at=now())
+        )
     return bool(result.rowcount)
 
 
 def revoke_sessions(session, user_id: int, at: dt.datetime) -> None:  # type: ignore[no-untyped-def]
     """Revoke every live session of a user, in the caller's unit of work."""
-    session.execute(update(LoginSession)
-                    .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
-                    .values(revoked_at=at))
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, func, insert, literal, or_, select, update
 
-from jobs import audit
 from jobs.actions import ChunkContext, get_action
 from jobs.db import Database
+from jobs.engine import audit
 from jobs.errors import BulkdeskError
 from jobs.models import ChunkState, ItemOutcome, Job, JobChunk, JobItem, utcnow
-from jobs.selection import Selection
+from jobs.sources.accounts import Selection
 from jobs.status import JobStatus, move
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,7 @@ class ChunkResult:
     next_chunk: int | None = None
 
 
-def start(
-    db: Database, job_id: int, chunk_size: int, in_flight: int | None = None
-) -> list[int]:
+def start(db: Database, job_id: int, chunk_size: int, in_flight: int | None = None) -> list[int]:
     """Move a Queued job to In progress, snapshot its targets and plan its chunks.
 
     The status moves first, in one guarded statement that also checks the job is not
@@ -267,9 +265,7 @@ def _work_chunk(conn: Connection, chunk_id: int, owner: str) -> ChunkResult | No
     if counters.chunks_left == 0:
         finished = _finish(conn, chunk.job_id, exceptions=counters.exceptions)
     next_chunk = _admit_next(conn, chunk.job_id, now)
-    return ChunkResult(
-        ok=ok, exceptions=exceptions, job_finished=finished, next_chunk=next_chunk
-    )
+    return ChunkResult(ok=ok, exceptions=exceptions, job_finished=finished, next_chunk=next_chunk)
 
 
 def _admit_next(conn: Connection, job_id: int, now: dt.datetime) -> int | None:

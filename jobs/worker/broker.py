@@ -25,7 +25,8 @@ def make_broker(settings: Settings) -> Broker:
       ConfigError: for a URL scheme that is neither redis, amqp nor empty (``Settings``
         refuses those already).
     """
-    from jobs.middleware import ChunkLeases, Reaper
+    from jobs.worker.leases import ChunkLeases
+    from jobs.worker.reaper import Reaper
 
     url = settings.broker_url
     if settings.embedded_broker:
@@ -50,7 +51,7 @@ def make_broker(settings: Settings) -> Broker:
 
 def use(broker: Broker) -> None:
     """Make ``broker`` the one this process sends to, and bind Bulkdesk's actors to it."""
-    from jobs import actors
+    from jobs.worker import actors
 
     dramatiq.set_broker(broker)
     for actor in actors.ALL:

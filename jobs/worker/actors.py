@@ -1,7 +1,7 @@
 """The dramatiq actors: start a job, work a chunk. Messages carry ids, never objects.
 
 Importing this module sets up the broker from the environment, so that
-``dramatiq jobs.actors`` starts worker processes for the configured broker.
+``dramatiq jobs.worker.actors`` starts worker processes for the configured broker.
 """
 
 from __future__ import annotations
@@ -13,16 +13,19 @@ import time
 import dramatiq
 from dramatiq.middleware import CurrentMessage
 
-from jobs import broker as _broker
-from jobs import execution, runtime
+from jobs import runtime
+from jobs.engine import execution
 from jobs.errors import BulkdeskError, ConfigError
-from jobs.middleware.leases import CHUNK_ACTOR, START_ACTOR
+from jobs.worker import broker as _broker
+from jobs.worker.leases import CHUNK_ACTOR, START_ACTOR
 
 log = logging.getLogger(__name__)
 
 try:
     dramatiq.set_broker(_broker.make_broker(runtime.settings()))
-except ConfigError as error:  # `dramatiq jobs.actors` with bad settings: one line, not a trace
+except (
+    ConfigError
+) as error:  # `dramatiq jobs.worker.actors` with bad settings: one line, not a trace
     print(f"Bulkdesk cannot start: {error}", file=sys.stderr)
     raise SystemExit(2) from None
 
