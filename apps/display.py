@@ -95,18 +95,23 @@ def fmt_duration(seconds: float | None) -> str:
 
 
 def progress_bar(job: JobSummary) -> str:
-    """A bar (done in the status colour, exceptions amber) over "done of total" and exceptions."""
+    """A bar (ok in the status colour, exceptions amber, not processed grey) over
+    "processed of total", exceptions and not processed."""
     total = max(job.total, 1)
     ok = 100 * job.ok / total
-    bad = 100 * (job.exceptions + job.not_processed) / total
+    bad = 100 * job.exceptions / total
+    skipped = 100 * job.not_processed / total
     color = status_color(job.status)
-    label = f"{job.done:,} of {job.total:,}" if job.total else "—"
+    label = f"{job.processed:,} of {job.total:,}" if job.total else "—"
     if job.exceptions:
         label += f' · <span style="color:#b45309">{job.exceptions:,} exc.</span>'
+    if job.not_processed:
+        label += f' · <span style="color:#4b5563">{job.not_processed:,} not processed</span>'
     return (
         f'<div style="height:7px;border-radius:4px;background:#e5e7eb;overflow:hidden;'
         f'display:flex;margin-top:3px"><div style="width:{ok:.1f}%;background:{color}"></div>'
-        f'<div style="width:{bad:.1f}%;background:#f59e0b"></div></div>'
+        f'<div style="width:{bad:.1f}%;background:#f59e0b"></div>'
+        f'<div style="width:{skipped:.1f}%;background:#9ca3af"></div></div>'
         f'<div style="font-size:11px;color:#374151;margin-top:2px;white-space:nowrap">'
         f"{label}</div>"
     )

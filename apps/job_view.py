@@ -49,7 +49,7 @@ def counters_html(job: JobSummary) -> str:
     cards = [
         _card("Status", status_badge(job.status, clickable=False)),
         _card("Accounts", f"{job.total:,}"),
-        _card("Processed", f"{job.done:,}"),
+        _card("Processed", f"{job.processed:,}"),
         _card("Ok", f"{job.ok:,}", "#15803d"),
         _card("Exceptions", f"{job.exceptions:,}", "#b45309" if job.exceptions else "#111827"),
         _card("Not processed", f"{job.not_processed:,}"),

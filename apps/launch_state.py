@@ -17,7 +17,7 @@ from jobs.errors import BulkdeskError, InvalidInput
 from jobs.people.permissions import Actor
 from jobs.reports.queries import JobSummary
 from jobs.service import JobService
-from jobs.sources.accounts import AccountFilter, Selection
+from jobs.sources.accounts import AccountFilter, AccountSelection
 
 NO_GROUP = "(no group: filter all accounts)"
 ANY = "Any"
@@ -69,8 +69,8 @@ class AccountCriteria(param.Parameterized):
             }
         )
 
-    def selection(self) -> Selection:
-        return Selection(group_id=self.group_id(), filter=self.account_filter())
+    def selection(self) -> AccountSelection:
+        return AccountSelection(group_id=self.group_id(), filter=self.account_filter())
 
     def copy_from(self, other: AccountCriteria) -> None:
         names = ("group", "account_status", "state", "text", "min_balance", "max_balance")

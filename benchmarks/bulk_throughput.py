@@ -365,7 +365,7 @@ def profile_statements(db: Database, accounts: int, chunk_size: int) -> dict[str
         steps["submit"] = time.perf_counter() - t0
         phase[0] = "start"
         t = time.perf_counter()
-        chunk_ids = execution.start(db, job.id, chunk_size)
+        chunk_ids = execution.start(db, job.id, chunk_size).chunks
         steps["start (snapshot + plan)"] = time.perf_counter() - t
         steps["claim"] = steps["chunk"] = 0.0
         for chunk_id in chunk_ids:
@@ -417,6 +417,7 @@ def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     from benchmarks import naive_actor
     from jobs import runtime
     from jobs.config import Settings
+    from jobs.worker import actors as actors_mod
     from jobs.worker import broker as broker_mod
 
     url, seeded = prepare_database("sqlite", args.accounts, args.reuse)
@@ -434,7 +435,7 @@ def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     out["raw"] = measure_raw_best(db, args.accounts, args.raw_runs)
     clear_jobs(db)
     broker = broker_mod.make_broker(settings)
-    broker_mod.use(broker)
+    actors_mod.use(broker)
     naive_actor.bind(broker)
     worker = broker_mod.start_in_process_worker(broker, args.threads)
     try:
@@ -514,6 +515,7 @@ def run_postgres(args: argparse.Namespace) -> dict[str, Any]:
 
     from jobs import runtime
     from jobs.config import Settings
+    from jobs.worker import actors as actors_mod
     from jobs.worker import broker as broker_mod
 
     url, seeded = prepare_database("postgres", args.accounts, args.reuse)
@@ -532,7 +534,7 @@ def run_postgres(args: argparse.Namespace) -> dict[str, Any]:
     clear_jobs(db)
     redis.Redis.from_url(REDIS_URL).flushdb()
     broker = broker_mod.make_broker(settings)
-    broker_mod.use(broker)
+    actors_mod.use(broker)
     from benchmarks import naive_actor
 
     naive_actor.bind(broker)

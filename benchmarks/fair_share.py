@@ -24,6 +24,7 @@ from jobs.db import Database, upgrade
 from jobs.models import Account, Group, GroupMember
 from jobs.seed import seed
 from jobs.service import JobService
+from jobs.worker import actors as actors_mod
 from jobs.worker import broker as broker_mod
 
 RESULTS = Path(__file__).parent / "results"
@@ -68,7 +69,7 @@ def run(accounts: int, runs: int) -> dict[str, object]:
             db = Database(url)
             runtime.configure(Settings(database_url=url), db=db)
             broker = broker_mod.make_broker(runtime.settings())
-            broker_mod.use(broker)
+            actors_mod.use(broker)
             worker = broker_mod.start_in_process_worker(broker, runtime.settings().worker_threads)
             service = JobService(db)
             try:
@@ -76,7 +77,7 @@ def run(accounts: int, runs: int) -> dict[str, object]:
                     "admin", description="Big", account_filter={"min_balance": 0}, **CALL
                 )
                 if with_small:
-                    while service.job("admin", big.id).summary.done < accounts // 10:
+                    while service.job("admin", big.id).summary.processed < accounts // 10:
                         time.sleep(0.01)
                     t = time.monotonic()
                     little = service.submit_bulk_interaction(

@@ -42,6 +42,13 @@ class Settings:
         progress can be watched; 0 in production).
       chunks_in_flight: how many chunks of one job may wait in the broker's queue (or run)
         at a time; the rest wait in the database, so the queue interleaves running jobs.
+      smtp_url: ``smtp://[user:password@]host:port`` (``?starttls=1`` for STARTTLS) where
+        emails go; empty: each email is written as an ``.eml`` file under ``outbox_dir``.
+      mail_from: the From address of Bulkdesk's emails.
+      dashboard_url: the dashboard's address, for links in emails (``…/app``).
+      outbox_dir: where emails are written when no SMTP server is configured.
+      delivery_attempts: how often an outside effect (an email) is tried before it counts as
+        failed and is shown on its job.
 
     Raises:
       ConfigError: for a value out of range, naming the variable.
@@ -54,6 +61,11 @@ class Settings:
     worker_threads: int = 4
     chunk_pause: float = 0.0
     chunks_in_flight: int = 16
+    smtp_url: str = ""
+    mail_from: str = "bulkdesk@localhost"
+    dashboard_url: str = "http://localhost:5006/app"
+    outbox_dir: str = ""
+    delivery_attempts: int = 4
 
     def __post_init__(self) -> None:
         _check_range("BULKDESK_CHUNK_SIZE", self.chunk_size, 1, 100_000)
@@ -61,8 +73,16 @@ class Settings:
         _check_range("BULKDESK_WORKER_THREADS", self.worker_threads, 1, 256)
         _check_range("BULKDESK_CHUNK_PAUSE", self.chunk_pause, 0, 600)
         _check_range("BULKDESK_CHUNKS_IN_FLIGHT", self.chunks_in_flight, 1, 10_000)
+        _check_range("BULKDESK_DELIVERY_ATTEMPTS", self.delivery_attempts, 1, 100)
+        if not self.outbox_dir:
+            object.__setattr__(self, "outbox_dir", str(_var_dir() / "outbox"))
         object.__setattr__(self, "database_url", _check_database_url(self.database_url))
         _check_broker_url(self.broker_url)
+        if self.smtp_url:
+            # Lazily: the parser lives with the mail code and needs only jobs.errors.
+            from jobs.outbound.mail import parse_smtp_url
+
+            parse_smtp_url(self.smtp_url)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -81,6 +101,12 @@ class Settings:
             worker_threads=_number(env, "BULKDESK_WORKER_THREADS", int, 4),
             chunk_pause=_number(env, "BULKDESK_CHUNK_PAUSE", float, 0.0),
             chunks_in_flight=_number(env, "BULKDESK_CHUNKS_IN_FLIGHT", int, 16),
+            smtp_url=env.get("BULKDESK_SMTP_URL", "").strip(),
+            mail_from=env.get("BULKDESK_MAIL_FROM", "").strip() or "bulkdesk@localhost",
+            dashboard_url=env.get("BULKDESK_DASHBOARD_URL", "").strip()
+            or "http://localhost:5006/app",
+            outbox_dir=env.get("BULKDESK_OUTBOX_DIR", "").strip(),
+            delivery_attempts=_number(env, "BULKDESK_DELIVERY_ATTEMPTS", int, 4),
         )
 
     @property

@@ -5,10 +5,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import JSON, Connection, Engine, String, cast, create_engine, event, literal
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.functions import FunctionElement
 
 
 class Database:
@@ -101,3 +105,27 @@ def upgrade(db_or_url: Database | str, revision: str = "head") -> None:
         "sqlalchemy.url", url.render_as_string(hide_password=False).replace("%", "%%")
     )
     command.upgrade(cfg, revision)
+
+
+class json_object(FunctionElement[Any]):  # noqa: N801  (an SQL function, named like one)
+    """``json_object(k1, v1, k2, v2, …)`` on SQLite, ``json_build_object`` on PostgreSQL:
+    a JSON object built in SQL, for set-based writes of per-item payloads."""
+
+    type = JSON()
+    inherit_cache = True
+    name = "json_object"
+
+    def __init__(self, *pairs: Any) -> None:
+        # Text values as typed text: PostgreSQL cannot infer the type of a bare text
+        # parameter given to json_build_object.
+        super().__init__(*(cast(literal(p), String) if isinstance(p, str) else p for p in pairs))
+
+
+@compiles(json_object)
+def _json_object_sqlite(element: json_object, compiler: Any, **kw: Any) -> str:
+    return f"json_object({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_object, "postgresql")
+def _json_object_postgresql(element: json_object, compiler: Any, **kw: Any) -> str:
+    return f"json_build_object({compiler.process(element.clauses, **kw)})"

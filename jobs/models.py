@@ -159,6 +159,22 @@ class Account(Base):
     declined_transactions: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class AccountStatus(Base):
+    """An account status people can set (Change Status) and filter on; configured in a table.
+
+    An inactive status stays on the accounts that have it but cannot be chosen any more; a
+    ``closed`` status marks accounts that bulk actions leave alone.
+    """
+
+    __tablename__ = "account_statuses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(24), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Group(Base):
     """A named set of accounts: a static list (members) or a saved filter."""
 
@@ -216,8 +232,12 @@ class Job(Base):
     action: Mapped[str] = mapped_column(String(48))
     description: Mapped[str] = mapped_column(String(500))
     parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    #: What was targeted, as the person chose it (group or filter), for display.
+    #: The job's source (``jobs.sources``): its ``kind`` and what the person chose, with
+    #: ``text`` (for display) and ``count_at_submit``.
     selection: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: What the action decided once for the whole job after the snapshot (``plan``), kept so
+    #: that the job can be reproduced (a random seed, a distribution).
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     status: Mapped[int] = mapped_column(SmallInteger, default=0)
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -248,16 +268,22 @@ class ItemOutcome:
 
 
 class JobItem(Base):
-    """One target record of a job, numbered 1..total in the snapshot, and its outcome."""
+    """One target of a job, numbered 1..total in the snapshot, and its outcome.
+
+    An item is an account (``account_id``) or something else a source yields, such as a file
+    row (no account until it is matched); ``payload`` holds what the action records per item
+    (status before and after, a planned collector, a row number).
+    """
 
     __tablename__ = "job_items"
     __table_args__ = {"sqlite_with_rowid": False}
 
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    account_id: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[int] = mapped_column(SmallInteger, default=ItemOutcome.PENDING)
     message: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class ChunkState:
@@ -290,6 +316,47 @@ class JobChunk(Base):
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     enqueued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeliveryState:
+    """Where an outside effect is: waiting to be sent, being sent, sent, or given up."""
+
+    PENDING = 0
+    SENDING = 1
+    SENT = 2
+    FAILED = 3
+
+    LABELS = {PENDING: "Pending", SENDING: "Sending", SENT: "Sent", FAILED: "Failed"}
+
+
+class Delivery(Base):
+    """The outbox: an outside effect (an email) written in the transaction that decided it,
+    and delivered after commit by the ``deliver`` actor (``jobs.outbound.outbox``)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        # The reaper looks for pending deliveries that are due, and sending ones whose
+        # worker died: a walk of this index, however many were ever sent.
+        Index("ix_deliveries_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: The job item it belongs to (an SMS to that account), or empty for a job-level one.
+    item_seq: Mapped[int | None] = mapped_column(Integer)
+    #: ``email`` (and later ``sms``, ``file``).
+    kind: Mapped[str] = mapped_column(String(16))
+    #: What to deliver, e.g. ``{"to": …, "subject": …, "body": …}``.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[int] = mapped_column(SmallInteger, default=DeliveryState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: Pending: when a worker should (re)send it; sending: when its attempt counts as lost.
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Where it went (``smtp://host:port`` or an ``.eml`` path) once sent.
+    sent_to: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEvent(Base):

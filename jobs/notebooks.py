@@ -146,7 +146,7 @@ def wait_until_final(
         if time.monotonic() > deadline:
             raise TimeoutError(
                 f"Job {job_id} is still {summary.status.label} after {timeout:.0f} s"
-                f" ({summary.done:,} of {summary.total:,} items done); is a "
+                f" ({summary.processed:,} of {summary.total:,} items done); is a "
                 "worker running?"
             )
         time.sleep(poll)

@@ -22,7 +22,17 @@ from sqlalchemy import Connection, Integer, Table, func, insert, literal, select
 
 from jobs.db import Database
 from jobs.errors import InvalidInput
-from jobs.models import Account, Base, Client, Collector, Group, GroupMember, Portfolio, User
+from jobs.models import (
+    Account,
+    AccountStatus,
+    Base,
+    Client,
+    Collector,
+    Group,
+    GroupMember,
+    Portfolio,
+    User,
+)
 from jobs.people import passwords
 from jobs.people.permissions import ADMIN, BULK_UPDATE, SEND_COMMUNICATIONS, USER
 
@@ -214,8 +224,12 @@ def _has_data(conn: Connection) -> bool:
 
 
 def _delete_everything(conn: Connection, *, postgres: bool) -> None:
-    """Empty every table, children first (the metadata's dependency order, reversed)."""
-    tables = list(reversed(Base.metadata.sorted_tables))
+    """Empty every table, children first (the metadata's dependency order, reversed).
+
+    The configured account statuses stay: they are the back office's settings, not demo data.
+    """
+    kept = {_table(AccountStatus).name}
+    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in kept]
     if postgres:
         # DELETE would run a foreign-key check per deleted row (group_members has no index on
         # account_id alone); a TRUNCATE of all the tables together skips that.

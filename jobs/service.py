@@ -12,13 +12,16 @@ import datetime as dt
 import io
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
-from jobs.actions import get_action
+from jobs import audit
+from jobs.actions import ACTIONS, BulkAction, DryRun, get_action
+from jobs.actions.params import Field
 from jobs.db import Database
-from jobs.engine import audit, execution
+from jobs.engine import ending
 from jobs.errors import ActionNotAllowed, InvalidInput, NotFound, PermissionDenied
 from jobs.models import (
     Account,
@@ -33,8 +36,8 @@ from jobs.models import (
 from jobs.people import permissions
 from jobs.people.permissions import Actor
 from jobs.reports import queries
-from jobs.reports.queries import AuditRow, ItemRow, JobDetail, JobFilter, JobSummary, Page
-from jobs.sources.accounts import AccountFilter, Selection
+from jobs.reports.queries import ItemRow, JobDetail, JobFilter, JobSummary, Page
+from jobs.sources import AccountFilter, AccountSelection, Source
 from jobs.status import JobStatus
 
 if TYPE_CHECKING:
@@ -117,16 +120,78 @@ class JobService:
                 raise NotFound(f"Group {name_or_id!r} does not exist")
             return group.id
 
-    def count_targets(self, actor: ActorLike, selection: Selection) -> int:
-        """How many accounts ``selection`` matches now (the launch form's live count).
+    def count_targets(self, actor: ActorLike, source: Source) -> int:
+        """How many items ``source`` yields now (the launch form's live count).
 
         Raises:
-          InvalidInput: for a selection that submit would refuse (no criteria at all).
+          InvalidInput, NotFound: for a source that submit would refuse (no criteria, or a
+            value that names nothing), naming what is wrong.
         """
         self.actor(actor)
-        selection.require_criteria()
         with self.db.read() as session:
-            return selection.count(session)
+            source.check(session)
+            return source.count(session)
+
+    def account_selection(
+        self,
+        *,
+        group: int | str | None = None,
+        account_filter: AccountFilter | dict[str, Any] | None = None,
+        account_ids: list[int] | None = None,
+        excluded_ids: list[int] | None = None,
+    ) -> AccountSelection:
+        """An account selection from a group (name or id), a filter, picked and excluded ids.
+
+        Raises:
+          NotFound: for an unknown group. InvalidInput: for a filter value of the wrong kind.
+        """
+        flt = (
+            account_filter
+            if isinstance(account_filter, AccountFilter)
+            else AccountFilter.from_dict(account_filter)
+        )
+        return AccountSelection(
+            group_id=self.group_id(group) if group not in (None, "") else None,
+            filter=flt,
+            account_ids=tuple(account_ids or ()),
+            excluded_ids=tuple(excluded_ids or ()),
+        )
+
+    def describe_source(self, source: Source) -> str:
+        """What a source targets, in words ("group “Dispute review”; status = Open")."""
+        with self.db.read() as session:
+            return source.describe(session)
+
+    # -- bulk actions ----------------------------------------------------------------------
+
+    def actions(self, actor: ActorLike) -> list[BulkAction]:
+        """The bulk actions ``actor`` may launch, in the order the launch page offers them."""
+        who = self.actor(actor)
+        return [a for a in ACTIONS.values() if who.has(a.permission)]
+
+    def action_fields(self, actor: ActorLike, action: str) -> list[FieldView]:
+        """An action's parameters as a form shows them, with their current choices."""
+        self.actor(actor)
+        bulk_action = get_action(action)
+        with self.db.read() as session:
+            return [FieldView.of(f, f.options(session)) for f in bulk_action.fields()]
+
+    def dry_run(
+        self, actor: ActorLike, action: str, source: Source, parameters: dict[str, Any]
+    ) -> DryRun:
+        """What ``action`` would do to ``source`` now: how many items it would change, the
+        exceptions and why, and examples of before → after. Writes nothing.
+
+        Raises:
+          PermissionDenied, InvalidInput, NotFound: as :meth:`submit` would.
+        """
+        who = self.actor(actor)
+        bulk_action = get_action(action)
+        permissions.require(who, bulk_action.permission)
+        with self.db.read() as session:
+            params = bulk_action.validate(parameters, session)
+            source.check(session)
+            return bulk_action.dry_run(session, source, params)
 
     def search_accounts(
         self,
@@ -141,7 +206,7 @@ class JobService:
         self.actor(actor)
         page = max(page, 1)
         page_size = min(max(page_size, 1), queries.MAX_PAGE_SIZE)
-        selection = Selection(group_id=group_id, filter=flt)
+        selection = AccountSelection(group_id=group_id, filter=flt)
         with self.db.read() as session:
             ids = selection.account_ids_select(session).subquery()
             total = session.scalar(select(func.count()).select_from(ids)) or 0
@@ -165,7 +230,7 @@ class JobService:
         self,
         actor: ActorLike,
         action: str,
-        selection: Selection,
+        source: Source,
         parameters: dict[str, Any],
         description: str,
     ) -> JobSummary:
@@ -173,31 +238,29 @@ class JobService:
 
         Raises:
           PermissionDenied: when the actor may not run this action.
-          InvalidInput: for a bad parameter, description or a selection matching nothing.
+          InvalidInput: for a bad parameter, description, a source value that names nothing,
+            or a source that yields nothing.
           NotFound: for an unknown group.
         """
         who = self.actor(actor)
         bulk_action = get_action(action)
         permissions.require(who, bulk_action.permission)
         description = _clean_description(description)
-        params = bulk_action.validate(parameters, who)
-        selection.require_criteria()
         heard = _workers_will_hear()
         with self.db.write() as session:
-            count = selection.count(session)
+            params = bulk_action.validate(parameters, session)
+            source.check(session)
+            count = source.count(session)
             if count == 0:
                 raise InvalidInput(
                     "The selection matches no accounts; nothing was queued", field="selection"
                 )
-            shown = {
-                **selection.as_dict(),
-                "text": selection.describe(session),
-                "count_at_submit": count,
-            }
+            stored = bulk_action_params(bulk_action, params)
+            shown = {**source.as_dict(), "text": source.describe(session), "count_at_submit": count}
             job = Job(
-                action=action,
+                action=bulk_action.name,
                 description=description,
-                parameters=params,
+                parameters=stored,
                 selection=shown,
                 owner_id=who.id,
                 status=int(JobStatus.QUEUED),
@@ -212,46 +275,37 @@ class JobService:
                 job_id=job.id,
                 actor_id=who.id,
                 summary=f"{who.display_name} submitted job {job.id}: {description}",
-                details={"action": action, "parameters": params, "targets": count},
+                details={"action": bulk_action.name, "parameters": stored, "targets": count},
             )
             job_id = job.id
         self._wake(job_id, heard)
         return self.job(who, job_id).summary
 
-    def submit_bulk_interaction(
+    def submit_to_accounts(
         self,
         actor: ActorLike,
+        action: str,
         *,
         description: str,
-        interaction_type: str,
-        outcome: str,
-        note: str = "",
-        interaction_date: dt.date | str | None = None,
         group: int | str | None = None,
         account_filter: AccountFilter | dict[str, Any] | None = None,
         account_ids: list[int] | None = None,
         excluded_ids: list[int] | None = None,
+        **parameters: Any,
     ) -> JobSummary:
-        """Queue "Add Interaction" on a group and/or filtered accounts (see :meth:`submit`)."""
-        flt = (
-            account_filter
-            if isinstance(account_filter, AccountFilter)
-            else AccountFilter.from_dict(account_filter)
+        """Queue ``action`` on an account selection (see :meth:`account_selection`), with the
+        action's declared parameters as keywords (see :meth:`submit`)."""
+        selection = self.account_selection(
+            group=group,
+            account_filter=account_filter,
+            account_ids=account_ids,
+            excluded_ids=excluded_ids,
         )
-        group_id = self.group_id(group) if group not in (None, "") else None
-        selection = Selection(
-            group_id=group_id,
-            filter=flt,
-            account_ids=tuple(account_ids or ()),
-            excluded_ids=tuple(excluded_ids or ()),
-        )
-        params = {
-            "interaction_type": interaction_type,
-            "outcome": outcome,
-            "note": note,
-            "interaction_date": interaction_date,
-        }
-        return self.submit(actor, "add_interaction", selection, params, description)
+        return self.submit(actor, action, selection, parameters, description)
+
+    def submit_bulk_interaction(self, actor: ActorLike, **kwargs: Any) -> JobSummary:
+        """Queue "Add Interaction" (see :meth:`submit_to_accounts`)."""
+        return self.submit_to_accounts(actor, "add_interaction", **kwargs)
 
     def list_jobs(
         self,
@@ -274,12 +328,6 @@ class JobService:
                 oldest_first=oldest_first,
             )
 
-    def refresh(self, actor: ActorLike, job_ids: list[int]) -> list[JobSummary]:
-        """The current summaries of some jobs (deleted or invisible ones left out)."""
-        who = self.actor(actor)
-        with self.db.read() as session:
-            return queries.job_summaries(session, who, job_ids)
-
     def job(self, actor: ActorLike, job_id: int) -> JobDetail:
         """A job's detail.
 
@@ -296,7 +344,7 @@ class JobService:
             return JobDetail(
                 summary=queries.summarize(who, job, owner),
                 parameters=job.parameters,
-                parameters_text=action.describe(job.parameters),
+                parameters_text=action.describe(action.load(job.parameters)),
                 selection=job.selection,
                 selection_text=job.selection.get("text", ""),
                 error=job.error,
@@ -329,7 +377,18 @@ class JobService:
         def lines() -> Iterator[str]:
             buf = io.StringIO()
             writer = csv.writer(buf)
-            writer.writerow(["seq", "account_id", "file_number", "debtor", "outcome", "message"])
+            writer.writerow(
+                [
+                    "seq",
+                    "account_id",
+                    "file_number",
+                    "debtor",
+                    "outcome",
+                    "message",
+                    "before",
+                    "after",
+                ]
+            )
             with self.db.read() as session:
                 result = session.execute(
                     queries.item_rows_select(_job_id(job_id), code),
@@ -344,6 +403,8 @@ class JobService:
                             r.debtor_name,
                             ItemOutcome.LABELS[r.outcome],
                             r.message or "",
+                            (r.payload or {}).get("before", ""),
+                            (r.payload or {}).get("after", ""),
                         ]
                     )
                     if n % 5000 == 0:
@@ -374,11 +435,13 @@ class JobService:
         who = self.actor(actor)
         summary = self._target(who, job_id)
         permissions.check_stop(who, summary.owner_id, summary.status)
-        if not execution.halt(self.db, summary.id, JobStatus.STOPPED, actor_id=who.id):
+        ended = ending.halt(self.db, summary.id, JobStatus.STOPPED, actor_id=who.id)
+        if ended is None:
             now = self.job(who, job_id).summary.status
             raise ActionNotAllowed(
                 f"Only jobs that are In progress can be stopped; this job is now {now.label}"
             )
+        _send_deliveries(ended.deliveries)
         return self.job(who, job_id).summary
 
     def delete(self, actor: ActorLike, job_id: int) -> None:
@@ -421,27 +484,6 @@ class JobService:
                     "exceptions": summary.exceptions,
                     "not_processed": summary.not_processed,
                 },
-            )
-
-    def audit_trail(
-        self,
-        actor: ActorLike,
-        *,
-        since: dt.datetime | None = None,
-        until: dt.datetime | None = None,
-        page: int = 1,
-        page_size: int = 100,
-    ) -> Page[AuditRow]:
-        """The audit trail (admins: everyone's; users: their own actions)."""
-        who = self.actor(actor)
-        with self.db.read() as session:
-            return queries.audit_trail(
-                session,
-                since=since,
-                until=until,
-                actor_id=None if who.is_admin else who.id,
-                page=page,
-                page_size=page_size,
             )
 
     def audit_scope(self, actor: ActorLike, user: str | None = None) -> str:
@@ -500,6 +542,58 @@ class JobService:
             if heard:
                 with self.db.write_conn() as conn:
                     conn.execute(update(Job).where(Job.id == job_id).values(last_progress_at=None))
+
+
+def bulk_action_params(action: BulkAction, params: Any) -> dict[str, Any]:
+    """Typed parameters as stored on the job."""
+    from jobs.actions.params import dump
+
+    return dump(params)
+
+
+@dataclass(frozen=True)
+class FieldView:
+    """A declared parameter as a form or a CLI shows it, with its choices now."""
+
+    name: str
+    label: str
+    kind: str
+    help: str
+    options: list[str]
+    initial: Any
+    max_length: int | None
+    multiline: bool
+    required: bool
+    flag: str
+
+    @classmethod
+    def of(cls, f: Field, options: list[str]) -> FieldView:
+        kind = {dt.date: "date", int: "int"}.get(f.type, "choice" if options else "text")
+        return cls(
+            name=f.name,
+            label=f.label,
+            kind=kind,
+            help=f.help,
+            options=options,
+            initial=f.initial(),
+            max_length=f.max_length,
+            multiline=f.multiline,
+            required=f.required,
+            flag=f.flag,
+        )
+
+
+def _send_deliveries(delivery_ids: list[int]) -> None:
+    """Wake the ``deliver`` actor for deliveries just committed; a reaper sends any this
+    misses (the broker is down) a few seconds later."""
+    if not delivery_ids:
+        return
+    try:
+        from jobs.worker.actors import send_deliveries
+
+        send_deliveries(delivery_ids)
+    except Exception:
+        log.warning("could not send deliveries %s; a worker sends them", delivery_ids)
 
 
 def _workers_will_hear() -> bool:

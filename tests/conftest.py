@@ -86,7 +86,7 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
-_JOB_TABLES = ("audit_events", "interactions", "job_items", "job_chunks", "jobs")
+_JOB_TABLES = ("audit_events", "deliveries", "interactions", "job_items", "job_chunks", "jobs")
 
 
 def _clear_jobs(db: Database) -> None:
@@ -135,10 +135,11 @@ def service(db: Database) -> JobService:
 @pytest.fixture
 def stub_broker():
     """dramatiq's in-process broker, with Bulkdesk's middleware and actors bound to it."""
+    from jobs.worker import actors as actors_mod
     from jobs.worker import broker as broker_mod
 
     broker = broker_mod.make_broker(runtime.settings())
-    broker_mod.use(broker)
+    actors_mod.use(broker)
     yield broker
     broker.flush_all()
     broker.close()
@@ -161,3 +162,22 @@ def pg_db(postgres_url: str) -> Iterator[Database]:
     _clear_jobs(database)
     yield database
     database.dispose()
+
+
+@pytest.fixture
+def restore_statuses(db: Database) -> Iterator[None]:
+    """Put every account's status back after a test that changes statuses (the PostgreSQL
+    database is shared by the session's tests)."""
+    from sqlalchemy import bindparam, update
+
+    from jobs.models import Account
+
+    with db.read() as s:
+        before = [{"i": i, "s": st} for i, st in s.execute(text("SELECT id, status FROM accounts"))]
+    yield
+    with db.write_conn() as conn:
+        table = Account.__table__
+        conn.execute(
+            update(table).where(table.c.id == bindparam("i")).values(status=bindparam("s")),
+            before,
+        )

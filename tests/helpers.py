@@ -28,7 +28,7 @@ def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(
                 f"job {job_id} still {summary.status.label} "
-                f"({summary.done}/{summary.total}) after {timeout} s"
+                f"({summary.processed}/{summary.total}) after {timeout} s"
             )
         time.sleep(0.05)
         summary = service.job(user, job_id).summary
@@ -55,3 +55,11 @@ def interactions_per_account(db: Database, job_id: int) -> dict[int, int]:
                 .group_by(Interaction.account_id)
             ).all()
         )
+
+
+def assert_completed(summary: JobSummary) -> None:
+    """The job ran to its end: Completed, or Completed with exceptions when it had some,
+    with every item processed (not merely some final status such as Failed)."""
+    expected = JobStatus.COMPLETED_WITH_EXCEPTIONS if summary.exceptions else JobStatus.COMPLETED
+    assert summary.status is expected, f"job {summary.id} is {summary.status.label}"
+    assert summary.processed == summary.total and summary.not_processed == 0

@@ -190,7 +190,7 @@ def test_the_status_view_shows_counters_pages_outcomes_and_exports_csv(service, 
     job_id = jobs["bob_queued"]
     from jobs.engine import execution
 
-    for chunk in execution.start(service.db, job_id, 1000):
+    for chunk in execution.start(service.db, job_id, 1000).chunks:
         assert execution.claim(service.db, chunk, "test", 30)
         execution.process_chunk(service.db, chunk, "test")
     view = JobStatusView(service, "bob", job_id=job_id)
@@ -203,7 +203,9 @@ def test_the_status_view_shows_counters_pages_outcomes_and_exports_csv(service, 
     view.outcome = "Exception"
     assert set(view._items.value["Outcome"]) <= {"Exception"}
     csv_text = view._csv().getvalue().decode()
-    assert csv_text.splitlines()[0] == "seq,account_id,file_number,debtor,outcome,message"
+    assert (
+        csv_text.splitlines()[0] == "seq,account_id,file_number,debtor,outcome,message,before,after"
+    )
     assert len(csv_text.splitlines()) == summary.exceptions + 1
 
 

@@ -23,6 +23,7 @@ from jobs.db import Database
 from jobs.models import Interaction, ItemOutcome, JobItem
 from jobs.service import JobService
 from jobs.status import JobStatus
+from jobs.worker import actors as actors_mod
 from jobs.worker import broker as broker_mod
 from tests.conftest import AMQP_URL, REDIS_URL, require_rabbitmq, require_redis
 from tests.helpers import wait_for
@@ -92,7 +93,7 @@ def _real_broker(pg_db: Database, url: str, tmp_path: Path, **settings) -> Itera
     )
     runtime.configure(config, db=pg_db)
     broker = broker_mod.make_broker(config)
-    broker_mod.use(broker)
+    actors_mod.use(broker)
     broker.flush_all()
     env = {
         **os.environ,
@@ -157,7 +158,7 @@ def _run_a_job_to_the_end(db: Database, workers: Workers) -> None:
     except AssertionError:
         raise AssertionError(workers.log_text()) from None
     assert done.status in (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_EXCEPTIONS)
-    assert done.done == done.total > 0
+    assert done.processed == done.total > 0
     _assert_each_account_once(db, job.id)
 
 
@@ -179,12 +180,12 @@ def test_a_worker_killed_mid_job_leaves_every_account_processed_exactly_once(pg_
     job = service.submit_bulk_interaction(
         "bob", description="Crash drill", account_filter={"min_balance": 0}, **CALL
     )
-    wait_for(service, "bob", job.id, until=lambda s: s.done >= 300, timeout=60)
+    wait_for(service, "bob", job.id, until=lambda s: s.processed >= 300, timeout=60)
     # When one of them is killed with SIGKILL mid-job
     redis_workers.kill(doomed)
     killed_at = time.monotonic()
     mid = service.job("bob", job.id).summary
-    assert mid.status is JobStatus.IN_PROGRESS and mid.done < mid.total
+    assert mid.status is JobStatus.IN_PROGRESS and mid.processed < mid.total
     # Then the other finishes the job (the reaper hands back the dead worker's chunks)
     try:
         done = wait_for(service, "bob", job.id, timeout=120)
@@ -222,7 +223,7 @@ def test_a_worker_lost_mid_job_costs_seconds_with_default_settings(pg_db, defaul
     job = service.submit_bulk_interaction(
         "bob", description=f"Worker {how}", account_filter={"min_balance": 0}, **CALL
     )
-    wait_for(service, "bob", job.id, until=lambda s: s.done >= 200, timeout=60)
+    wait_for(service, "bob", job.id, until=lambda s: s.processed >= 200, timeout=60)
     # When one of them is killed with SIGKILL (a crash) or stopped with SIGTERM (an operator)
     default_workers.kill(doomed, signal.SIGKILL if how == "killed" else signal.SIGTERM)
     lost_at = time.monotonic()

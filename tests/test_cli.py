@@ -59,6 +59,7 @@ def test_seed_refuses_to_overwrite_unless_asked(cli):
 def test_submit_and_wait_shows_the_job_to_its_final_status(cli):
     done = cli(
         "submit",
+        "add-interaction",
         "--as",
         "alice",
         "--group",
@@ -98,8 +99,14 @@ def test_refused_actions_print_the_reason_and_exit_non_zero(cli):
         assert "Traceback" not in missing.stderr
     nobody = cli("jobs", "--as", "mallory", ok=False)
     assert "There is no user called 'mallory'" in nobody.stderr
-    empty = cli("submit", "--as", "alice", "--state", "ZZ", "--description", "x", ok=False)
+    add = ("submit", "add-interaction", "--as", "alice", "--description", "x")
+    empty = cli(*add, "--state", "AK", "--min-balance", "99999999", ok=False)
     assert "matches no accounts" in empty.stderr
+    # A value that names nothing is named as the problem, not "matches no accounts"
+    typo = cli(*add, "--status", "Opn", ok=False)
+    assert "There is no account status 'Opn'; the statuses are Open," in typo.stderr
+    texas = cli(*add, "--state", "Texas", ok=False)
+    assert "There is no state 'Texas'; use a two-letter code such as TX" in texas.stderr
 
 
 def test_delete_removes_the_job_from_the_list(cli):
@@ -111,6 +118,7 @@ def test_a_job_stopped_while_submit_waits_exits_with_the_stopped_code(cli):
     # Given a slow job watched by `submit --wait`
     watching = cli.popen(
         "submit",
+        "add-interaction",
         "--as",
         "alice",
         "--min-balance",
@@ -167,6 +175,7 @@ def test_bad_settings_are_refused_in_one_line_before_anything_is_queued(
     before = jobs_count()
     refused = cli(
         "submit",
+        "add-interaction",
         "--as",
         "alice",
         "--group",

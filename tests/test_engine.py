@@ -31,7 +31,7 @@ from jobs.models import (
 from jobs.reports.queries import JobFilter
 from jobs.sources.accounts import AccountFilter
 from jobs.status import JobStatus
-from tests.helpers import interactions_per_account, wait_for
+from tests.helpers import assert_completed, interactions_per_account, wait_for
 
 CALL = {"interaction_type": "Call", "outcome": "Left message", "note": "Voicemail left"}
 
@@ -200,7 +200,7 @@ def test_a_redelivered_chunk_never_applies_an_item_twice(db, service, stub_broke
     job = service.submit_bulk_interaction(
         "alice", description="Twice?", group="Callback list — week 47", **CALL
     )
-    chunk_ids = execution.start(db, job.id, chunk_size=50)
+    chunk_ids = execution.start(db, job.id, chunk_size=50).chunks
     first = chunk_ids[0]
     assert execution.claim(db, first, "worker-a", 30)
     applied = execution.process_chunk(db, first, "worker-a")
@@ -250,7 +250,7 @@ def test_the_reaper_hands_back_a_chunk_whose_worker_died(db, service, stub_broke
     job = service.submit_bulk_interaction(
         "alice", description="Orphan", group="Callback list — week 47", **CALL
     )
-    chunk_ids = execution.start(db, job.id, chunk_size=50)
+    chunk_ids = execution.start(db, job.id, chunk_size=50).chunks
     # A worker claimed a chunk and died: its lease has run out
     assert execution.claim(db, chunk_ids[0], "dead-worker", lease_seconds=-1)
     found = recovery.sweep(db)
@@ -274,7 +274,7 @@ def test_a_worker_start_resumes_jobs_left_queued_and_half_done(db, service, stub
     half = service.submit_bulk_interaction(
         "bob", description="Half done", group="Callback list — week 47", **CALL
     )
-    chunk_ids = execution.start(db, half.id, chunk_size=50)
+    chunk_ids = execution.start(db, half.id, chunk_size=50).chunks
     assert execution.claim(db, chunk_ids[0], "gone", 30)
     execution.process_chunk(db, chunk_ids[0], "gone")
     stub_broker.flush_all()
@@ -288,8 +288,8 @@ def test_a_worker_start_resumes_jobs_left_queued_and_half_done(db, service, stub
     finally:
         worker.stop()
     # Then both finish, with every account worked once
-    assert first.status.is_final and second.status.is_final
-    assert second.done == second.total
+    assert_completed(first)
+    assert_completed(second)
     assert set(interactions_per_account(db, half.id).values()) == {1}
 
 
@@ -315,7 +315,14 @@ def test_jobs_list_newest_first_one_page_at_a_time(db, service, stub_broker):
     "change, field, message",
     [
         ({"group": "No such group"}, None, "Group 'No such group' does not exist"),
-        ({"group": None, "account_filter": {"state": "ZZ"}}, "selection", "matches no accounts"),
+        (
+            {"group": None, "account_filter": {"min_balance": 99_999_999}},
+            "selection",
+            "matches no accounts",
+        ),
+        ({"group": None, "account_filter": {"state": "Texas"}}, "state", "no state 'Texas'"),
+        ({"account_filter": {"status": "Opn"}}, "status", "no account status 'Opn'"),
+        ({"account_filter": {"client_id": 999}}, "client_id", "no client number 999"),
         ({"group": None}, "selection", "Choose a group, accounts or at least one account filter"),
         ({"note": "x" * 2001}, "note", "the limit is 2,000"),
         ({"interaction_type": "Telepathy"}, "interaction_type", "Choose an interaction type"),
@@ -378,6 +385,7 @@ def test_a_job_queued_by_another_process_is_picked_up_by_the_in_process_worker(
         [
             str(cli),
             "submit",
+            "add-interaction",
             "--as",
             "alice",
             "--group",
@@ -394,4 +402,4 @@ def test_a_job_queued_by_another_process_is_picked_up_by_the_in_process_worker(
     job_id = int(out.split()[1])
     # Then this process's worker runs it a moment later
     done = wait_for(service, "alice", job_id, timeout=20)
-    assert done.status.is_final and done.done == done.total
+    assert_completed(done)

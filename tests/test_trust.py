@@ -25,8 +25,9 @@ from jobs.engine import execution
 from jobs.errors import ActionNotAllowed
 from jobs.models import Interaction, ItemOutcome, Job, JobItem
 from jobs.status import JobStatus
+from jobs.worker import actors as actors_mod
 from jobs.worker import broker as broker_mod
-from tests.helpers import interactions_per_account, wait_for
+from tests.helpers import assert_completed, interactions_per_account, wait_for
 
 CALL = {"interaction_type": "Call", "outcome": "Left message", "note": "Voicemail left"}
 RACES = 200
@@ -49,7 +50,7 @@ def test_a_start_racing_a_delete_never_runs_the_deleted_job(db, service, stub_br
             started: list[list[int]] = started,
         ) -> None:
             gate.wait()
-            started.append(execution.start(db, job_id, chunk_size=250))
+            started.append(execution.start(db, job_id, chunk_size=250).chunks)
 
         worker = threading.Thread(target=start)
         worker.start()
@@ -94,7 +95,7 @@ def test_a_small_job_submitted_behind_a_big_one_finishes_first(db, service, stub
         big = service.submit_bulk_interaction(
             "alice", description="Everyone", account_filter={"min_balance": 0}, **CALL
         )
-        wait_for(service, "alice", big.id, until=lambda s: s.done >= 100)
+        wait_for(service, "alice", big.id, until=lambda s: s.processed >= 100)
         # When bob submits a small job
         small = service.submit_bulk_interaction(
             "bob", description="A few", group="Dispute review", **CALL
@@ -106,8 +107,8 @@ def test_a_small_job_submitted_behind_a_big_one_finishes_first(db, service, stub
         worker.stop()
     # Then the small job ended while the big one was still running, and both did all
     assert big_then.status is JobStatus.IN_PROGRESS, "the small job waited for the big one"
-    assert big_then.done < big_then.total
-    assert small_done.done == small_done.total and big_done.done == big_done.total
+    assert big_then.processed < big_then.total
+    assert small_done.processed == small_done.total and big_done.processed == big_done.total
     assert set(interactions_per_account(db, big.id).values()) == {1}
 
 
@@ -122,6 +123,7 @@ def _submit_from_another_process(db, description: str) -> subprocess.Popen[str]:
         [
             str(cli),
             "submit",
+            "add-interaction",
             "--as",
             "alice",
             "--group",
@@ -154,7 +156,7 @@ def test_jobs_queued_at_once_by_other_processes_all_start_while_a_worker_is_idle
     waits = []
     for job_id in job_ids:
         done = wait_for(service, "alice", job_id, timeout=30)
-        assert done.status.is_final and done.done == done.total
+        assert_completed(done)
         waits.append((done.started_at - done.submitted_at).total_seconds())
     # A Queued job is picked up about a second after it appears; 10 s is far beyond that and
     # far below the lease-period waits this replaced
@@ -202,7 +204,7 @@ def test_ctrl_c_during_submit_wait_hands_the_job_to_the_other_workers_at_once(sq
     service = JobService(sqlite_db)
     runtime.configure(dataclasses.replace(runtime.settings(), lease_seconds=30))
     broker = broker_mod.make_broker(runtime.settings())
-    broker_mod.use(broker)
+    actors_mod.use(broker)
     worker = broker_mod.start_in_process_worker(broker, threads=2)
     env = {
         **os.environ,
@@ -219,6 +221,7 @@ def test_ctrl_c_during_submit_wait_hands_the_job_to_the_other_workers_at_once(sq
             [
                 str(cli),
                 "submit",
+                "add-interaction",
                 "--as",
                 "alice",
                 "--min-balance",
@@ -254,7 +257,7 @@ def test_ctrl_c_during_submit_wait_hands_the_job_to_the_other_workers_at_once(sq
     assert watching.returncode == 130, out
     assert "The job goes on" in out
     assert done.status in (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_EXCEPTIONS)
-    assert done.done == done.total and done.not_processed == 0
+    assert done.processed == done.total and done.not_processed == 0
     assert set(interactions_per_account(sqlite_db, job_id).values()) == {1}
     # well before a lease of 30 s could have run out
     assert taken_over_in < 30, taken_over_in
@@ -271,7 +274,7 @@ def test_a_worker_stopping_cleanly_hands_back_the_messages_only_its_queue_held(
     job = service.submit_bulk_interaction(
         "alice", description="Handed back", account_filter={"min_balance": 0}, **CALL
     )
-    chunk_ids = execution.start(db, job.id, chunk_size=500, in_flight=3)
+    chunk_ids = execution.start(db, job.id, chunk_size=500, in_flight=3).chunks
     # (as if this process's worker were booted but its threads busy elsewhere)
     Reaper._with_workers.add(stub_broker)
     for chunk_id in chunk_ids:

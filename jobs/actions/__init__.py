@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 from jobs.actions.add_interaction import AddInteraction
-from jobs.actions.base import BulkAction, ChunkContext
+from jobs.actions.base import BulkAction, ChunkContext, DryRun, JobContext
+from jobs.actions.change_status import ChangeStatus
 from jobs.errors import InvalidInput
 
-ACTIONS: dict[str, BulkAction] = {action.name: action for action in (AddInteraction(),)}
+ACTIONS: dict[str, BulkAction] = {a.name: a for a in (AddInteraction(), ChangeStatus())}
 
 
 def get_action(name: str) -> BulkAction:
-    """The action called ``name``.
+    """The action called ``name`` (its stored name, or its CLI word such as
+    ``change-status``).
 
     Raises:
       InvalidInput: for an unknown action name.
     """
-    try:
-        return ACTIONS[name]
-    except KeyError:
-        raise InvalidInput(f"Unknown bulk action {name!r}", field="action") from None
+    found = ACTIONS.get(name) or next((a for a in ACTIONS.values() if a.cli_name == name), None)
+    if found is None:
+        known = ", ".join(a.cli_name for a in ACTIONS.values())
+        raise InvalidInput(
+            f"Unknown bulk action {name!r}; expected one of: {known}", field="action"
+        )
+    return found
 
 
-__all__ = ["ACTIONS", "BulkAction", "ChunkContext", "get_action"]
+def register(action: BulkAction) -> None:
+    """Add an action (a plugin's, or a test's) to the ones jobs can run."""
+    ACTIONS[action.name] = action
+
+
+__all__ = [
+    "ACTIONS",
+    "BulkAction",
+    "ChunkContext",
+    "DryRun",
+    "JobContext",
+    "get_action",
+    "register",
+]

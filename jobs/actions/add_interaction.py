@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    and_,
-    case,
-    false,
-    func,
-    insert,
-    literal,
-    not_,
-    select,
-    update,
-)
+from sqlalchemy import ColumnElement, Connection, String, case, cast, func, insert, literal, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FromClause
 
-from jobs.actions.base import BulkAction, ChunkContext
+from jobs.actions.base import AccountAction, ChunkContext
+from jobs.actions.params import TODAY, param
 from jobs.errors import InvalidInput
-from jobs.models import Account, Interaction, ItemOutcome, JobItem
-from jobs.people.permissions import Actor
+from jobs.models import Interaction, JobItem
 
 INTERACTION_TYPES = ("Call", "Email", "Letter", "SMS", "Note", "Visit")
 OUTCOMES = (
@@ -35,94 +27,78 @@ OUTCOMES = (
     "Information only",
 )
 NOTE_MAX = 2000
-#: Account statuses that bulk interactions must not touch.
-CLOSED_STATUSES = ("Closed",)
 
 
-class AddInteraction(BulkAction):
+@dataclass(frozen=True)
+class AddInteractionParams:
+    interaction_type: str = param(
+        label="Interaction type", choices=INTERACTION_TYPES, default="Note", cli="type"
+    )
+    outcome: str = param(label="Outcome", choices=OUTCOMES, default="Information only")
+    note: str = param(
+        label="Note",
+        help="The note logged on each account",
+        max_length=NOTE_MAX,
+        multiline=True,
+        required=False,
+        default="",
+    )
+    interaction_date: dt.date = param(
+        label="Interaction date", help="YYYY-MM-DD; default today", default=TODAY, cli="date"
+    )
+
+
+class AddInteraction(AccountAction):
     name = "add_interaction"
     label = "Add Interaction"
+    cli_name = "add-interaction"
+    summary = (
+        "The same interaction is logged on every account of the selection; locked and "
+        "closed accounts become exceptions."
+    )
+    Params = AddInteractionParams
 
-    def validate(self, parameters: dict[str, Any], actor: Actor) -> dict[str, Any]:
-        kind = (parameters.get("interaction_type") or "").strip()
-        if kind not in INTERACTION_TYPES:
-            raise InvalidInput(
-                f"Choose an interaction type ({', '.join(INTERACTION_TYPES)})",
-                field="interaction_type",
-            )
-        outcome = (parameters.get("outcome") or "").strip()
-        if outcome not in OUTCOMES:
-            raise InvalidInput(f"Choose an outcome ({', '.join(OUTCOMES)})", field="outcome")
-        note = parameters.get("note") or ""
-        if not isinstance(note, str):
-            raise InvalidInput("The note must be text", field="note")
-        if len(note) > NOTE_MAX:
-            raise InvalidInput(
-                f"The note is {len(note):,} characters long; the limit is {NOTE_MAX:,}",
-                field="note",
-            )
-        when = parameters.get("interaction_date") or dt.date.today()
-        if isinstance(when, str):
-            try:
-                when = dt.date.fromisoformat(when)
-            except ValueError:
-                raise InvalidInput(
-                    f"{when!r} is not a date (use YYYY-MM-DD)", field="interaction_date"
-                ) from None
-        if isinstance(when, dt.datetime):
-            when = when.date()
-        if when > dt.date.today() + dt.timedelta(days=1):
+    def check(self, params: AddInteractionParams, session: Session) -> None:
+        if params.interaction_date > dt.date.today() + dt.timedelta(days=1):
             raise InvalidInput(
                 "The interaction date cannot be in the future", field="interaction_date"
             )
-        return {
-            "interaction_type": kind,
-            "outcome": outcome,
-            "note": note,
-            "interaction_date": when.isoformat(),
-        }
 
-    def mark_exceptions(self, conn: Connection, chunk: ChunkContext) -> int:
-        # One primary-key lookup per pending item, written as correlated scalar subqueries:
-        # PostgreSQL runs them as per-row index lookups whatever its statistics say (the
-        # NOT EXISTS form was planned as a hash anti join over a sequential scan of every
-        # account when the statistics were stale: ~0.9 s per 10,000-item chunk at
-        # 1,000,000 accounts instead of ~25 ms), and SQLite runs them as rowid lookups.
-        account = Account.__table__.alias("a")
+    def exception_reason(
+        self, account: FromClause, params: AddInteractionParams, closed: list[str]
+    ) -> ColumnElement[str]:
+        return case(
+            (account.c.locked, literal("Account is locked; bulk updates are not allowed")),
+            (account.c.status.in_(closed), literal("Account is closed")),
+            else_=literal(""),
+        )
 
-        def of_account(expr: Any) -> Any:
-            return select(expr).where(account.c.id == JobItem.account_id).scalar_subquery()
-
-        workable = func.coalesce(
-            of_account(and_(not_(account.c.locked), account.c.status.not_in(CLOSED_STATUSES))),
-            false(),
+    def before_after(
+        self, account: FromClause, params: AddInteractionParams
+    ) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+        newest = (
+            select(func.max(Interaction.interaction_date))
+            .where(Interaction.account_id == account.c.id)
+            .scalar_subquery()
         )
-        reason = func.coalesce(
-            of_account(
-                case(
-                    (account.c.locked, literal("Account is locked; bulk updates are not allowed")),
-                    else_=literal("Account is closed"),
-                )
-            ),
-            literal("Account no longer exists"),
+        worked = func.coalesce(
+            case((newest > account.c.last_worked, newest), else_=account.c.last_worked), newest
         )
-        result = conn.execute(
-            update(JobItem)
-            .where(chunk.pending(), not_(workable))
-            .values(outcome=ItemOutcome.EXCEPTION, message=reason)
+        before = literal("last worked ") + func.coalesce(cast(worked, String), "never")
+        after = literal(
+            f"{params.interaction_type} — {params.outcome} on {params.interaction_date}"
         )
-        return result.rowcount
+        return before, after
 
     def apply(self, conn: Connection, chunk: ChunkContext) -> None:
-        params = chunk.parameters
-        when = dt.date.fromisoformat(params["interaction_date"])
+        params: AddInteractionParams = chunk.params
         rows = select(
             JobItem.account_id,
             literal(chunk.job_id),
-            literal(params["interaction_type"]),
-            literal(params["outcome"]),
-            literal(params["note"]),
-            literal(when),
+            literal(params.interaction_type),
+            literal(params.outcome),
+            literal(params.note),
+            literal(params.interaction_date),
             literal(chunk.owner_id),
             literal(chunk.now, Interaction.__table__.c.created_at.type),
         ).where(chunk.pending())
@@ -145,8 +121,5 @@ class AddInteraction(BulkAction):
         # account's own date and its newest interaction (JobService.search_accounts), which
         # spares a bulk job one account-row update (and its index writes) per item.
 
-    def describe(self, parameters: dict[str, Any]) -> str:
-        return (
-            f"{parameters.get('interaction_type')} — {parameters.get('outcome')} "
-            f"on {parameters.get('interaction_date')}"
-        )
+    def describe(self, params: AddInteractionParams) -> str:
+        return f"{params.interaction_type} — {params.outcome} on {params.interaction_date}"

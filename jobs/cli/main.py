@@ -2,39 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import sys
 import time
 
 import click
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from jobs import runtime
+from jobs.cli.common import (
+    fail as _fail,
+)
+from jobs.cli.common import (
+    fmt_time as _fmt_time,
+)
+from jobs.cli.common import (
+    service as _service,
+)
 from jobs.errors import BulkdeskError, ConfigError
 from jobs.reports.queries import JobFilter
 from jobs.status import JobStatus
-
-#: ``bulkdesk submit --wait`` exits with the job's outcome; every refusal exits 2.
-EXIT_CODES = {
-    JobStatus.COMPLETED: 0,
-    JobStatus.COMPLETED_WITH_EXCEPTIONS: 1,
-    JobStatus.FAILED: 3,
-    JobStatus.STOPPED: 4,
-}
-EXIT_REFUSED = 2
-EXIT_INTERRUPTED = 130
-
-
-def _service():  # type: ignore[no-untyped-def]
-    from jobs.service import JobService
-
-    return JobService()
-
-
-def _fail(error: Exception) -> None:
-    click.secho(f"Error: {error}", fg="red", err=True)
-    sys.exit(EXIT_REFUSED)
 
 
 def _database_problem(error: Exception) -> str:
@@ -57,10 +43,6 @@ class _Commands(click.Group):
         except (OperationalError, InterfaceError) as error:
             _fail(RuntimeError(_database_problem(error)))
         return None
-
-
-def _fmt_time(value: dt.datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
 
 @click.group(cls=_Commands)
@@ -144,130 +126,37 @@ def worker(processes: int, threads: int | None) -> None:
     )
 
 
-@main.command()
-@click.option("--as", "username", required=True, help="Act as this user.")
-@click.option("--group", help="Group name or id.")
-@click.option("--status", "acct_status", help="Account status filter, e.g. Open.")
-@click.option("--state", help="Account state filter, e.g. TX.")
-@click.option("--client-id", type=int)
-@click.option("--min-balance", type=float)
-@click.option("--type", "interaction_type", default="Note", show_default=True)
-@click.option("--outcome", default="Information only", show_default=True)
-@click.option("--note", default="")
-@click.option("--date", "interaction_date", default=None, help="YYYY-MM-DD; default today.")
-@click.option("--description", required=True)
-@click.option("--wait", is_flag=True, help="Watch the job to its final status.")
-def submit(
-    username: str,
-    group: str | None,
-    acct_status: str | None,
-    state: str | None,
-    client_id: int | None,
-    min_balance: float | None,
-    interaction_type: str,
-    outcome: str,
-    note: str,
-    interaction_date: str | None,
-    description: str,
-    wait: bool,
-) -> None:
-    """Queue a bulk "Add Interaction" on a group and/or filtered accounts.
-
-    With --wait the exit code tells how the job ended: 0 Completed, 1 Completed with
-    exceptions, 3 Failed, 4 Stopped (130 when you stop watching with Ctrl-C). A refused
-    submit (permission, bad input, bad settings) exits 2.
-    """
-    flt = {
-        "status": acct_status,
-        "state": state,
-        "client_id": client_id,
-        "min_balance": min_balance,
-    }
-    worker_threads = None
-    outcome_code = 0
-    try:
-        service = _service()
-        service.actor(username)  # a wrong user or an unreachable database: before any worker
-        if wait and runtime.settings().embedded_broker:
-            worker_threads = _start_embedded()
-        job = service.submit_bulk_interaction(
-            username,
-            description=description,
-            interaction_type=interaction_type,
-            outcome=outcome,
-            note=note,
-            interaction_date=interaction_date,
-            group=group,
-            account_filter=flt,
-        )
-        click.echo(f"Job {job.id} queued: {job.description}")
-        if wait:
-            outcome_code = EXIT_CODES.get(_watch(service, username, job.id), EXIT_REFUSED)
-        elif runtime.settings().embedded_broker:
-            click.echo("It runs when a worker runs: `bulkdesk worker` or the dashboard.")
-    except BulkdeskError as error:
-        _fail(error)
-    except KeyboardInterrupt:
-        click.echo(
-            "\nStopped watching. The job goes on: other workers take over its chunks "
-            "(`bulkdesk stop` stops it)."
-        )
-        outcome_code = EXIT_INTERRUPTED
-    finally:
-        if worker_threads is not None:
-            worker_threads.stop()
-    sys.exit(outcome_code)
-
-
-def _start_embedded():  # type: ignore[no-untyped-def]
-    from jobs.worker import (
-        actors,  # noqa: F401
-        broker,
-    )
-
-    return broker.start_in_process_worker(broker.current(), runtime.settings().worker_threads)
-
-
-def _watch(service, username: str, job_id: int) -> JobStatus:  # type: ignore[no-untyped-def]
-    from tqdm import tqdm
-
-    summary = service.job(username, job_id).summary
-    with tqdm(total=summary.total or None, unit="acct", desc=f"Job {job_id}") as bar:
-        while True:
-            summary = service.job(username, job_id).summary
-            bar.total = summary.total or bar.total
-            bar.n = summary.done
-            bar.set_postfix_str(f"{summary.status.label}, {summary.exceptions} exceptions")
-            bar.refresh()
-            if summary.status.is_final:
-                break
-            time.sleep(0.2)
-    click.echo(
-        f"Job {job_id} {summary.status.label}: {summary.ok:,} ok, "
-        f"{summary.exceptions:,} exceptions, {summary.not_processed:,} not processed"
-    )
-    return summary.status
-
-
 @main.command("jobs")
 @click.option("--as", "username", required=True)
 @click.option("--status", "statuses", multiple=True, help="Status label; repeatable.")
 @click.option("--text")
+@click.option("--action", help="Only jobs of this bulk action, e.g. change-status.")
 @click.option("--page", default=1, show_default=True)
 @click.option("--page-size", default=20, show_default=True)
 def list_jobs(
-    username: str, statuses: tuple[str, ...], text: str | None, page: int, page_size: int
+    username: str,
+    statuses: tuple[str, ...],
+    text: str | None,
+    action: str | None,
+    page: int,
+    page_size: int,
 ) -> None:
     """List the jobs you may see, newest first."""
+    from jobs.actions import get_action
+
     try:
-        flt = JobFilter(statuses=[JobStatus.from_label(s) for s in statuses], text=text)
+        flt = JobFilter(
+            statuses=[JobStatus.from_label(s) for s in statuses],
+            text=text,
+            action=get_action(action).name if action else None,
+        )
         result = _service().list_jobs(username, flt, page=page, page_size=page_size)
     except (BulkdeskError, ValueError) as error:
         _fail(error)
     click.echo(f"{'Job':>6}  {'Status':<26} {'Done':>15}  {'Submitted':<19}  Owner / Description")
     for j in result.rows:
         click.echo(
-            f"{j.id:>6}  {j.status.label:<26} {j.done:>7,}/{j.total:<7,}  "
+            f"{j.id:>6}  {j.status.label:<26} {j.processed:>7,}/{j.total:<7,}  "
             f"{_fmt_time(j.submitted_at)}  {j.owner}: {j.description}"
         )
     click.echo(f"Page {result.page} of {result.pages} ({result.total:,} jobs)")
@@ -301,7 +190,7 @@ def show(job_id: str, username: str, outcome: str | None) -> None:
             for row in items.rows:
                 click.echo(
                     f"  #{row.seq:<7} {row.file_number or '':<10} {row.outcome:<13} "
-                    f"{row.message or ''}"
+                    f"{row.change or row.message or ''}"
                 )
             click.echo(f"  ({len(items.rows)} of {items.total:,} items shown)")
     except BulkdeskError as error:
@@ -397,8 +286,10 @@ def audit(date_from: str, date_to: str, username: str, user: str, out_dir: str |
         click.echo(f"Wrote {folder / f'{stem}.{suffix}'}")
 
 
+from jobs.cli.submit import submit  # noqa: E402
 from jobs.cli.users import users  # noqa: E402
 
+main.add_command(submit)
 main.add_command(users)
 
 

@@ -1,4 +1,4 @@
-"""Running a job: snapshot its targets into items, split them into chunks, work each chunk.
+"""Running a job: snapshot its source's items, plan, split them into chunks, work each chunk.
 
 Each chunk is worked in one transaction: the action's effects, the items' outcomes and the
 job's counters commit together or not at all. A worker first claims a chunk with a lease
@@ -14,16 +14,17 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, func, insert, literal, or_, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
-from jobs.actions import ChunkContext, get_action
+from jobs import audit
+from jobs.actions import ChunkContext, JobContext, get_action
 from jobs.db import Database
-from jobs.engine import audit
+from jobs.engine.ending import end_job
 from jobs.errors import BulkdeskError
 from jobs.models import ChunkState, ItemOutcome, Job, JobChunk, JobItem, utcnow
-from jobs.sources.accounts import Selection
+from jobs.sources import source_from_dict
 from jobs.status import JobStatus, move
 
 log = logging.getLogger(__name__)
@@ -56,20 +57,31 @@ def _one_writer(db: Database) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class ChunkResult:
-    """What working a chunk did, and the chunk it let into the queue (to send after commit)."""
+    """What working a chunk did, and the messages to send after its commit: the chunk it let
+    into the queue, and the deliveries (emails) its job's ending wrote."""
 
     ok: int
     exceptions: int
     job_finished: JobStatus | None = None
     next_chunk: int | None = None
+    deliveries: list[int] = field(default_factory=list)
 
 
-def start(db: Database, job_id: int, chunk_size: int, in_flight: int | None = None) -> list[int]:
-    """Move a Queued job to In progress, snapshot its targets and plan its chunks.
+@dataclass(frozen=True)
+class Started:
+    """A started job's chunks to send now, or the deliveries of a job that ended at once."""
+
+    chunks: list[int] = field(default_factory=list)
+    deliveries: list[int] = field(default_factory=list)
+
+
+def start(db: Database, job_id: int, chunk_size: int, in_flight: int | None = None) -> Started:
+    """Move a Queued job to In progress, snapshot its source's items, plan, and plan chunks.
 
     The status moves first, in one guarded statement that also checks the job is not
     deleted; nothing else happens unless that statement moved it, so a start racing a delete
-    (or a duplicate start message) does nothing.
+    (or a duplicate start message) does nothing. The action's ``plan`` runs after the
+    snapshot, in the same transaction, and is stored on the job.
 
     Parameters:
       db: the database.
@@ -80,36 +92,32 @@ def start(db: Database, job_id: int, chunk_size: int, in_flight: int | None = No
         None: every chunk at once (for callers that work the chunks themselves).
 
     Returns:
-      The ids of the chunks to send, or ``[]`` when the job was not Queued any more (already
-      started by a duplicate message, deleted, stopped) or had nothing to do.
+      The chunks to send; none when the job was not Queued any more (already started by a
+      duplicate message, deleted, stopped) or had nothing to do (then it ended Completed).
     """
     now = utcnow()
     with db.write() as session:
         conn = session.connection()
         if not move(conn, job_id, JobStatus.IN_PROGRESS, started_at=now, last_progress_at=now):
-            return []
+            return Started()
         job = session.get(Job, job_id)
         audit.record(
             conn, audit.START, job_id=job_id, actor_id=None, at=now, summary=f"Job {job_id} started"
         )
-        targets = Selection.from_dict(job.selection).account_ids_select(session).subquery()
-        numbered = select(
-            literal(job_id),
-            func.row_number().over(order_by=targets.c.id),
-            targets.c.id,
-            literal(ItemOutcome.PENDING),
+        total = source_from_dict(job.selection).snapshot(session, job_id)
+        action = get_action(job.action)
+        context = JobContext(
+            job_id=job_id,
+            owner_id=job.owner_id,
+            params=action.load(job.parameters),
+            plan={},
+            now=now,
         )
-        conn.execute(
-            insert(JobItem).from_select(["job_id", "seq", "account_id", "outcome"], numbered)
-        )
-        # Not the INSERT's rowcount: psycopg reports -1 for INSERT … SELECT with parameters.
-        total = conn.scalar(
-            select(func.coalesce(func.max(JobItem.seq), 0)).where(JobItem.job_id == job_id)
-        )
+        plan = action.plan(conn, context) if total else None
+        conn.execute(update(Job).where(Job.id == job_id).values(total=total, plan=plan))
         if total == 0:
-            conn.execute(update(Job).where(Job.id == job_id).values(total=0))
-            _finish(conn, job_id, exceptions=0)
-            return []
+            ended = end_job(conn, job_id, JobStatus.COMPLETED)
+            return Started(deliveries=ended.deliveries if ended else [])
         ranges = [(lo, min(lo + chunk_size - 1, total)) for lo in range(1, total + 1, chunk_size)]
         in_flight = len(ranges) if in_flight is None else in_flight
         conn.execute(
@@ -125,15 +133,13 @@ def start(db: Database, job_id: int, chunk_size: int, in_flight: int | None = No
                 for n, (lo, hi) in enumerate(ranges)
             ],
         )
-        conn.execute(
-            update(Job).where(Job.id == job_id).values(total=total, chunks_left=len(ranges))
-        )
+        conn.execute(update(Job).where(Job.id == job_id).values(chunks_left=len(ranges)))
         chunk_ids = session.scalars(
             select(JobChunk.id)
             .where(JobChunk.job_id == job_id, JobChunk.state == ChunkState.QUEUED)
             .order_by(JobChunk.id)
         ).all()
-    return list(chunk_ids)
+    return Started(chunks=list(chunk_ids))
 
 
 def claim(db: Database, chunk_id: int, owner: str, lease_seconds: float) -> bool:
@@ -201,15 +207,26 @@ def process_chunk(db: Database, chunk_id: int, owner: str) -> ChunkResult | None
       The counts applied, or None when there was nothing to do (chunk done, lease lost, job
       no longer In progress).
 
-    A job stopped while its chunk was worked rolls the whole chunk back: none of its effects
-    remain, and its items end "not processed".
+    A job that ended (stopped, failed) while its chunk was worked rolls the whole chunk
+    back: none of its effects remain, its items end "not processed", and the chunk is done.
     """
     try:
         with _one_writer(db), db.write_conn() as conn:
             return _work_chunk(conn, chunk_id, owner)
     except JobNoLongerRunning:
-        log.info("chunk %s rolled back: its job was stopped", chunk_id)
+        log.info("chunk %s rolled back: its job ended meanwhile", chunk_id)
+        with _one_writer(db), db.write_conn() as conn:
+            _retire(conn, chunk_id)
         return None
+
+
+def _retire(conn: Connection, chunk_id: int) -> None:
+    """A chunk of a job that ended is never worked: done, so no sweep sends it again."""
+    conn.execute(
+        update(JobChunk)
+        .where(JobChunk.id == chunk_id)
+        .values(state=ChunkState.DONE, lease_owner=None, lease_until=None)
+    )
 
 
 def _work_chunk(conn: Connection, chunk_id: int, owner: str) -> ChunkResult | None:
@@ -227,19 +244,24 @@ def _work_chunk(conn: Connection, chunk_id: int, owner: str) -> ChunkResult | No
     if chunk is None or chunk.state == ChunkState.DONE or chunk.lease_owner != owner:
         return None
     job = conn.execute(
-        select(Job.status, Job.action, Job.parameters, Job.owner_id).where(Job.id == chunk.job_id)
+        select(Job.status, Job.action, Job.parameters, Job.owner_id, Job.plan).where(
+            Job.id == chunk.job_id
+        )
     ).one()
     if job.status != JobStatus.IN_PROGRESS:
+        if JobStatus(job.status).is_final:
+            _retire(conn, chunk_id)
         return None
+    action = get_action(job.action)
     ctx = ChunkContext(
         job_id=chunk.job_id,
+        owner_id=job.owner_id,
+        params=action.load(job.parameters),
+        plan=job.plan or {},
+        now=now,
         seq_lo=chunk.seq_lo,
         seq_hi=chunk.seq_hi,
-        owner_id=job.owner_id,
-        parameters=job.parameters,
-        now=now,
     )
-    action = get_action(job.action)
     exceptions = action.mark_exceptions(conn, ctx)
     action.apply(conn, ctx)
     ok = conn.execute(update(JobItem).where(ctx.pending()).values(outcome=ItemOutcome.OK)).rowcount
@@ -256,16 +278,20 @@ def _work_chunk(conn: Connection, chunk_id: int, owner: str) -> ChunkResult | No
     ).one_or_none()
     if counters is None:
         raise JobNoLongerRunning(f"Job {chunk.job_id} is no longer In progress")
-    conn.execute(
-        update(JobChunk)
-        .where(JobChunk.id == chunk_id)
-        .values(state=ChunkState.DONE, lease_owner=None, lease_until=None)
-    )
-    finished = None
+    _retire(conn, chunk_id)
     if counters.chunks_left == 0:
-        finished = _finish(conn, chunk.job_id, exceptions=counters.exceptions)
-    next_chunk = _admit_next(conn, chunk.job_id, now)
-    return ChunkResult(ok=ok, exceptions=exceptions, job_finished=finished, next_chunk=next_chunk)
+        action.finalize(conn, ctx)
+        final = JobStatus.COMPLETED_WITH_EXCEPTIONS if counters.exceptions else JobStatus.COMPLETED
+        ended = end_job(conn, chunk.job_id, final)
+        return ChunkResult(
+            ok=ok,
+            exceptions=exceptions,
+            job_finished=ended.status if ended else None,
+            deliveries=ended.deliveries if ended else [],
+        )
+    return ChunkResult(
+        ok=ok, exceptions=exceptions, next_chunk=_admit_next(conn, chunk.job_id, now)
+    )
 
 
 def _admit_next(conn: Connection, job_id: int, now: dt.datetime) -> int | None:
@@ -293,23 +319,6 @@ def _admit_next(conn: Connection, job_id: int, now: dt.datetime) -> int | None:
     return chunk_id
 
 
-def _finish(conn: Connection, job_id: int, *, exceptions: int) -> JobStatus:
-    """End a job whose last chunk is done; ``ended_at`` is now, when that chunk's work ends."""
-    now = utcnow()
-    final = JobStatus.COMPLETED_WITH_EXCEPTIONS if exceptions else JobStatus.COMPLETED
-    move(conn, job_id, final, ended_at=now)
-    audit.record(
-        conn,
-        audit.END,
-        job_id=job_id,
-        actor_id=None,
-        at=now,
-        summary=f"Job {job_id} ended {final.label}",
-        details={"status": final.label},
-    )
-    return final
-
-
 def error_for_people(exception: BaseException) -> str:
     """The sentence a job's owner sees for the error that interrupted it.
 
@@ -323,57 +332,3 @@ def error_for_people(exception: BaseException) -> str:
         f"The job was interrupted by an unexpected error ({type(exception).__name__}); "
         "the details are in the worker's log"
     )
-
-
-def halt(
-    db: Database, job_id: int, target: JobStatus, *, actor_id: int | None, error: str | None = None
-) -> bool:
-    """End a job early (Stopped by a person, or Failed by an error) and close its items.
-
-    The status changes in a first short transaction, so that chunks being worked see it and
-    roll back; a second transaction marks every item still pending as not processed.
-
-    Returns:
-      True when this call ended the job; False when its status no longer allowed it.
-    """
-    now = utcnow()
-    with db.write_conn() as conn:
-        moved = move(conn, job_id, target, ended_at=now, error=error)
-        if moved:
-            action = audit.STOP if target == JobStatus.STOPPED else audit.END
-            audit.record(
-                conn,
-                action,
-                job_id=job_id,
-                actor_id=actor_id,
-                at=now,
-                summary=f"Job {job_id} {target.label.lower()}" + (f": {error}" if error else ""),
-                details={"status": target.label, **({"error": error} if error else {})},
-            )
-    if moved:
-        close_unprocessed(db, job_id)
-    return moved
-
-
-def close_unprocessed(db: Database, job_id: int) -> int:
-    """Mark a finished job's pending items as not processed, and its chunks as done.
-
-    Idempotent, so the reaper can call it for a job whose ``halt`` was cut short.
-    """
-    with db.write_conn() as conn:
-        count = conn.execute(
-            update(JobItem)
-            .where(JobItem.job_id == job_id, JobItem.outcome == ItemOutcome.PENDING)
-            .values(outcome=ItemOutcome.NOT_PROCESSED)
-        ).rowcount
-        conn.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(not_processed=Job.not_processed + count, chunks_left=0)
-        )
-        conn.execute(
-            update(JobChunk)
-            .where(JobChunk.job_id == job_id, JobChunk.state != ChunkState.DONE)
-            .values(state=ChunkState.DONE, lease_owner=None, lease_until=None)
-        )
-    return count

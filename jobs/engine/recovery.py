@@ -12,7 +12,8 @@ once a second:
   than ``stale_seconds`` are sent again: an idle worker means the queue is empty, so those
   messages are lost or stuck in a dead worker's prefetch;
 - at worker start, every Queued job and waiting chunk is sent again;
-- a Stopped or Failed job whose items were not closed is closed.
+- outbox deliveries that are due (a retry, or one whose message never went out) and attempts
+  lost with their worker are sent again (``jobs.outbound.outbox.claim_due``).
 
 Each re-send is claimed with a guarded ``UPDATE … RETURNING`` that moves the waiting time
 forward, so that of many worker processes only one sends it. Duplicate messages are harmless
@@ -29,8 +30,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, exists, or_, select, update
 
 from jobs.db import Database
-from jobs.engine.execution import close_unprocessed
 from jobs.models import ChunkState, Job, JobChunk, utcnow
+from jobs.outbound import outbox
 from jobs.status import JobStatus
 
 #: How long a Queued job submitted without a message waits for a reaper (seconds).
@@ -43,11 +44,18 @@ _LONG_AGO = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 @dataclass
 class SweepResult:
-    """What a sweep found: jobs to start and chunks to send."""
+    """What a sweep found: jobs to start, chunks and deliveries to send."""
 
     start_jobs: list[int] = field(default_factory=list)
     send_chunks: list[int] = field(default_factory=list)
-    closed_jobs: list[int] = field(default_factory=list)
+    send_deliveries: list[int] = field(default_factory=list)
+
+    def by_kind(self) -> dict[str, list[int]]:
+        """The ids to send, by the kind of work an actor declares with ``resends``."""
+        return {"job": self.start_jobs, "chunk": self.send_chunks, "delivery": self.send_deliveries}
+
+    def __bool__(self) -> bool:
+        return any(self.by_kind().values())
 
 
 def sweep(
@@ -79,15 +87,14 @@ def sweep(
             *([Job.last_progress_at <= waited] if at_boot or idle else []),
         ),
     ]
-    unclosed = [Job.status.in_([JobStatus.STOPPED, JobStatus.FAILED]), Job.chunks_left > 0]
     found = SweepResult()
     # Look first with a plain read, so that an uneventful sweep takes no write lock.
     with db.read() as session:
         checks = [exists().where(*chunk_conds), exists().where(*job_conds)]
-        checks.append(exists().where(*unclosed))
         if at_boot or idle:
             checks.append(exists().where(*lost_chunk))
-        if not any(session.scalar(select(check)) for check in checks):
+        due = outbox.any_due(session.connection(), now)
+        if not due and not any(session.scalar(select(check)) for check in checks):
             return found
     with db.write_conn() as conn:
         found.send_chunks += _claim(
@@ -105,9 +112,8 @@ def sweep(
                 conn, JobChunk, [*lost_chunk, JobChunk.job_id.in_(running)], enqueued_at=now
             )
         found.start_jobs += _claim(conn, Job, job_conds, last_progress_at=now)
-        found.closed_jobs = list(conn.scalars(select(Job.id).where(*unclosed)))
-    for job_id in found.closed_jobs:
-        close_unprocessed(db, job_id)
+        if due:
+            found.send_deliveries += outbox.claim_due(conn, now)
     return found
 
 

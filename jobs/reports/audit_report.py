@@ -17,8 +17,8 @@ import pandas as pd
 from sqlalchemy import ColumnElement, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from jobs import audit
 from jobs.db import Database
-from jobs.engine import audit
 from jobs.errors import InvalidInput, NotFound
 from jobs.models import AuditEvent, ItemOutcome, Job, JobItem, User
 from jobs.status import JobStatus

@@ -67,15 +67,17 @@ class JobSummary:
         return self.status.label
 
     @property
-    def done(self) -> int:
-        return self.ok + self.exceptions + self.not_processed
+    def processed(self) -> int:
+        """Items worked: succeeded or exceptions (not the ones left unprocessed)."""
+        return self.ok + self.exceptions
 
     @property
     def progress(self) -> float:
-        """Share of items with an outcome, 0..1 (1 for a finished job with no items)."""
+        """Share of items processed, 0..1 (1 for a finished job with no items); a stopped
+        job's unprocessed items do not count."""
         if self.total == 0:
             return 1.0 if self.status.is_final else 0.0
-        return self.done / self.total
+        return self.processed / self.total
 
     def elapsed(self, now: dt.datetime | None = None) -> float | None:
         if self.started_at is None:
@@ -94,7 +96,7 @@ class JobSummary:
         rate = self.rate(now)
         if self.status != JobStatus.IN_PROGRESS or not rate:
             return None
-        return (self.total - self.done) / rate
+        return (self.total - self.processed - self.not_processed) / rate
 
 
 @dataclass(frozen=True)
@@ -113,11 +115,20 @@ class JobDetail:
 @dataclass(frozen=True)
 class ItemRow:
     seq: int
-    account_id: int
+    account_id: int | None
     file_number: str | None
     debtor_name: str | None
     outcome: str
     message: str | None
+    #: What the action recorded on the item (``before`` / ``after`` for a status change).
+    payload: dict[str, Any] | None = None
+
+    @property
+    def change(self) -> str:
+        """ "Open → On hold" when the item recorded a before and after, else empty."""
+        if not self.payload or "before" not in self.payload:
+            return ""
+        return f"{self.payload.get('before') or '—'} → {self.payload.get('after') or '—'}"
 
 
 @dataclass(frozen=True)
@@ -228,15 +239,6 @@ def list_jobs(
     return Page([summarize(actor, job, owner) for job, owner in rows], total, page, page_size)
 
 
-def job_summaries(session: Session, actor: Actor, ids: Sequence[int]) -> list[JobSummary]:
-    """The summaries of the given jobs that the actor may see (for refreshing a page)."""
-    if not ids:
-        return []
-    conds = job_conditions(actor, JobFilter()) + [Job.id.in_(list(ids))]
-    rows = session.execute(_summary_select().where(*conds)).all()
-    return [summarize(actor, job, owner) for job, owner in rows]
-
-
 def find_job(session: Session, actor: Actor, job_id: int) -> tuple[Job, str] | None:
     """A job that is not deleted and that the actor may see, with its owner's name."""
     row = session.execute(
@@ -269,37 +271,6 @@ def _audit_row(event: AuditEvent, name: str | None) -> AuditRow:
     )
 
 
-def audit_trail(
-    session: Session,
-    *,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
-    actor_id: int | None = None,
-    page: int = 1,
-    page_size: int = 100,
-) -> Page[AuditRow]:
-    """One page of the audit trail, oldest first; deleted jobs' events included."""
-    page, page_size = _clamp(page, page_size)
-    conds: list[ColumnElement[bool]] = []
-    if since:
-        conds.append(AuditEvent.at >= since)
-    if until:
-        conds.append(AuditEvent.at < until)
-    if actor_id is not None:
-        conds.append(AuditEvent.actor_id == actor_id)
-    total = session.scalar(select(func.count()).select_from(AuditEvent).where(*conds)) or 0
-    who = aliased(User)
-    rows = session.execute(
-        select(AuditEvent, who.display_name)
-        .outerjoin(who, who.id == AuditEvent.actor_id)
-        .where(*conds)
-        .order_by(AuditEvent.at, AuditEvent.id)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    ).all()
-    return Page([_audit_row(e, n) for e, n in rows], total, page, page_size)
-
-
 def item_page(
     session: Session, job_id: int, *, outcome: int | None = None, page: int = 1, page_size: int = 50
 ) -> Page[ItemRow]:
@@ -321,6 +292,7 @@ def item_page(
                 debtor_name=r.debtor_name,
                 outcome=ItemOutcome.LABELS[r.outcome],
                 message=r.message,
+                payload=r.payload,
             )
             for r in rows
         ],
@@ -340,6 +312,7 @@ def item_rows_select(job_id: int, outcome: int | None = None) -> Select[Any]:
             Account.debtor_name,
             JobItem.outcome,
             JobItem.message,
+            JobItem.payload,
         )
         .outerjoin(Account, Account.id == JobItem.account_id)
         .where(JobItem.job_id == job_id)

@@ -1,4 +1,5 @@
-"""What a bulk action targets: a group, or a filter over accounts, turned into one SQL select."""
+"""The account selection source: a group, a filter, hand-picked ids and exclusions, as one
+SQL select over accounts."""
 
 from __future__ import annotations
 
@@ -6,14 +7,28 @@ from dataclasses import asdict, dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy import JSON, ColumnElement, Select, and_, func, null, or_, select, true
 from sqlalchemy.orm import Session
 
 from jobs.errors import InvalidInput, NotFound
-from jobs.models import Account, Group, GroupMember
+from jobs.models import (
+    Account,
+    AccountStatus,
+    Client,
+    Collector,
+    Group,
+    GroupMember,
+    Portfolio,
+)
+from jobs.sources.base import Source
 
 #: Record ids are 32-bit integers in the database.
 _MAX_ID = 2**31 - 1
+#: Two-letter codes of the states, districts and territories debtors live in.
+US_STATES = frozenset(
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV "
+    "NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR VI GU AS MP".split()
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +84,38 @@ class AccountFilter:
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
+    def check(self, session: Session) -> None:
+        """Refuse a criterion whose value names nothing: a status, state, client, portfolio or
+        collector that does not exist would only ever match no accounts.
+
+        Raises:
+          InvalidInput: naming the value, with what is known.
+        """
+        if self.status is not None:
+            known = list(
+                session.scalars(select(AccountStatus.name).order_by(AccountStatus.position))
+            )
+            if self.status not in known:
+                raise InvalidInput(
+                    f"There is no account status {self.status!r}; the statuses are "
+                    + ", ".join(known),
+                    field="status",
+                )
+        if self.state is not None and self.state not in US_STATES:
+            raise InvalidInput(
+                f"There is no state {self.state!r}; use a two-letter code such as TX",
+                field="state",
+            )
+        for key, model in (
+            ("client_id", Client),
+            ("portfolio_id", Portfolio),
+            ("collector_id", Collector),
+        ):
+            value = getattr(self, key)
+            if value is not None and session.get(model, value) is None:
+                what = key.removesuffix("_id")
+                raise InvalidInput(f"There is no {what} number {value}", field=key)
+
     def is_empty(self) -> bool:
         return not self.as_dict()
 
@@ -100,8 +147,11 @@ class AccountFilter:
 
 
 @dataclass(frozen=True)
-class Selection:
-    """The accounts a job targets: a group, a filter, or both (the filter narrows the group)."""
+class AccountSelection(Source):
+    """The accounts a job targets: a group, a filter, or both (the filter narrows the group),
+    or accounts picked by hand; less the excluded ones."""
+
+    kind = "accounts"
 
     group_id: int | None = None
     filter: AccountFilter = AccountFilter()
@@ -111,16 +161,29 @@ class Selection:
     excluded_ids: tuple[int, ...] = ()
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Selection:
+    def from_dict(cls, data: dict[str, Any]) -> AccountSelection:
+        """Raises InvalidInput for an id that is not a whole number."""
+        try:
+            group_id = None if data.get("group_id") in (None, "") else int(data["group_id"])
+            picked = tuple(int(i) for i in data.get("account_ids") or ())
+            excluded = tuple(int(i) for i in data.get("excluded_ids") or ())
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                "Account and group ids are whole numbers", field="selection"
+            ) from None
         return cls(
-            group_id=data.get("group_id"),
+            group_id=group_id,
             filter=AccountFilter.from_dict(data.get("filter")),
-            account_ids=tuple(data.get("account_ids") or ()),
-            excluded_ids=tuple(data.get("excluded_ids") or ()),
+            account_ids=picked,
+            excluded_ids=excluded,
         )
 
     def as_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"group_id": self.group_id, "filter": self.filter.as_dict()}
+        data: dict[str, Any] = {
+            "kind": self.kind,
+            "group_id": self.group_id,
+            "filter": self.filter.as_dict(),
+        }
         if self.account_ids:
             data["account_ids"] = list(self.account_ids)
         if self.excluded_ids:
@@ -138,6 +201,23 @@ class Selection:
             raise InvalidInput(
                 "Choose a group, accounts or at least one account filter", field="selection"
             )
+
+    def check(self, session: Session) -> None:
+        """A selection with criteria whose values all name something (see
+        :meth:`require_criteria` and :meth:`AccountFilter.check`).
+
+        Raises:
+          InvalidInput, NotFound: naming what is wrong.
+        """
+        self.require_criteria()
+        self.filter.check(session)
+        self.account_ids_select(session)  # the group must exist
+
+    def items(self, session: Session) -> Select[Any]:
+        ids = self.account_ids_select(session).subquery()
+        return select(
+            ids.c.id.label("key"), ids.c.id.label("account_id"), null().cast(JSON).label("payload")
+        )
 
     def account_ids_select(self, session: Session) -> Select[tuple[int]]:
         """A select of the target account ids, ready for ``INSERT … SELECT``.

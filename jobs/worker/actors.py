@@ -1,4 +1,14 @@
-"""The dramatiq actors: start a job, work a chunk. Messages carry ids, never objects.
+"""The dramatiq actors: start a job, work a chunk, deliver an outside effect.
+
+Messages carry ids, never objects. Actors opt into Bulkdesk's middleware by options, as
+dramatiq's own ``AgeLimit`` reads ``max_age``:
+
+- ``chunk_lease=True``: :class:`~jobs.worker.leases.ChunkLeases` claims the chunk named by
+  the first argument before the actor runs, and keeps the claim alive;
+- ``fails_job="job"`` or ``"chunk"``: when its retries run out, the job (named by the first
+  argument, or the job of that chunk) ends Failed with the error;
+- ``resends="job"``, ``"chunk"`` or ``"delivery"``: the :class:`~jobs.worker.reaper.Reaper`
+  sends this actor the ids of that kind of lost work it finds.
 
 Importing this module sets up the broker from the environment, so that
 ``dramatiq jobs.worker.actors`` starts worker processes for the configured broker.
@@ -6,9 +16,9 @@ Importing this module sets up the broker from the environment, so that
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
+from collections.abc import Iterable
 
 import dramatiq
 from dramatiq.middleware import CurrentMessage
@@ -16,16 +26,12 @@ from dramatiq.middleware import CurrentMessage
 from jobs import runtime
 from jobs.engine import execution
 from jobs.errors import BulkdeskError, ConfigError
+from jobs.outbound import outbox
 from jobs.worker import broker as _broker
-from jobs.worker.leases import CHUNK_ACTOR, START_ACTOR
-
-log = logging.getLogger(__name__)
 
 try:
     dramatiq.set_broker(_broker.make_broker(runtime.settings()))
-except (
-    ConfigError
-) as error:  # `dramatiq jobs.worker.actors` with bad settings: one line, not a trace
+except ConfigError as error:  # `dramatiq jobs.worker.actors` with bad settings: one line
     print(f"Bulkdesk cannot start: {error}", file=sys.stderr)
     raise SystemExit(2) from None
 
@@ -35,25 +41,30 @@ RETRIES = {"max_retries": 3, "min_backoff": 500, "max_backoff": 5_000}
 
 
 @dramatiq.actor(
-    actor_name=START_ACTOR,
     queue_name=_broker.QUEUE,
     time_limit=15 * 60_000,
     throws=(BulkdeskError,),
+    fails_job="job",
+    resends="job",
     **RETRIES,
 )
 def start_job(job_id: int) -> None:
-    """Snapshot a Queued job's targets and send one message per chunk."""
+    """Snapshot a Queued job's items and send its first chunks."""
     settings = runtime.settings()
-    db = runtime.database()
-    for chunk_id in execution.start(db, job_id, settings.chunk_size, settings.chunks_in_flight):
-        run_chunk.send(chunk_id)
+    started = execution.start(
+        runtime.database(), job_id, settings.chunk_size, settings.chunks_in_flight
+    )
+    send_chunks(started.chunks)
+    send_deliveries(started.deliveries)
 
 
 @dramatiq.actor(
-    actor_name=CHUNK_ACTOR,
     queue_name=_broker.QUEUE,
     time_limit=5 * 60_000,
     throws=(BulkdeskError,),
+    chunk_lease=True,
+    fails_job="chunk",
+    resends="chunk",
     **RETRIES,
 )
 def run_chunk(chunk_id: int) -> None:
@@ -64,8 +75,35 @@ def run_chunk(chunk_id: int) -> None:
     message = CurrentMessage.get_current_message()
     owner = message.message_id if message else f"direct-{chunk_id}"
     result = execution.process_chunk(runtime.database(), chunk_id, owner)
-    if result is not None and result.next_chunk is not None:
-        run_chunk.send(result.next_chunk)
+    if result is not None:
+        send_chunks([result.next_chunk] if result.next_chunk is not None else [])
+        send_deliveries(result.deliveries)
 
 
-ALL = (start_job, run_chunk)
+# Retries of a delivery are the outbox's own (recorded, with backoff, then shown on the
+# job), so the broker does not retry it.
+@dramatiq.actor(queue_name=_broker.QUEUE, time_limit=2 * 60_000, max_retries=0, resends="delivery")
+def deliver(delivery_id: int) -> None:
+    """Send one outside effect (an email) from the outbox, once."""
+    outbox.deliver(runtime.database(), delivery_id, runtime.settings())
+
+
+def send_chunks(chunk_ids: Iterable[int]) -> None:
+    for chunk_id in chunk_ids:
+        run_chunk.send(chunk_id)
+
+
+def send_deliveries(delivery_ids: Iterable[int]) -> None:
+    for delivery_id in delivery_ids:
+        deliver.send(delivery_id)
+
+
+ALL = (start_job, run_chunk, deliver)
+
+
+def use(broker: dramatiq.Broker) -> None:
+    """Make ``broker`` the one this process sends to, and bind Bulkdesk's actors to it."""
+    dramatiq.set_broker(broker)
+    for actor in ALL:
+        actor.broker = broker
+        broker.declare_actor(actor)

@@ -49,16 +49,6 @@ def make_broker(settings: Settings) -> Broker:
     return broker
 
 
-def use(broker: Broker) -> None:
-    """Make ``broker`` the one this process sends to, and bind Bulkdesk's actors to it."""
-    from jobs.worker import actors
-
-    dramatiq.set_broker(broker)
-    for actor in actors.ALL:
-        actor.broker = broker
-        broker.declare_actor(actor)
-
-
 def current() -> Broker:
     return dramatiq.get_broker()
 

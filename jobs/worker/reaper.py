@@ -6,12 +6,13 @@ import logging
 import threading
 import weakref
 
+import dramatiq
 from dramatiq import Broker, Message, Middleware
 from dramatiq.brokers.stub import StubBroker
 
 from jobs import runtime
 from jobs.engine import recovery
-from jobs.worker.leases import CHUNK_ACTOR, START_ACTOR
+from jobs.worker import registry
 
 log = logging.getLogger(__name__)
 
@@ -20,13 +21,16 @@ INTERVAL = 1.0
 
 
 class Reaper(Middleware):
-    """Runs :func:`jobs.engine.recovery.sweep` at worker boot and every second after.
+    """Runs :func:`jobs.engine.recovery.sweep` at worker boot and every second after, and
+    sends what it finds to the actors that declare that kind of work (``resends=…``).
 
     It also knows whether this worker has an idle thread (messages being worked versus
     worker threads): only then are long-waiting messages taken for lost. With the in-process
     broker it remembers the messages sent to this process's queue, which end with the
     process, and hands them back at a clean shutdown so that other workers take them at once.
     """
+
+    actor_options = {"resends"}
 
     #: Brokers with a worker running in this process.
     _with_workers: weakref.WeakSet[Broker] = weakref.WeakSet()
@@ -44,6 +48,7 @@ class Reaper(Middleware):
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._broker: Broker | None = None
 
     # -- what this worker is doing -------------------------------------------------------
 
@@ -51,9 +56,10 @@ class Reaper(Middleware):
         # Only where this process works the queue: elsewhere nothing would ever take the
         # entries out again (and the reaper's first-start rule covers those jobs anyway).
         local_queue = isinstance(broker, StubBroker) and broker in self._with_workers
-        if local_queue and message.actor_name in (CHUNK_ACTOR, START_ACTOR):
+        kind = _kind(broker, message) if local_queue else None
+        if kind in ("job", "chunk"):
             with self._lock:
-                self._local[message.message_id] = (message.actor_name, int(message.args[0]))
+                self._local[message.message_id] = (kind, int(message.args[0]))
 
     def before_process_message(self, broker: Broker, message: Message) -> None:
         with self._lock:
@@ -86,6 +92,7 @@ class Reaper(Middleware):
 
     def after_worker_boot(self, broker: Broker, worker: object) -> None:
         self._threads = int(getattr(worker, "worker_threads", 1))
+        self._broker = broker
         self._with_workers.add(broker)
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="bulkdesk-reaper", daemon=True)
@@ -104,8 +111,8 @@ class Reaper(Middleware):
         try:
             recovery.hand_back(
                 runtime.database(),
-                chunk_ids=[arg for actor, arg in local if actor == CHUNK_ACTOR],
-                job_ids=[arg for actor, arg in local if actor == START_ACTOR],
+                chunk_ids=[arg for kind, arg in local if kind == "chunk"],
+                job_ids=[arg for kind, arg in local if kind == "job"],
             )
         except Exception:  # the next worker's boot sweep finds them anyway
             log.warning("could not hand back %d queued messages", len(local), exc_info=True)
@@ -129,20 +136,24 @@ class Reaper(Middleware):
             if self._stop.wait(self.interval):
                 return
 
-    @staticmethod
-    def sweep_once(*, at_boot: bool = False, idle: bool = False) -> recovery.SweepResult:
-        from jobs.worker.actors import run_chunk, start_job
-
+    def sweep_once(self, *, at_boot: bool = False, idle: bool = False) -> recovery.SweepResult:
+        """One sweep, and the messages it calls for sent to this worker's broker."""
         found = recovery.sweep(runtime.database(), at_boot=at_boot, idle=idle)
-        for job_id in found.start_jobs:
-            start_job.send(job_id)
-        for chunk_id in found.send_chunks:
-            run_chunk.send(chunk_id)
-        if found.start_jobs or found.send_chunks or found.closed_jobs:
+        broker = self._broker or dramatiq.get_broker()
+        for kind, ids in found.by_kind().items():
+            registry.send(broker, kind, ids)
+        if found:
             log.info(
-                "reaper: %d jobs started again, %d chunks sent again, %d jobs closed",
+                "reaper: %d jobs started again, %d chunks and %d deliveries sent again",
                 len(found.start_jobs),
                 len(found.send_chunks),
-                len(found.closed_jobs),
+                len(found.send_deliveries),
             )
         return found
+
+
+def _kind(broker: Broker, message: Message) -> str | None:
+    try:
+        return broker.get_actor(message.actor_name).options.get("resends")
+    except Exception:  # an actor this process does not know
+        return None

@@ -1,4 +1,4 @@
-"""The audit trail: every submit, start, end, stop, delete, approval and definition change."""
+"""The audit trail: every submit, start, end, stop and delete, and deliveries that failed."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ START = "start"
 END = "end"
 STOP = "stop"
 DELETE = "delete"
-APPROVE = "approve"
-DEFINITION_CHANGE = "definition_change"
+#: An outside effect (an email) of the job that could not be delivered.
+DELIVERY_FAILED = "delivery_failed"
+#: A person changed their own profile (email address, completion emails).
+PROFILE = "profile"
 
 
 def record(
