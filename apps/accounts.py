@@ -15,10 +15,9 @@ from typing import Any
 import pandas as pd
 import panel as pn
 
-from apps.display import esc
+from apps.display import esc, not_permitted
 from apps.launch import LaunchForm, criteria_widgets
 from apps.launch_state import AccountCriteria
-from apps.monitor import not_permitted
 from jobs.errors import BulkdeskError
 from jobs.people import permissions
 from jobs.reports.queries import JobSummary

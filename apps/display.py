@@ -1,6 +1,6 @@
 """How jobs look on screen: status colours and icons, times, progress bars, escaped HTML.
 
-Pure functions without Panel, shared by every screen. Anything that ends up in HTML goes
+Small functions shared by every screen, and the "not permitted" page. Anything that ends up in HTML goes
 through :func:`esc` first, so a description such as ``<script>`` shows as text.
 """
 
@@ -9,6 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 
+import panel as pn
+
+from jobs.people.permissions import Actor
 from jobs.reports.queries import JobSummary
 from jobs.status import JobStatus
 
@@ -135,3 +138,22 @@ def stop_button(job: JobSummary) -> str:
 
 def delete_button(job: JobSummary) -> str:
     return button("Delete", "#475569") if job.can_delete else ""
+
+
+def not_permitted(actor: Actor | None, reason: str = "") -> pn.viewable.Viewable:
+    """The page for someone without the bulk-update permission (or an unknown login)."""
+    who = esc(actor.display_name if actor else "This login")
+    text = reason or (
+        "You are not permitted to use bulk updates. Opening the bulk update "
+        "monitoring screen and launching jobs needs the permission "
+        "<i>Client Bulk Updates | Bulk Update - Interactions</i>. "
+        "Ask an administrator to grant it."
+    )
+    return pn.Column(
+        pn.pane.HTML(
+            f'<h2 style="margin:0">Not permitted</h2><p>{who}: {text}</p>',
+            css_classes=["bd-not-permitted"],
+        ),
+        sizing_mode="stretch_width",
+        styles={"padding": "12px"},
+    )

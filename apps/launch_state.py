@@ -1,22 +1,22 @@
-"""State of the "Add interaction" launch form and of account criteria, without Panel.
+"""State of the launch form and of account criteria, without Panel.
 
 :class:`AccountCriteria` is the group-or-filter choice shared by the account search and the
-launch form; :class:`LaunchState` adds the interaction, validates through the service (nothing
-is queued until the service accepts it) and keeps the live count of accounts to touch.
+launch form; :class:`LaunchState` adds the bulk action and its declared parameters, the dry
+run to review, and the submit (nothing is queued until the service accepts it), and keeps the
+live count of accounts to touch.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import param
 
-from jobs.actions.add_interaction import INTERACTION_TYPES, OUTCOMES
+from jobs.actions import DryRun
 from jobs.errors import BulkdeskError, InvalidInput
 from jobs.people.permissions import Actor
 from jobs.reports.queries import JobSummary
-from jobs.service import JobService
+from jobs.service import FieldView, JobService
 from jobs.sources.accounts import AccountFilter, AccountSelection
 
 NO_GROUP = "(no group: filter all accounts)"
@@ -44,15 +44,17 @@ class AccountCriteria(param.Parameterized):
     min_balance = param.Number(default=None, allow_None=True, label="Minimum balance")
     max_balance = param.Number(default=None, allow_None=True, label="Maximum balance")
 
-    def __init__(self, groups: dict[str, int | None] | None = None, **params: Any) -> None:
+    def __init__(self, groups: dict[str, int | None] | None = None,
+                 statuses: list[str] | None = None, **params: Any) -> None:
         super().__init__(**params)
         self.groups: dict[str, int | None] = {NO_GROUP: None, **(groups or {})}
         self.param.group.objects = list(self.groups)
+        self.param.account_status.objects = [ANY, *(statuses or [])]
 
     @classmethod
     def for_service(cls, service: JobService, actor: Actor | str) -> AccountCriteria:
         groups = {g["name"]: g["id"] for g in service.groups(actor)}
-        return cls(groups=groups)
+        return cls(groups=groups, statuses=service.account_statuses(actor))
 
     def group_id(self) -> int | None:
         return self.groups.get(self.group)
@@ -91,41 +93,77 @@ class AccountCriteria(param.Parameterized):
 
 
 class LaunchState(param.Parameterized):
-    """The "Add interaction" form: who, on which accounts, with what.
+    """The launch form: which bulk action, on which accounts, with what; a dry run to review,
+    then the submit. The action's own fields come from its declaration
+    (``JobService.action_fields``); nothing is queued until the service accepts it.
 
     Parameters:
       service: the service API.
       user: the acting username (or an Actor).
+      action: the action to start with (its name, e.g. ``change_status``).
     """
 
     criteria = param.ClassSelector(class_=AccountCriteria)
-    interaction_type = param.Selector(
-        default="Note", objects=list(INTERACTION_TYPES), label="Interaction type"
-    )
-    outcome = param.Selector(default="Information only", objects=list(OUTCOMES), label="Outcome")
-    note = param.String(default="", label="Note")
-    interaction_date = param.CalendarDate(default=None, allow_None=True, label="Interaction date")
+    action = param.Selector(default=None, objects=[], label="Bulk action")
+    values = param.Dict(default={}, doc="The action's parameters, by field name.")
     description = param.String(default="", label="Job description")
 
-    target_count = param.Integer(
-        default=None, allow_None=True, doc="Accounts the current selection matches."
-    )
+    target_count = param.Integer(default=None, allow_None=True,
+                                 doc="Accounts the current selection matches.")
     count_error = param.String(default="")
-    error = param.String(default="", doc="Why the last submit was refused.")
-    error_field = param.String(default="")
+    errors = param.Dict(default={}, doc="Why the last review or submit was refused, by field "
+                                        "(\"\" for the form as a whole).")
+    preview = param.Parameter(default=None, doc="The DryRun of the current inputs, once reviewed.")
     submitted = param.Parameter(default=None, doc="The JobSummary of the last queued job.")
 
-    def __init__(self, service: JobService, user: str | Actor, **params: Any) -> None:
+    def __init__(self, service: JobService, user: str | Actor, action: str | None = None,
+                 **params: Any) -> None:
         self.service = service
         self.actor: Actor = service.actor(user)
+        self.actions = {a.label: a for a in service.actions(self.actor)}
         params.setdefault("criteria", AccountCriteria.for_service(service, self.actor))
-        params.setdefault("interaction_date", dt.date.today())
         super().__init__(**params)
+        self.param.action.objects = list(self.actions)
+        names = {a.name: label for label, a in self.actions.items()}
+        self.fields: list[FieldView] = []
+        self.action = names.get(action or "", next(iter(self.actions), None))
+        self._load_fields()
         self.criteria.param.watch(self._recount, _CRITERIA)
+        self.param.watch(self._load_fields, "action")
+        self.param.watch(self._inputs_changed, ["values", "description"])
         self.recount()
+
+    # -- the action and its fields -------------------------------------------------------
+
+    @property
+    def action_name(self) -> str | None:
+        chosen = self.actions.get(self.action)
+        return chosen.name if chosen else None
+
+    @property
+    def summary(self) -> str:
+        chosen = self.actions.get(self.action)
+        return chosen.summary if chosen else ""
+
+    def _load_fields(self, *_: Any) -> None:
+        name = self.action_name
+        self.fields = self.service.action_fields(self.actor, name) if name else []
+        self.values = {f.name: f.initial for f in self.fields}
+        self.errors = {}
+        self.preview = None
+
+    def set_value(self, name: str, value: Any) -> None:
+        self.values = {**self.values, name: value}
+
+    def _inputs_changed(self, *_: Any) -> None:
+        # What was reviewed is no longer what would be queued: review again.
+        self.preview = None
+        if self.errors:
+            self.errors = {}
 
     def _recount(self, *_: Any) -> None:
         self.recount()
+        self._inputs_changed()
 
     def recount(self) -> None:
         """Update ``target_count`` for the current group and filter."""
@@ -141,30 +179,55 @@ class LaunchState(param.Parameterized):
         self.criteria.copy_from(criteria)
         if description:
             self.description = description
-        self.error = ""
+        self.errors = {}
+
+    # -- review and submit -------------------------------------------------------------
+
+    def review(self) -> DryRun | None:
+        """The dry run of the current inputs (description checked too); None (and
+        ``errors`` set) when the service refuses them."""
+        if not self.description.strip():
+            self.errors = {"description": "Give the job a description, so people can tell it "
+                                          "apart"}
+            return None
+        try:
+            preview = self.service.dry_run(self.actor, self.action_name or "",
+                                           self.criteria.selection(), self._parameters())
+        except BulkdeskError as error:
+            self._refused(error)
+            return None
+        self.errors = {}
+        self.preview = preview
+        return preview
 
     def submit(self) -> JobSummary | None:
-        """Validate and queue the job; None (and ``error`` set) when the service refuses."""
+        """Queue the job; None (and ``errors`` set) when the service refuses."""
         try:
-            job = self.service.submit_bulk_interaction(
-                self.actor,
-                description=self.description,
-                interaction_type=self.interaction_type,
-                outcome=self.outcome,
-                note=self.note,
-                interaction_date=self.interaction_date,
-                group=self.criteria.group_id(),
-                account_filter=self.criteria.account_filter(),
-            )
+            job = self.service.submit(self.actor, self.action_name or "",
+                                      self.criteria.selection(), self._parameters(),
+                                      self.description)
         except BulkdeskError as error:
-            self.error = str(error)
-            self.error_field = (error.field or "") if isinstance(error, InvalidInput) else ""
+            self._refused(error)
             return None
-        self.error = ""
-        self.error_field = ""
+        self.errors = {}
         self.submitted = job
         self.description = ""  # the next launch starts with a fresh description
+        self.preview = None
         return job
+
+    def _parameters(self) -> dict[str, Any]:
+        return {k: v for k, v in self.values.items() if v is not None}
+
+    def _refused(self, error: BulkdeskError) -> None:
+        field = (error.field or "") if isinstance(error, InvalidInput) else ""
+        known = {f.name for f in self.fields} | {"description"}
+        self.errors = {field if field in known else "": str(error)}
+        self.preview = None
+
+    @property
+    def error(self) -> str:
+        """All refusals in one line (for tests and a notebook)."""
+        return " ".join(self.errors.values())
 
 
 _CRITERIA = ["group", "account_status", "state", "text", "min_balance", "max_balance"]

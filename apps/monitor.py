@@ -17,11 +17,11 @@ import pandas as pd
 import panel as pn
 
 from apps import display
+from apps.display import not_permitted
 from apps.job_view import JobDetailsView, JobStatusView
 from apps.live import start_live
 from apps.monitor_state import MonitorState
 from apps.timeline import Timeline
-from jobs.people.permissions import Actor
 from jobs.reports.queries import JobSummary
 from jobs.service import JobService
 
@@ -66,25 +66,6 @@ def job_rows(jobs: list[JobSummary], *, with_owner: bool) -> pd.DataFrame:
         for j in jobs
     ]
     return pd.DataFrame(rows, columns=COLUMNS)
-
-
-def not_permitted(actor: Actor | None, reason: str = "") -> pn.viewable.Viewable:
-    """The page for someone without the bulk-update permission (or an unknown login)."""
-    who = display.esc(actor.display_name if actor else "This login")
-    text = reason or (
-        "You are not permitted to use bulk updates. Opening the bulk update "
-        "monitoring screen and launching jobs needs the permission "
-        "<i>Client Bulk Updates | Bulk Update - Interactions</i>. "
-        "Ask an administrator to grant it."
-    )
-    return pn.Column(
-        pn.pane.HTML(
-            f'<h2 style="margin:0">Not permitted</h2><p>{who}: {text}</p>',
-            css_classes=["bd-not-permitted"],
-        ),
-        sizing_mode="stretch_width",
-        styles={"padding": "12px"},
-    )
 
 
 class Monitor(pn.viewable.Viewer):

@@ -17,9 +17,9 @@ from jobs.people import permissions
 from jobs.people.permissions import Actor
 from jobs.reports.queries import JobFilter, JobSummary
 from jobs.service import JobService
-from jobs.status import JobStatus
+from jobs.status import IN_USE, JobStatus
 
-STATUS_CHOICES = [s.label for s in JobStatus]
+STATUS_CHOICES = [s.label for s in IN_USE]
 EVERYONE = "Everyone"
 QUESTIONS = {
     "stop": "Are you sure you want to stop the job?",

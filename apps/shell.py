@@ -15,10 +15,10 @@ from typing import Any
 import panel as pn
 
 from apps.accounts import AccountSearch
-from apps.display import esc
+from apps.display import esc, not_permitted
 from apps.launch import LaunchForm
 from apps.launch_state import AccountCriteria
-from apps.monitor import Monitor, not_permitted
+from apps.monitor import Monitor
 from jobs.errors import NotFound
 from jobs.people import permissions
 from jobs.people.permissions import Actor

@@ -25,6 +25,7 @@ from jobs.engine import ending
 from jobs.errors import ActionNotAllowed, InvalidInput, NotFound, PermissionDenied
 from jobs.models import (
     Account,
+    AccountStatus,
     Group,
     GroupMember,
     Interaction,
@@ -156,6 +157,16 @@ class JobService:
             account_ids=tuple(account_ids or ()),
             excluded_ids=tuple(excluded_ids or ()),
         )
+
+    def account_statuses(self, actor: ActorLike) -> list[str]:
+        """Every configured account status (active or not), for filters, in their order."""
+        self.actor(actor)
+        with self.db.read() as session:
+            return list(
+                session.scalars(
+                    select(AccountStatus.name).order_by(AccountStatus.position, AccountStatus.name)
+                )
+            )
 
     def describe_source(self, source: Source) -> str:
         """What a source targets, in words ("group “Dispute review”; status = Open")."""
@@ -542,6 +553,44 @@ class JobService:
             if heard:
                 with self.db.write_conn() as conn:
                     conn.execute(update(Job).where(Job.id == job_id).values(last_progress_at=None))
+
+    # -- the acting user's own profile ---------------------------------------------------
+
+    def profile(self, actor: ActorLike):  # type: ignore[no-untyped-def]
+        """The acting user's name, email address and job completion email choice.
+
+        Returns:
+          A :class:`jobs.people.profile.Profile`.
+        """
+        from jobs.people import profile
+
+        who = self.actor(actor)
+        with self.db.read() as session:
+            return profile.read(session.connection(), who.id)
+
+    def set_profile(  # type: ignore[no-untyped-def]
+        self, actor: ActorLike, *, notify: str | None = None, email: str | None = None
+    ):
+        """Change the acting user's own job completion email choice and/or email address;
+        the change goes to the audit trail. Nobody changes someone else's profile here.
+
+        Parameters:
+          notify: ``all``, ``failures`` or ``none``; None leaves it.
+          email: the new address; empty text removes it; None leaves it.
+
+        Returns:
+          The :class:`jobs.people.profile.Profile` after the change.
+
+        Raises:
+          InvalidInput: field ``notify`` or ``email``, naming what is accepted; nothing
+            is changed.
+          NotFound: no active user of that name.
+        """
+        from jobs.people import profile
+
+        who = self.actor(actor)
+        with self.db.write_conn() as conn:
+            return profile.change(conn, who.id, notify=notify, email=email)
 
 
 def bulk_action_params(action: BulkAction, params: Any) -> dict[str, Any]:

@@ -96,6 +96,18 @@ FINAL = frozenset(
     }
 )
 
+#: The statuses jobs can reach today, in the Monitor's order: screens offer only these as
+#: filters. Skipped, Suspended and Awaiting approval come with the features that produce them
+#: (scheduled definitions with dependencies, holds, approval of communications).
+IN_USE = (
+    JobStatus.QUEUED,
+    JobStatus.IN_PROGRESS,
+    JobStatus.COMPLETED,
+    JobStatus.COMPLETED_WITH_EXCEPTIONS,
+    JobStatus.STOPPED,
+    JobStatus.FAILED,
+)
+
 #: For each status, the statuses a job may move to from it.
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.AWAITING_APPROVAL: frozenset({JobStatus.QUEUED}),

@@ -29,8 +29,13 @@ def test_the_count_of_accounts_follows_the_selection(service):
     texas = service.count_targets("alice", form.state.criteria.selection())
     assert 0 < form.state.target_count == texas
     assert f"{texas:,}</b> accounts" in form.count.object
+    # A group narrows the filter: the count is that of both together
     form.state.criteria.group = "Dispute review"
-    assert form.state.target_count <= texas
+    both = service.count_targets(
+        "alice", service.account_selection(group="Dispute review", account_filter={"state": "TX"})
+    )
+    assert both < texas and form.state.target_count == both
+    assert f"{both:,}</b> account" in form.count.object
 
 
 def test_a_bad_filter_shows_its_message_instead_of_a_count(service):
@@ -48,10 +53,15 @@ def test_an_invalid_form_shows_the_services_message_and_queues_nothing(service):
 
     assert form.submit() is None  # no description
 
-    assert form.error.visible
-    assert "Give the job a description" in form.error.object
-    assert form.state.error_field == "description"
+    # The message shows under the description, where the person must act
+    pane = form.field_errors["description"]
+    assert pane.visible and "Give the job a description" in pane.object
+    assert not form.error.visible
+    assert set(form.state.errors) == {"description"}
     assert service.list_jobs("alice").total == 0
+    # And it clears once the description is typed
+    form.state.description = "Now described"
+    assert not pane.visible
 
 
 def test_a_selection_matching_nothing_is_refused(service):
@@ -69,12 +79,13 @@ def test_submitting_queues_the_job_and_the_monitor_shows_it_at_once(service):
     form = LaunchForm(service=service, user="bob", on_submitted=submitted.append)
     monitor = Monitor(service=service, user="bob", live=False)
     form.state.criteria.group = "Dispute review"
-    form.state.param.update(
-        description="Dispute <b>notes</b>",
-        interaction_type="Call",
-        outcome="Left message",
-        note="Called, left a message",
-    )
+    form.state.description = "Dispute <b>notes</b>"
+    form.state.values = {
+        **form.state.values,
+        "interaction_type": "Call",
+        "outcome": "Left message",
+        "note": "Called, left a message",
+    }
 
     job = form.submit()
 
@@ -130,3 +141,51 @@ def test_the_shell_goes_to_the_monitor_after_a_launch(service):
     monitor = shell.built["Monitor"]
     assert monitor.state.selected_id == job.id
     assert job.id in set(monitor.table.value["Job"])
+
+
+def test_the_form_is_the_chosen_actions_own_and_shows_a_dry_run_before_queueing(service):
+    form = LaunchForm(service=service, user="alice")
+    assert form.state.action == "Add Interaction"
+    # When the person picks Change Status
+    form.state.action = "Change Status"
+    # Then its one field is offered, with the active statuses only
+    (status_widget,) = [w for w in form.fields if hasattr(w, "options")]
+    assert status_widget.name == "New status"
+    assert "On hold" in status_widget.options and "Legal review" not in status_widget.options
+    form.state.criteria.group = "Dispute review"
+    form.state.description = "Disputes on hold"
+    status_widget.value = "On hold"
+    assert form.queue_button.disabled  # nothing to queue before the review
+
+    # When they review it
+    preview = form.review()
+
+    # Then the dry run shows, and the job can be queued; nothing was written yet
+    assert preview is not None and preview.touch > 0
+    assert form.preview.visible and form.state.preview is preview
+    assert f"Would change {preview.touch:,} of {preview.total:,}" in form.preview[0].object
+    assert not form.queue_button.disabled
+    assert service.list_jobs("alice").total == 0
+    # And changing an input asks for a new review
+    form.state.criteria.state = "TX"
+    assert form.queue_button.disabled and not form.preview.visible
+
+    form.review()
+    job = form.submit()
+    assert job is not None and job.action == "change_status"
+    assert service.job("alice", job.id).parameters == {"to": "On hold"}
+
+
+def test_a_refused_field_shows_its_message_under_that_field(service):
+    form = LaunchForm(service=service, user="alice")
+    form.state.criteria.group = "Dispute review"
+    form.state.description = "Long note"
+    form.state.set_value("note", "x" * 2001)
+
+    assert form.review() is None
+
+    note_error = form.field_errors["note"]
+    assert note_error.visible and "the limit is 2,000" in note_error.object
+    assert not form.field_errors["description"].visible
+    form.state.set_value("note", "short")
+    assert not note_error.visible

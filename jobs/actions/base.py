@@ -73,6 +73,8 @@ class DryRun:
     exceptions: dict[str, int] = field(default_factory=dict)
     #: Examples: ``{"file_number", "debtor", "before", "after"}``.
     sample: list[dict[str, Any]] = field(default_factory=list)
+    #: What an item is, in words.
+    noun: str = "item"
 
     @property
     def exception_count(self) -> int:
@@ -81,7 +83,8 @@ class DryRun:
     def lines(self) -> list[str]:
         """The dry run in words (the CLI prints these; the dashboard shows the same)."""
         out = [
-            f"Would change {self.touch:,} of {self.total:,} item{'s' if self.total != 1 else ''}"
+            f"Would change {self.touch:,} of {self.total:,} "
+            f"{self.noun}{'s' if self.total != 1 else ''}"
         ]
         if self.exceptions:
             out.append(f"{self.exception_count:,} would be exceptions:")
@@ -233,6 +236,7 @@ class AccountAction(BulkAction):
             .limit(SAMPLE_SIZE)
         ).all()
         return DryRun(
+            noun="account",
             total=touch + sum(counts.values()),
             touch=touch,
             exceptions=counts,

@@ -12,7 +12,7 @@ from jobs.status import DELETABLE, STOPPABLE, JobStatus
 
 #: "Client Bulk Updates | Bulk Update - Interactions": may open the monitor and launch jobs.
 BULK_UPDATE = "bulk_update_interactions"
-#: May send emails and text messages directly; without it, communications go for approval.
+#: May schedule emails and text messages to debtors (the communications actions).
 SEND_COMMUNICATIONS = "send_communications"
 
 ALL_PERMISSIONS = (BULK_UPDATE, SEND_COMMUNICATIONS)

@@ -204,6 +204,8 @@ def take_screenshot(target: Path, db_file: Path | None = None) -> None:
             page.locator(".bd-account-status select").select_option(label=status)
             page.get_by_placeholder("Shown in the job list").fill(description)
             page.get_by_placeholder("Shown in the job list").press("Enter")
+            page.get_by_role("button", name="Review (dry run)").click()
+            expect(page.locator(".bd-preview")).to_contain_text("Would change", timeout=30_000)
             page.get_by_role("button", name="Queue the bulk update").click()
             expect(page.locator(".bd-jobs")).to_contain_text(description, timeout=30_000)
         expect(page.locator(".bd-jobs")).to_contain_text("In progress", timeout=60_000)

@@ -29,10 +29,11 @@ def row(page: Page, description: str):  # type: ignore[no-untyped-def]
 
 
 def launch(page: Page, description: str, *, status: str = "Any", state: str = "") -> None:
-    """Fill the "Add interaction" form and queue it; the shell then shows the Monitor."""
+    """Fill the launch form for Add Interaction, review its dry run and queue it; the shell
+    then shows the Monitor."""
     page.get_by_role("button", name="Launch").click()
     form = page.locator(".bd-page")
-    expect(form.get_by_text("Add interaction to many accounts")).to_be_visible()
+    expect(form.get_by_text("Launch a bulk update")).to_be_visible()
     form.locator(".bd-account-status select").select_option(label=status)
     if state:
         form.locator(".bd-state input").fill(state)
@@ -40,6 +41,8 @@ def launch(page: Page, description: str, *, status: str = "Any", state: str = ""
     expect(page.locator(".bd-count")).to_contain_text("This will touch", timeout=WAIT)
     page.get_by_placeholder("Shown in the job list").fill(description)
     page.get_by_placeholder("Shown in the job list").press("Enter")
+    page.get_by_role("button", name="Review (dry run)").click()
+    expect(page.locator(".bd-preview")).to_contain_text("Would change", timeout=WAIT)
     page.get_by_role("button", name="Queue the bulk update").click()
     expect(row(page, description)).to_be_visible(timeout=WAIT)
 
