@@ -286,11 +286,13 @@ def audit(date_from: str, date_to: str, username: str, user: str, out_dir: str |
         click.echo(f"Wrote {folder / f'{stem}.{suffix}'}")
 
 
+from jobs.cli.profile import profile  # noqa: E402
 from jobs.cli.submit import submit  # noqa: E402
 from jobs.cli.users import users  # noqa: E402
 
 main.add_command(submit)
 main.add_command(users)
+main.add_command(profile)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,257 @@
+"""Email out: an SMTP server through the standard library, or ``.eml`` files in a folder.
+
+``Settings.smtp_url`` names the server (``smtp://[user:password@]host:port``, ``?starttls=1``
+for STARTTLS); with none, each message is written to ``Settings.outbox_dir`` as
+``{delivery id}.eml``, so a laptop without a mail server still shows what would have gone.
+A message's Message-ID comes from its delivery id: a redelivered message is the same one.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import smtplib
+import ssl
+import tempfile
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from jobs.errors import BulkdeskError, ConfigError
+
+if TYPE_CHECKING:
+    from jobs.config import Settings
+
+#: Seconds to wait for the mail server to connect or answer.
+SMTP_TIMEOUT = 10.0
+DEFAULT_PORT = 25
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+_EXPECTED = "expected smtp://[user:password@]host:port, with ?starttls=1 for STARTTLS"
+
+
+class DeliveryFailed(BulkdeskError):
+    """An email could not be handed to the mail server (or written to the outbox folder).
+
+    Parameters:
+      message: what happened, in a sentence for people.
+      permanent: the server refused it for good (a 5xx answer): trying again will not help.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    """Where emails go, read from ``BULKDESK_SMTP_URL``."""
+
+    host: str
+    port: int = DEFAULT_PORT
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    starttls: bool = False
+
+    @property
+    def address(self) -> str:
+        """``host:port``, as people name a server."""
+        return f"{self.host}:{self.port}"
+
+    def __str__(self) -> str:
+        return f"smtp://{self.address}"
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    """Read ``smtp://[user:password@]host:port[?starttls=1]``; user and password URL-encoded.
+
+    Raises:
+      ConfigError: naming BULKDESK_SMTP_URL and what is wrong with it (never the password).
+    """
+    shown = _without_password(url)
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(
+            f"BULKDESK_SMTP_URL {shown!r} is not usable ({exc}); {_EXPECTED}"
+        ) from None
+    if parts.scheme.lower() != "smtp":
+        raise ConfigError(f"BULKDESK_SMTP_URL {shown!r} is not an smtp:// URL; {_EXPECTED}")
+    if not parts.hostname:
+        raise ConfigError(f"BULKDESK_SMTP_URL {shown!r} names no host; {_EXPECTED}")
+    if parts.path not in ("", "/") or parts.fragment:
+        raise ConfigError(
+            f"BULKDESK_SMTP_URL {shown!r} has a path; an SMTP URL is only a host and port"
+        )
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = sorted(set(query) - {"starttls"})
+    if unknown:
+        raise ConfigError(
+            f"BULKDESK_SMTP_URL {shown!r} has an unknown option {unknown[0]!r}; "
+            "the only one is starttls=1"
+        )
+    flag = query.get("starttls", ["0"])[-1].strip().lower()
+    if flag not in _TRUE + _FALSE:
+        raise ConfigError(f"BULKDESK_SMTP_URL {shown!r}: starttls is 1 or 0, not {flag!r}")
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError(f"BULKDESK_SMTP_URL {shown!r}: the port is 1 to 65535, not {port}")
+    return SmtpTarget(
+        host=parts.hostname,
+        port=port or DEFAULT_PORT,
+        user=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        starttls=flag in _TRUE,
+    )
+
+
+def build_message(payload: dict[str, Any], *, delivery_id: int, settings: Settings) -> EmailMessage:
+    """The email of a delivery: ``payload`` is ``{"to", "subject", "body"}`` (plain text).
+
+    Its Message-ID is ``<bulkdesk-delivery-{id}@{domain of the From address}>``, the same
+    however often the delivery is sent.
+    """
+    message = EmailMessage()
+    message["From"] = settings.mail_from
+    message["To"] = payload["to"]
+    message["Subject"] = " ".join(str(payload.get("subject", "")).split())
+    message["Date"] = email.utils.formatdate(usegmt=True)
+    message["Message-ID"] = message_id(delivery_id, settings.mail_from)
+    # RFC 3834: out-of-office replies and the like are not sent back to a robot.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(str(payload.get("body", "")))
+    return message
+
+
+def message_id(delivery_id: int, mail_from: str) -> str:
+    """The stable Message-ID of a delivery."""
+    address = email.utils.parseaddr(mail_from)[1]
+    domain = address.rpartition("@")[2] or "localhost"
+    return f"<bulkdesk-delivery-{delivery_id}@{domain}>"
+
+
+def send(payload: dict[str, Any], *, delivery_id: int, settings: Settings) -> str:
+    """Send a delivery's email; with no SMTP server configured, write it as an ``.eml`` file.
+
+    Returns:
+      Where it went: ``smtp://host:port``, or the path of the file written.
+
+    Raises:
+      DeliveryFailed: the server could not be reached or refused the message (or the file
+        could not be written), in a sentence for people.
+    """
+    message = build_message(payload, delivery_id=delivery_id, settings=settings)
+    if not settings.smtp_url:
+        return str(write_eml(message, Path(settings.outbox_dir), delivery_id))
+    target = parse_smtp_url(settings.smtp_url)
+    _send_smtp(message, target)
+    return str(target)
+
+
+def write_eml(message: EmailMessage, folder: Path, delivery_id: int) -> Path:
+    """Write ``{folder}/{delivery_id:08d}.eml`` whole or not at all (a temporary file, renamed).
+
+    Raises:
+      DeliveryFailed: the folder cannot be created or written.
+    """
+    path = folder / f"{delivery_id:08d}.eml"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=folder)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(bytes(message))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise DeliveryFailed(
+            f"The email could not be written to {path}: {exc.strerror or exc}"
+        ) from exc
+    return path
+
+
+def _send_smtp(message: EmailMessage, target: SmtpTarget) -> None:
+    where = target.address
+    try:
+        with smtplib.SMTP(target.host, target.port, timeout=SMTP_TIMEOUT) as smtp:
+            smtp.ehlo()
+            if target.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if target.user:
+                smtp.login(target.user, target.password or "")
+            smtp.send_message(message)
+    except smtplib.SMTPRecipientsRefused as exc:
+        to, (code, reply) = next(iter(exc.recipients.items()))
+        raise DeliveryFailed(
+            f"The mail server at {where} refused the recipient {to}: {_reply(code, reply)}",
+            permanent=code >= 500,
+        ) from exc
+    except smtplib.SMTPSenderRefused as exc:
+        raise DeliveryFailed(
+            f"The mail server at {where} refused the sender {exc.sender}: "
+            f"{_reply(exc.smtp_code, exc.smtp_error)}",
+            permanent=exc.smtp_code >= 500,
+        ) from exc
+    except smtplib.SMTPAuthenticationError as exc:
+        raise DeliveryFailed(
+            f"The mail server at {where} did not accept the user name and password of "
+            f"{target.user}: {_reply(exc.smtp_code, exc.smtp_error)}"
+        ) from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        wanted = "STARTTLS" if target.starttls and "STARTTLS" in str(exc) else "login"
+        raise DeliveryFailed(
+            f"The mail server at {where} does not offer {wanted}, which BULKDESK_SMTP_URL asks for"
+        ) from exc
+    except smtplib.SMTPResponseException as exc:
+        raise DeliveryFailed(
+            f"The mail server at {where} refused the message: "
+            f"{_reply(exc.smtp_code, exc.smtp_error)}",
+            permanent=exc.smtp_code >= 500,
+        ) from exc
+    except smtplib.SMTPServerDisconnected as exc:
+        raise DeliveryFailed(
+            f"The mail server at {where} closed the connection before taking the message"
+            + (f" ({exc})" if str(exc) else "")
+        ) from exc
+    except smtplib.SMTPException as exc:
+        raise DeliveryFailed(
+            f"The mail server at {where} could not take the message: {exc}"
+        ) from exc
+    except ssl.SSLError as exc:
+        raise DeliveryFailed(
+            f"A secure connection (STARTTLS) to the mail server at {where} failed: "
+            f"{exc.reason or exc}"
+        ) from exc
+    except TimeoutError as exc:
+        raise DeliveryFailed(
+            f"The mail server at {where} did not answer within {SMTP_TIMEOUT:g} seconds"
+        ) from exc
+    except OSError as exc:
+        raise DeliveryFailed(
+            f"The mail server at {where} could not be reached: {exc.strerror or exc}"
+        ) from exc
+
+
+def _reply(code: int, reply: bytes | str) -> str:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    return f"{code} {' '.join(text.split())}".strip()
+
+
+def _without_password(url: str) -> str:
+    """The URL as it can be shown: any password replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rpartition("@")
+        user = netloc[0].partition(":")[0]
+        return parts._replace(netloc=f"{user}:***@{netloc[2]}").geturl()
+    except ValueError:
+        return "smtp://…" if "@" in url else url
