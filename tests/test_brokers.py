@@ -171,6 +171,60 @@ def test_a_job_runs_on_rabbitmq_with_real_worker_processes(pg_db, rabbitmq_worke
     _run_a_job_to_the_end(pg_db, rabbitmq_workers)
 
 
+@pytest.mark.parametrize("redis_workers", [{"chunk_size": 200}], indirect=True)
+def test_change_status_runs_on_redis_with_real_worker_processes(pg_db, redis_workers):
+    # Given two worker processes on Redis, and the statuses of every account now
+    from sqlalchemy import bindparam, update
+
+    from jobs.models import Account
+
+    with pg_db.read() as s:
+        before = dict(s.execute(select(Account.id, Account.status)).all())
+        locked = set(s.scalars(select(Account.id).where(Account.locked)))
+    redis_workers.start()
+    redis_workers.start()
+    service = JobService(pg_db)
+    try:
+        # When alice puts every open account on hold
+        job = service.submit_to_accounts(
+            "alice",
+            "change_status",
+            description="Open to on hold on Redis",
+            account_filter={"status": "Open"},
+            to="On hold",
+        )
+        try:
+            done = wait_for(service, "alice", job.id, timeout=90)
+        except AssertionError:
+            raise AssertionError(redis_workers.log_text()) from None
+        # Then exactly the unlocked open accounts changed, each once, with before and after
+        with pg_db.read() as s:
+            after = dict(s.execute(select(Account.id, Account.status)).all())
+            payloads = dict(
+                s.execute(
+                    select(JobItem.account_id, JobItem.payload).where(
+                        JobItem.job_id == job.id, JobItem.outcome == ItemOutcome.OK
+                    )
+                ).all()
+            )
+        expected = {i for i, st in before.items() if st == "Open" and i not in locked}
+        assert {i for i in after if after[i] != before[i]} == expected == set(payloads)
+        assert all(p == {"before": "Open", "after": "On hold"} for p in payloads.values())
+        assert (done.status, done.ok, done.not_processed) == (
+            JobStatus.COMPLETED_WITH_EXCEPTIONS,
+            len(expected),
+            0,
+        )
+        assert done.exceptions == done.total - len(expected) > 0  # the locked open accounts
+    finally:
+        with pg_db.write_conn() as conn:
+            table = Account.__table__
+            conn.execute(
+                update(table).where(table.c.id == bindparam("i")).values(status=bindparam("s")),
+                [{"i": i, "s": st} for i, st in before.items()],
+            )
+
+
 @pytest.mark.parametrize("redis_workers", [{"chunk_size": 100, "chunk_pause": 0.3}], indirect=True)
 def test_a_worker_killed_mid_job_leaves_every_account_processed_exactly_once(pg_db, redis_workers):
     # Given two worker processes on Redis working one job
