@@ -31,6 +31,7 @@ BAR_COLORS = {
     JobStatus.FAILED: "danger",
     JobStatus.STOPPED: "secondary",
 }
+#: "Message" holds the exception's reason, or what the item changed ("Open → On hold").
 ITEM_COLUMNS = ["#", "File number", "Debtor", "Outcome", "Message"]
 
 
@@ -160,7 +161,10 @@ class JobStatusView(pn.viewable.Viewer):
             self.page = page.pages
             return self._load_items()
         self._items.value = pd.DataFrame(
-            [(r.seq, r.file_number, r.debtor_name, r.outcome, r.message or "") for r in page.rows],
+            [
+                (r.seq, r.file_number, r.debtor_name, r.outcome, r.message or r.change)
+                for r in page.rows
+            ],
             columns=ITEM_COLUMNS,
         )
         self._pager.object = (

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 
 from jobs import audit
 from jobs.actions import ACTIONS, BulkAction, DryRun, get_action
-from jobs.actions.params import Field
+from jobs.actions.params import Field, dump
 from jobs.db import Database
 from jobs.engine import ending
 from jobs.errors import ActionNotAllowed, InvalidInput, NotFound, PermissionDenied
@@ -266,7 +266,7 @@ class JobService:
                 raise InvalidInput(
                     "The selection matches no accounts; nothing was queued", field="selection"
                 )
-            stored = bulk_action_params(bulk_action, params)
+            stored = dump(params)
             shown = {**source.as_dict(), "text": source.describe(session), "count_at_submit": count}
             job = Job(
                 action=bulk_action.name,
@@ -591,13 +591,6 @@ class JobService:
         who = self.actor(actor)
         with self.db.write_conn() as conn:
             return profile.change(conn, who.id, notify=notify, email=email)
-
-
-def bulk_action_params(action: BulkAction, params: Any) -> dict[str, Any]:
-    """Typed parameters as stored on the job."""
-    from jobs.actions.params import dump
-
-    return dump(params)
 
 
 @dataclass(frozen=True)

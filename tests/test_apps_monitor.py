@@ -250,3 +250,25 @@ def test_components_render_as_panel_objects(service, jobs):
         Timeline(service=service, user="alice", live=False),
     ):
         assert viewer.__panel__().get_root() is not None
+
+
+def test_a_stopped_job_shows_what_was_processed_and_what_was_not(service):
+    # Given a job stopped after its first chunk of 100
+    from apps.display import progress_bar
+    from jobs.engine import execution
+
+    job_id = submit(service, "alice", "Stopped half way", state="TX")
+    first, *_ = execution.start(service.db, job_id, 100).chunks
+    assert execution.claim(service.db, first, "test", 30)
+    execution.process_chunk(service.db, first, "test")
+    service.stop("alice", job_id)
+    summary = service.job("alice", job_id).summary
+
+    # Then the progress counts the processed items only, and says how many were not
+    assert summary.processed == 100 < summary.total
+    assert summary.not_processed == summary.total - 100
+    bar = progress_bar(summary)
+    assert f"100 of {summary.total:,}" in bar
+    assert f"{summary.not_processed:,} not processed" in bar
+    view = JobStatusView(service, "alice", job_id=job_id)
+    assert "Processed" in view._counters.object and ">100<" in view._counters.object
