@@ -115,6 +115,7 @@ class Monitor(pn.viewable.Viewer):
             pn.widgets.Select.from_param(
                 s.param.owner, width=170, visible=admin, css_classes=["bd-owner"]
             ),
+            pn.widgets.Select.from_param(s.param.action, width=160, css_classes=["bd-action"]),
             pn.widgets.TextInput.from_param(
                 s.param.text, width=200, placeholder="Description or job number"
             ),
@@ -305,7 +306,10 @@ class Monitor(pn.viewable.Viewer):
     def show_job(self, job_id: int) -> None:
         """Go to the first page without filters and select ``job_id`` (after a launch)."""
         s = self.state
-        s.param.update(statuses=[], text="", submitted_from=None, submitted_to=None)
+        s.param.update(
+            statuses=[], action=s.param.action.default, text="", submitted_from=None,
+            submitted_to=None,
+        )
         s.page = 1
         s.load()
         s.selected_id = job_id

@@ -17,9 +17,11 @@ from jobs.people import permissions
 from jobs.people.permissions import Actor
 from jobs.reports.queries import JobFilter, JobSummary
 from jobs.service import JobService
+from jobs.actions import ACTIONS
 from jobs.status import IN_USE, JobStatus
 
 STATUS_CHOICES = [s.label for s in IN_USE]
+ALL_ACTIONS = "All actions"
 EVERYONE = "Everyone"
 QUESTIONS = {
     "stop": "Are you sure you want to stop the job?",
@@ -37,6 +39,7 @@ class MonitorState(param.Parameterized):
 
     statuses = param.ListSelector(default=[], objects=STATUS_CHOICES, label="Status")
     owner = param.Selector(default=EVERYONE, objects=[EVERYONE], label="Owner")
+    action = param.Selector(default=ALL_ACTIONS, objects=[ALL_ACTIONS], label="Action")
     text = param.String(default="", label="Search")
     submitted_from = param.CalendarDate(default=None, allow_None=True, label="Submitted from")
     submitted_to = param.CalendarDate(default=None, allow_None=True, label="Submitted to")
@@ -60,6 +63,10 @@ class MonitorState(param.Parameterized):
         if self.actor.is_admin:
             self._owners.update({a.display_name: a.id for a in service.users()})
         self.param.owner.objects = list(self._owners)
+        self._actions: dict[str, str | None] = {
+            ALL_ACTIONS: None, **{a.label: a.name for a in ACTIONS.values()}
+        }
+        self.param.action.objects = list(self._actions)
         if self.permitted:
             self.load()
 
@@ -76,13 +83,15 @@ class MonitorState(param.Parameterized):
         return JobFilter(
             statuses=[JobStatus.from_label(s) for s in self.statuses],
             owner_id=self._owners.get(self.owner) if self.actor.is_admin else None,
+            action=self._actions.get(self.action),
             text=self.text or None,
             submitted_from=_date(self.submitted_from),
             submitted_to=_date(self.submitted_to),
         )
 
     @param.depends(
-        "statuses", "owner", "text", "submitted_from", "submitted_to", "page_size", watch=True
+        "statuses", "owner", "action", "text", "submitted_from", "submitted_to", "page_size",
+        watch=True,
     )
     def _filters_changed(self) -> None:
         if self.page != 1:

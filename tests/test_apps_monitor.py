@@ -272,3 +272,18 @@ def test_a_stopped_job_shows_what_was_processed_and_what_was_not(service):
     assert f"{summary.not_processed:,} not processed" in bar
     view = JobStatusView(service, "alice", job_id=job_id)
     assert "Processed" in view._counters.object and ">100<" in view._counters.object
+
+
+def test_the_monitor_filters_by_action(service, jobs):
+    other = service.submit_to_accounts(
+        "alice",
+        "change_status",
+        description="Hold Texas",
+        account_filter={"state": "TX"},
+        to="On hold",
+    )
+    monitor = Monitor(service=service, user="alice", live=False)
+    monitor.state.action = "Change Status"
+    assert list(monitor.table.value["Job"]) == [other.id]
+    monitor.state.action = "Add Interaction"
+    assert other.id not in list(monitor.table.value["Job"]) and len(monitor.table.value) == 2

@@ -84,8 +84,16 @@ class Flaky(Tally):
             raise RuntimeError("the first chunk always fails")
 
 
-register(Tally())
-register(Flaky())
+@pytest.fixture(autouse=True, scope="module")
+def _test_actions():
+    """The test actions, registered only while these tests run."""
+    from jobs.actions import ACTIONS
+
+    for action in (Tally(), Flaky()):
+        register(action)
+    yield
+    for name in (Tally.name, Flaky.name):
+        ACTIONS.pop(name)
 
 
 @pytest.fixture
