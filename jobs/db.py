@@ -11,7 +11,6 @@ from sqlalchemy import JSON, Connection, Engine, String, cast, create_engine, ev
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.functions import FunctionElement
 
 
