@@ -355,3 +355,30 @@ def unused_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_a_chunk_held_while_its_job_is_stopped_is_retired_when_worked(db, service, stub_broker):
+    # Given a chunk whose row a worker holds (PostgreSQL row lock) while its job is stopped
+    if db.is_sqlite:
+        pytest.skip("SQLite has no row locks: a stop marks every chunk of the job done at once")
+    from jobs.models import ChunkState, JobChunk
+
+    job = service.submit_bulk_interaction(
+        "alice",
+        description="Held chunk",
+        group="Dispute review",
+        interaction_type="Call",
+        outcome="No answer",
+    )
+    (chunk,) = execution.start(db, job.id, 1000).chunks
+    assert execution.claim(db, chunk, "held", 30)
+    with db.engine.connect() as held:
+        held.execute(select(JobChunk.id).where(JobChunk.id == chunk).with_for_update())
+        service.stop("alice", job.id)  # the stop skips the locked chunk
+        held.rollback()
+    # When the worker works it
+    assert execution.process_chunk(db, chunk, "held") is None
+    # Then it is done, and no reaper will ever send it again
+    with db.read() as s:
+        assert s.get(JobChunk, chunk).state == ChunkState.DONE
+    assert service.job("alice", job.id).summary.ok == 0
