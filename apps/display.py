@@ -1,7 +1,7 @@
 """How jobs look on screen: status colours and icons, times, progress bars, escaped HTML.
 
-Small functions shared by every screen, and the "not permitted" page. Anything that ends up in HTML goes
-through :func:`esc` first, so a description such as ``<script>`` shows as text.
+Small functions shared by every screen, and the "not permitted" page. Anything that ends up
+in HTML goes through :func:`esc` first, so a description such as ``<script>`` shows as text.
 """
 
 from __future__ import annotations

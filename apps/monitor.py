@@ -22,6 +22,7 @@ from apps.job_view import JobDetailsView, JobStatusView
 from apps.live import start_live
 from apps.monitor_state import MonitorState
 from apps.timeline import Timeline
+from jobs.errors import NotFound
 from jobs.reports.queries import JobSummary
 from jobs.service import JobService
 
@@ -302,6 +303,22 @@ class Monitor(pn.viewable.Viewer):
     def _launched(self, job: JobSummary) -> None:
         self.job_modal.open = False
         self.show_job(job.id)
+
+    def open_job(self, job_id: int) -> bool:
+        """Open a job's status view (a link to the job, e.g. from its completion email).
+
+        Returns:
+          False, with the service's words in ``state.message``, for a job this user may
+          not see or that does not exist.
+        """
+        try:
+            view = JobStatusView(self.service, self.user, job_id=job_id)
+        except NotFound as error:
+            self.state.message = str(error)
+            return False
+        self.state.selected_id = job_id
+        self.open_view(view)
+        return True
 
     def show_job(self, job_id: int) -> None:
         """Go to the first page without filters and select ``job_id`` (after a launch)."""

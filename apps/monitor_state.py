@@ -12,12 +12,12 @@ from typing import Any
 
 import param
 
+from jobs.actions import ACTIONS
 from jobs.errors import BulkdeskError
 from jobs.people import permissions
 from jobs.people.permissions import Actor
 from jobs.reports.queries import JobFilter, JobSummary
 from jobs.service import JobService
-from jobs.actions import ACTIONS
 from jobs.status import IN_USE, JobStatus
 
 STATUS_CHOICES = [s.label for s in IN_USE]

@@ -19,6 +19,7 @@ from apps.display import esc, not_permitted
 from apps.launch import LaunchForm
 from apps.launch_state import AccountCriteria
 from apps.monitor import Monitor
+from apps.profile import ProfilePage
 from jobs.errors import NotFound
 from jobs.people import permissions
 from jobs.people.permissions import Actor
@@ -47,10 +48,16 @@ def _accounts(shell: Shell) -> pn.viewable.Viewable:
     return AccountSearch(shell.service, shell.user, on_bulk_update=shell.launch_with)
 
 
+def _profile(shell: Shell) -> pn.viewable.Viewable:
+    return ProfilePage(shell.service, shell.user)
+
+
 PAGES: list[PageSpec] = [
     PageSpec("Monitor", _monitor),
     PageSpec("Launch", _launch),
     PageSpec("Accounts", _accounts),
+    # Everyone's own settings (job completion emails), with or without the bulk permission.
+    PageSpec("Profile", _profile, permission=None),
 ]
 
 
@@ -87,6 +94,23 @@ class Shell:
         )
         self.nav.param.watch(lambda e: self._show(e.new), "value")
         self._show(self.nav.value)
+
+    def open_link(self, page: str | None, job: str | None) -> None:
+        """Follow an address such as ``?page=monitor&job=12`` (the completion email's link):
+        the page named (any case), and for a job the Monitor with its status view open."""
+        titles = {t.lower(): t for t in self.pages}
+        title = titles.get((page or "").strip().lower())
+        if job:
+            self.go("Monitor")
+            monitor = self.built.get("Monitor")
+            if isinstance(monitor, Monitor) and monitor.state.permitted:
+                number = job.strip().lstrip("#")
+                if number.isdigit():
+                    monitor.open_job(int(number))
+                else:
+                    monitor.state.message = f"{job!r} is not a job number"
+        elif title:
+            self.go(title)
 
     def go(self, title: str) -> None:
         if self.nav.value == title:
@@ -133,7 +157,8 @@ class Shell:
             )
         else:
             line = (
-                f'Signed in as <b class="bd-user">{who}</b> ({role}) · '
+                f'Signed in as <a href="?page=profile" title="Your profile and email settings" '
+                f'style="color:#fff"><b class="bd-user">{who}</b></a> ({role}) · '
                 f'<a href="/logout" style="color:#fff">Log out</a>'
             )
         header = pn.pane.HTML(
@@ -155,8 +180,19 @@ class Shell:
 
 
 def app(user: str | None, service: JobService | None = None, note: str = "") -> Any:
-    """The served dashboard for ``user`` (the login's user; see ``apps.login``).
+    """The served dashboard for ``user`` (the login's user; see ``apps.login``), opened at
+    the page and job its address names (``?page=profile``, ``?page=monitor&job=12``).
 
     ``note``: on a server without a login, the line saying who everyone acts as.
     """
-    return Shell(service or JobService(), user, note=note).template()
+    shell = Shell(service or JobService(), user, note=note)
+    args = pn.state.session_args or {}
+
+    def arg(name: str) -> str | None:
+        values = args.get(name) or []
+        return values[0].decode(errors="replace") if values else None
+
+    page, job = arg("page"), arg("job")
+    if page or job:
+        pn.state.onload(lambda: shell.open_link(page, job))
+    return shell.template()

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from jobs.errors import ConfigError
+from jobs.smtp_url import parse_smtp_url
 
 #: Broker URL schemes dramatiq can use here; empty (or ``stub://``) is the in-process broker.
 BROKER_SCHEMES = ("redis", "rediss", "unix", "amqp", "amqps", "stub")
@@ -79,9 +80,6 @@ class Settings:
         object.__setattr__(self, "database_url", _check_database_url(self.database_url))
         _check_broker_url(self.broker_url)
         if self.smtp_url:
-            # Lazily: the parser lives with the mail code and needs only jobs.errors.
-            from jobs.outbound.mail import parse_smtp_url
-
             parse_smtp_url(self.smtp_url)
 
     @classmethod

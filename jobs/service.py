@@ -42,6 +42,7 @@ from jobs.sources import AccountFilter, AccountSelection, Source
 from jobs.status import JobStatus
 
 if TYPE_CHECKING:
+    from jobs.people.profile import Profile
     from jobs.reports.audit_report import AuditReport
 
 log = logging.getLogger(__name__)
@@ -556,7 +557,7 @@ class JobService:
 
     # -- the acting user's own profile ---------------------------------------------------
 
-    def profile(self, actor: ActorLike):  # type: ignore[no-untyped-def]
+    def profile(self, actor: ActorLike) -> Profile:
         """The acting user's name, email address and job completion email choice.
 
         Returns:
@@ -568,9 +569,9 @@ class JobService:
         with self.db.read() as session:
             return profile.read(session.connection(), who.id)
 
-    def set_profile(  # type: ignore[no-untyped-def]
+    def set_profile(
         self, actor: ActorLike, *, notify: str | None = None, email: str | None = None
-    ):
+    ) -> Profile:
         """Change the acting user's own job completion email choice and/or email address;
         the change goes to the audit trail. Nobody changes someone else's profile here.
 

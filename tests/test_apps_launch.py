@@ -189,3 +189,41 @@ def test_a_refused_field_shows_its_message_under_that_field(service):
     assert not form.field_errors["description"].visible
     form.state.set_value("note", "short")
     assert not note_error.visible
+
+
+def test_a_link_opens_the_page_or_the_job_it_names(service):
+    from apps.job_view import JobStatusView
+    from apps.profile import ProfilePage
+
+    mine = service.submit_bulk_interaction(
+        "alice",
+        description="Linked",
+        group="Dispute review",
+        interaction_type="Call",
+        outcome="No answer",
+    )
+    theirs = service.submit_bulk_interaction(
+        "bob",
+        description="Not alice's",
+        group="Dispute review",
+        interaction_type="Call",
+        outcome="No answer",
+    )
+    shell = Shell(service, "alice")
+    shell.open_link("monitor", str(mine.id))  # the completion email's ?page=monitor&job=N
+    monitor = shell.built["Monitor"]
+    assert isinstance(monitor.view, JobStatusView) and monitor.view.job_id == mine.id
+    assert monitor.job_modal.open
+
+    other = Shell(service, "alice")
+    other.open_link("monitor", str(theirs.id))
+    assert other.built["Monitor"].view is None
+    assert "was not found" in other.built["Monitor"].state.message
+
+    shell.open_link("PROFILE", None)
+    assert shell.nav.value == "Profile" and isinstance(shell.built["Profile"], ProfilePage)
+    # carol, without the bulk permission, still has her profile
+    carol = Shell(service, "carol")
+    carol.open_link("profile", None)
+    assert isinstance(carol.built["Profile"], ProfilePage)
+    assert "Not permitted" not in str(carol.content[0])

@@ -10,7 +10,8 @@ import pytest
 
 from jobs.config import Settings
 from jobs.errors import ConfigError
-from jobs.outbound.mail import DeliveryFailed, SmtpTarget, parse_smtp_url, send
+from jobs.outbound.mail import DeliveryFailed, send
+from jobs.smtp_url import SmtpTarget, parse_smtp_url
 
 pytest_plugins = ["tests.smtp_server"]
 
