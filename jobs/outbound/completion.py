@@ -83,6 +83,11 @@ def job_link(settings: Settings, job_id: int) -> str:
     return f"{url}{'&' if '?' in url else '?'}page=monitor&job={job_id}"
 
 
+def _page_link(settings: Settings, page: str) -> str:
+    url = settings.dashboard_url
+    return f"{url}{'&' if '?' in url else '?'}page={page}"
+
+
 def duration_text(seconds: float) -> str:
     """A time taken as people say it: "0.4 s", "42 s", "2 min 5 s", "1 h 3 min", "2 d 4 h"."""
     if seconds < 10:
@@ -145,7 +150,7 @@ def _body(row: Any, status: JobStatus, description: str, settings: Settings) -> 
         "--",
         "You get this email because the job completion email of your Bulkdesk profile is "
         f"set to “{NOTIFY_CHOICES.get(row.notify, NOTIFY_CHOICES['all'])}”. Change it on your "
-        f"Profile page in the dashboard, or with "
+        f"Profile page ({_page_link(settings, 'profile')}), or with "
         f"`bulkdesk profile --as {row.username} --notify none`.",
     ]
     return "\n".join(lines) + "\n"
