@@ -32,6 +32,8 @@ pytestmark = pytest.mark.slow
 
 CALL = {"interaction_type": "Call", "outcome": "No answer", "note": "Tried twice"}
 
+pytest_plugins = ["tests.smtp_server"]
+
 
 class Workers:
     """`dramatiq jobs.worker.actors` worker processes, each in its own process group."""
@@ -102,6 +104,7 @@ def _real_broker(pg_db: Database, url: str, tmp_path: Path, **settings) -> Itera
         "BULKDESK_LEASE_SECONDS": str(config.lease_seconds),
         "BULKDESK_CHUNK_SIZE": str(config.chunk_size),
         "BULKDESK_CHUNK_PAUSE": str(config.chunk_pause),
+        "BULKDESK_SMTP_URL": config.smtp_url,
     }
     workers = Workers(env, tmp_path)
     try:
@@ -120,6 +123,18 @@ def redis_workers(pg_db: Database, tmp_path: Path, request: pytest.FixtureReques
     redis.Redis.from_url(REDIS_URL).flushdb()
     params = getattr(request, "param", {})
     yield from _real_broker(pg_db, REDIS_URL, tmp_path, **params)
+
+
+@pytest.fixture
+def redis_workers_with_mail(pg_db: Database, tmp_path: Path, smtp_server):
+    """Redis workers whose emails go to a real SMTP server on loopback."""
+    require_redis()
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    yield from _real_broker(
+        pg_db, REDIS_URL, tmp_path, chunk_size=100, chunk_pause=0.3, smtp_url=smtp_server.url
+    )
 
 
 @pytest.fixture
@@ -292,3 +307,31 @@ def test_a_worker_lost_mid_job_costs_seconds_with_default_settings(pg_db, defaul
     _assert_each_account_once(pg_db, job.id)
     print(f"job finished {finished_in:.1f} s after the worker was {how}")
     assert finished_in <= 30, default_workers.log_text()
+
+
+def test_the_owner_of_a_job_whose_worker_was_killed_gets_one_completion_email(
+    pg_db, redis_workers_with_mail, smtp_server
+):
+    # Given two workers on Redis, and alice, who wants an email for every job
+    workers = redis_workers_with_mail
+    doomed = workers.start()
+    workers.start()
+    service = JobService(pg_db)
+    service.set_profile("alice", notify="all", email="alice@bulkdesk.example")
+    job = service.submit_bulk_interaction(
+        "alice", description="Killed worker, one email", account_filter={"min_balance": 0}, **CALL
+    )
+    wait_for(service, "alice", job.id, until=lambda s: s.processed >= 300, timeout=60)
+    # When one worker is killed mid-job, and the other finishes it
+    workers.kill(doomed)
+    try:
+        done = wait_for(service, "alice", job.id, timeout=120)
+    except AssertionError:
+        raise AssertionError(workers.log_text()) from None
+    assert done.status in (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_EXCEPTIONS)
+    # Then alice gets exactly one email, saying how the job ended
+    (mail,) = smtp_server.wait_for(1, timeout=30)
+    assert mail["To"] == "alice@bulkdesk.example"
+    assert f"Bulkdesk job {job.id}" in mail["Subject"] and done.status.label in mail["Subject"]
+    time.sleep(3)  # a duplicate would come from a redelivered or re-sent delivery by now
+    assert len(smtp_server.messages) == 1
