@@ -190,3 +190,40 @@ def test_bad_settings_are_refused_in_one_line_before_anything_is_queued(
     assert refused.stderr.startswith("Error: " + message), refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
     assert jobs_count() == before
+
+
+def test_change_status_from_the_cli_with_a_dry_run_first(cli):
+    change = ("submit", "change-status", "--as", "alice", "--group", "Dispute review")
+    jobs_before = cli("jobs", "--as", "alice").stdout
+    # The dry run says what would happen and queues nothing
+    dry = cli(*change, "--to", "On hold", "--description", "Preview", "--dry-run")
+    assert "Dry run of Change Status on group “Dispute review”" in dry.stdout
+    assert "Would change " in dry.stdout and " of 40 accounts" in dry.stdout
+    assert "× Account is locked; bulk updates are not allowed" in dry.stdout
+    assert "Disputed → On hold" in dry.stdout
+    assert "Nothing was queued." in dry.stdout
+    assert cli("jobs", "--as", "alice").stdout == jobs_before
+    # An inactive status is refused, naming the choices
+    retired = cli(*change, "--to", "Legal review", "--description", "No", ok=False)
+    assert retired.returncode == 2
+    assert "Choose a new status (Open, Promise to pay" in retired.stderr
+    # The real run ends Completed with exceptions (the locked and closed accounts): exit 1
+    run = cli(*change, "--to", "On hold", "--description", "Disputes on hold", "--wait", ok=False)
+    assert run.returncode == 1, run.stderr
+    job_id = run.stdout.split()[1]
+    shown = cli("show", job_id, "--as", "alice", "--items", "Ok").stdout
+    assert "Action: Change Status (Status to On hold)" in shown
+    assert "Disputed → On hold" in shown
+    # The job list can be narrowed to one action
+    listed = cli("jobs", "--as", "alice", "--action", "change-status").stdout
+    assert "Disputes on hold" in listed and "Preview" not in listed
+    assert "CLI dispute calls" not in listed
+
+
+def test_each_actions_options_come_from_its_declaration(cli):
+    add = cli("submit", "add-interaction", "--help").stdout
+    assert "--type" in add and "--outcome" in add and "--note" in add and "--date" in add
+    assert "Contacted" in add  # its fixed choices are listed
+    status = " ".join(cli("submit", "change-status", "--help").stdout.split())
+    assert "--to" in status and "--type" not in status
+    assert "--dry-run" in status and "0 Completed, 1 Completed with exceptions" in status
