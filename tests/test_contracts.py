@@ -96,6 +96,17 @@ def _test_actions():
         ACTIONS.pop(name)
 
 
+def _calls(service, description: str):  # type: ignore[no-untyped-def]
+    """alice's Add Interaction job on the "Dispute review" group (Queued)."""
+    return service.submit_bulk_interaction(
+        "alice",
+        description=description,
+        group="Dispute review",
+        interaction_type="Call",
+        outcome="No answer",
+    )
+
+
 @pytest.fixture
 def ended_jobs():
     """Every job end the listeners hear of, while the test runs."""
@@ -164,34 +175,16 @@ def test_every_final_status_goes_through_the_one_place_a_job_ends(
     db, service, stub_broker, ended_jobs
 ):
     # Completed with exceptions, at the last chunk
-    a = service.submit_bulk_interaction(
-        "alice",
-        description="Ends",
-        group="Dispute review",
-        interaction_type="Call",
-        outcome="No answer",
-    )
+    a = _calls(service, "Ends")
     for chunk in execution.start(db, a.id, 1000).chunks:
         execution.claim(db, chunk, "t", 30)
         execution.process_chunk(db, chunk, "t")
     # Stopped by a person, with its items closed as not processed
-    b = service.submit_bulk_interaction(
-        "alice",
-        description="Stopped",
-        group="Dispute review",
-        interaction_type="Call",
-        outcome="No answer",
-    )
+    b = _calls(service, "Stopped")
     execution.start(db, b.id, 10)
     stopped = service.stop("admin", b.id)
     # Failed, by an error
-    c = service.submit_bulk_interaction(
-        "alice",
-        description="Failed",
-        group="Dispute review",
-        interaction_type="Call",
-        outcome="No answer",
-    )
+    c = _calls(service, "Failed")
     execution.start(db, c.id, 10)
     ending.halt(db, c.id, JobStatus.FAILED, actor_id=None, error="It broke")
     # Completed with nothing to do: the group emptied between submit and start
@@ -239,13 +232,7 @@ def test_every_final_status_goes_through_the_one_place_a_job_ends(
 
 
 def test_a_chunk_of_a_stopped_job_changes_nothing_and_is_retired(db, service, stub_broker):
-    job = service.submit_bulk_interaction(
-        "alice",
-        description="Late chunk",
-        group="Dispute review",
-        interaction_type="Call",
-        outcome="No answer",
-    )
+    job = _calls(service, "Late chunk")
     (chunk,) = execution.start(db, job.id, 1000).chunks
     assert execution.claim(db, chunk, "late", 30)
     service.stop("alice", job.id)
@@ -256,13 +243,7 @@ def test_a_chunk_of_a_stopped_job_changes_nothing_and_is_retired(db, service, st
 
 
 def test_a_status_moves_only_from_an_allowed_one(db, service):
-    job = service.submit_bulk_interaction(
-        "alice",
-        description="Guard",
-        group="Dispute review",
-        interaction_type="Call",
-        outcome="No answer",
-    )
+    job = _calls(service, "Guard")
     force_status(db, job.id, JobStatus.STOPPED)
     with db.write_conn() as conn:
         # A late start, or a late last chunk, cannot revive or complete a stopped job
@@ -290,13 +271,7 @@ def test_a_chunk_that_rolls_back_sends_nothing(db, service, stub_broker):
 
 
 def _job_with_delivery(db, service, payload: dict) -> tuple[int, int]:
-    job = service.submit_bulk_interaction(
-        "alice",
-        description="Outbox",
-        group="Dispute review",
-        interaction_type="Call",
-        outcome="No answer",
-    )
+    job = _calls(service, "Outbox")
     with db.write_conn() as conn:
         delivery = outbox.add(conn, kind="email", payload=payload, job_id=job.id)
     return job.id, delivery
@@ -363,13 +338,7 @@ def test_a_chunk_held_while_its_job_is_stopped_is_retired_when_worked(db, servic
         pytest.skip("SQLite has no row locks: a stop marks every chunk of the job done at once")
     from jobs.models import ChunkState, JobChunk
 
-    job = service.submit_bulk_interaction(
-        "alice",
-        description="Held chunk",
-        group="Dispute review",
-        interaction_type="Call",
-        outcome="No answer",
-    )
+    job = _calls(service, "Held chunk")
     (chunk,) = execution.start(db, job.id, 1000).chunks
     assert execution.claim(db, chunk, "held", 30)
     with db.engine.connect() as held:
