@@ -18,13 +18,13 @@ import panel as pn
 import param
 
 from apps.display import esc, fmt_duration, fmt_time, status_badge
+from apps.items_state import JobItemsState
+from apps.paged_table import PagedTable
 from jobs.errors import BulkdeskError
-from jobs.models import ItemOutcome
-from jobs.reports.queries import JobSummary
+from jobs.reports.queries import ItemRow, JobSummary
 from jobs.service import JobService
 from jobs.status import JobStatus
 
-OUTCOME_CHOICES = ["All", *ItemOutcome.LABELS.values()]
 BAR_COLORS = {
     JobStatus.COMPLETED: "success",
     JobStatus.COMPLETED_WITH_EXCEPTIONS: "warning",
@@ -70,43 +70,41 @@ def heading_html(title: str, job: JobSummary) -> str:
     )
 
 
+def item_rows(rows: list[ItemRow]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(r.seq, r.file_number, r.debtor_name, r.outcome, r.message or r.change) for r in rows],
+        columns=ITEM_COLUMNS,
+    )
+
+
 class JobStatusView(pn.viewable.Viewer):
     """The Bulk Interaction Job Status of one job, refreshed by :meth:`refresh`."""
 
     job_id = param.Integer(doc="The job shown.")
-    outcome = param.Selector(default="All", objects=OUTCOME_CHOICES, label="Outcome")
-    page = param.Integer(default=1, bounds=(1, None))
-    page_size = param.Integer(default=20)
 
     def __init__(self, service: JobService, user: str, **params: Any) -> None:
         super().__init__(**params)
         self.service = service
         self.user = user
         self.summary: JobSummary = service.job(user, self.job_id).summary
+        self.items = JobItemsState(service, user, self.job_id)
         self._heading = pn.pane.HTML(sizing_mode="stretch_width")
         self._counters = pn.pane.HTML(sizing_mode="stretch_width")
         self._progress = pn.indicators.Progress(
             value=0, max=100, sizing_mode="stretch_width", height=14, bar_color="primary"
         )
-        self._items = pn.widgets.Tabulator(
-            pd.DataFrame(columns=ITEM_COLUMNS),
-            show_index=False,
-            disabled=True,
-            sizing_mode="stretch_width",
+        self._table = PagedTable(
+            self.items,
+            item_rows,
+            key="#",
             height=330,
-            layout="fit_columns",
-            widths={"#": 70, "File number": 110, "Debtor": 180, "Outcome": 110},
+            css_classes=["bd-items"],
+            widths={"#": 70, "File number": 120, "Debtor": 180, "Outcome": 120},
         )
-        self._pager = pn.pane.HTML(align="center")
-        prev = pn.widgets.Button(label="‹ Previous", width=100)
-        nxt = pn.widgets.Button(label="Next ›", width=100)
-        prev.on_click(lambda _: self._turn(-1))
-        nxt.on_click(lambda _: self._turn(1))
         self._download = pn.widgets.FileDownload(
             callback=self._csv,
             filename=f"job-{self.job_id}-outcomes.csv",
             label="Export CSV",
-            button_type="primary",
             width=140,
         )
         self._layout = pn.Column(
@@ -114,13 +112,12 @@ class JobStatusView(pn.viewable.Viewer):
             self._counters,
             self._progress,
             pn.Row(
-                pn.widgets.Select.from_param(self.param.outcome, width=180),
+                pn.widgets.Select.from_param(self.items.param.outcome, width=180),
                 pn.Spacer(),
                 self._download,
                 align="end",
             ),
-            self._items,
-            pn.Row(prev, self._pager, nxt),
+            self._table,
             sizing_mode="stretch_width",
         )
         self.refresh()
@@ -128,14 +125,18 @@ class JobStatusView(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout
 
-    @param.depends("outcome", watch=True)
-    def _outcome_changed(self) -> None:
-        self.page = 1
-        self._load_items()
+    @property
+    def _items(self) -> pn.widgets.Tabulator:
+        """The items' Tabulator (its value is the current page)."""
+        return self._table.table
 
-    def _turn(self, step: int) -> None:
-        self.page = max(1, self.page + step)
-        self._load_items()
+    @property
+    def outcome(self) -> str:
+        return self.items.outcome
+
+    @outcome.setter
+    def outcome(self, value: str) -> None:
+        self.items.outcome = value
 
     def refresh(self) -> None:
         """Re-read the counters, and the outcome page while the job is still moving."""
@@ -150,30 +151,11 @@ class JobStatusView(pn.viewable.Viewer):
         self._counters.object = counters_html(summary)
         self._progress.value = int(round(100 * summary.progress))
         self._progress.bar_color = BAR_COLORS.get(summary.status, "primary")
-        if moving or self._items.value.empty:
-            self._load_items()
-
-    def _load_items(self) -> None:
-        page = self.service.job_items(
-            self.user, self.job_id, outcome=self.outcome, page=self.page, page_size=self.page_size
-        )
-        if page.page > page.pages and page.total:
-            self.page = page.pages
-            return self._load_items()
-        self._items.value = pd.DataFrame(
-            [
-                (r.seq, r.file_number, r.debtor_name, r.outcome, r.message or r.change)
-                for r in page.rows
-            ],
-            columns=ITEM_COLUMNS,
-        )
-        self._pager.object = (
-            f"Page {page.page} of {page.pages} · {page.total:,} "
-            f"{'accounts' if self.outcome == 'All' else esc(self.outcome)}"
-        )
+        if moving or not self.items.version:
+            self.items.load()
 
     def _csv(self) -> io.BytesIO:
-        text = "".join(self.service.export_items_csv(self.user, self.job_id, self.outcome))
+        text = "".join(self.service.export_items_csv(self.user, self.job_id, self.items.outcome))
         return io.BytesIO(text.encode("utf-8"))
 
 

@@ -10,6 +10,7 @@ are patched in place, so the person keeps their page, sort and selection. In a n
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from apps.display import not_permitted
 from apps.job_view import JobDetailsView, JobStatusView
 from apps.live import start_live
 from apps.monitor_state import MonitorState
+from apps.paged_table import PagedTable
 from apps.timeline import Timeline
 from jobs.errors import NotFound
 from jobs.reports.queries import JobSummary
@@ -46,6 +48,22 @@ TABLE_CSS = """
 .tabulator-row.tabulator-selected:hover { background-color: #bfdbfe !important; }
 .tabulator-row .tabulator-cell { padding-top: 6px; padding-bottom: 6px; }
 .tabulator .tabulator-header .tabulator-col { background: #f8fafc; }
+"""
+
+
+#: Runs in the browser when the confirmation opens: focus its Cancel button.
+FOCUS_CANCEL = """
+if (!source.open) { return; }
+setTimeout(() => {
+  for (const root of Bokeh.index.values ? Bokeh.index.values() : Object.values(Bokeh.index)) {
+    const view = root.owner.get_one(cancel);
+    if (view != null) {
+      const button = view.shadow_el.querySelector("button");
+      if (button != null) { button.focus(); }
+      return;
+    }
+  }
+}, 150);
 """
 
 
@@ -125,30 +143,26 @@ class Monitor(pn.viewable.Viewer):
             pn.widgets.Select.from_param(s.param.page_size, width=110),
             sizing_mode="stretch_width",
         )
-        self.table = pn.widgets.Tabulator(
-            job_rows(s.jobs, with_owner=admin),
-            show_index=False,
-            disabled=True,
+        self.paged = PagedTable(
+            s,
+            lambda jobs: job_rows(jobs, with_owner=admin),
+            key="Job",
+            css_classes=["bd-jobs"],
             selectable=1,
-            sizing_mode="stretch_width",
-            layout="fit_columns",
             formatters={
                 "Job": {"type": "plaintext"},
                 **{c: {"type": "html"} for c in HTML_COLUMNS},
             },
             widths=WIDTHS,
             groups={"Action": ["Action", "Stop", "Delete"]},
-            header_align="left",
-            sortable={c: False for c in HTML_COLUMNS[1:]},
             stylesheets=[TABLE_CSS],
             titles={"Action": "Job action", "Stop": "", "Delete": ""},
-            css_classes=["bd-jobs"],
         )
+        #: The Tabulator itself (its value is the current page).
+        self.table = self.paged.table
         self.table.on_click(self._clicked)
         self.table.param.watch(self._table_selected, "selection")
-        s.param.watch(self._show_jobs, "jobs")
-        s.param.watch(self._show_selected, "selected_id")
-        s.param.watch(self._show_pager, ["total", "page", "page_size"])
+        s.param.watch(self._show_selected, ["selected_id", "version"])
         s.param.watch(self._show_message, "message")
         s.param.watch(self._show_pending, "pending")
 
@@ -159,26 +173,30 @@ class Monitor(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             css_classes=["bd-message"],
         )
-        self.pager = pn.pane.HTML(align="center", css_classes=["bd-pager"])
-        prev = pn.widgets.Button(label="‹ Previous", width=110)
-        nxt = pn.widgets.Button(label="Next ›", width=110)
-        prev.on_click(lambda _: s.previous_page())
-        nxt.on_click(lambda _: s.next_page())
+        self.export = pn.widgets.FileDownload(
+            callback=self._csv, filename="bulkdesk-jobs.csv", label="Export CSV", width=130,
+            css_classes=["bd-export-jobs"],
+        )
         launch = pn.widgets.Button(label="+ New bulk update", button_type="primary", width=180)
         launch.on_click(lambda _: self._launch())
 
         self.question = pn.pane.HTML("", css_classes=["bd-question"])
-        ok = pn.widgets.Button(label="OK", button_type="primary", width=90)
-        cancel = pn.widgets.Button(label="Cancel", width=90)
+        ok = pn.widgets.Button(label="OK", button_type="primary", width=90,
+                               css_classes=["bd-ok"])
+        cancel = pn.widgets.Button(label="Cancel", width=90, css_classes=["bd-cancel"])
         ok.on_click(lambda _: s.confirm())
         cancel.on_click(lambda _: s.cancel())
+        # Escape, or a click beside the dialog, closes it: the same as Cancel.
         self.confirm = pn.Modal(
             self.question,
-            pn.Row(ok, cancel),
-            show_close_button=False,
-            background_close=False,
-            width=420,
+            pn.Row(cancel, ok),
+            show_close_button=True,
+            background_close=True,
+            width=460,
         )
+        self.confirm.param.watch(self._confirm_closed, "open")
+        # The safe answer has the focus when the dialog opens (Enter cancels).
+        self.confirm.jscallback(open=FOCUS_CANCEL, args={"cancel": cancel})
         self.job_modal = pn.Modal(width=980)
         self.job_modal.param.watch(self._modal_closed, "open")
         self.timeline = Timeline(self.service, self.user, state=s, live=False)
@@ -186,23 +204,21 @@ class Monitor(pn.viewable.Viewer):
             pn.Row(
                 pn.pane.HTML(
                     '<h2 style="margin:0">Bulk update monitoring</h2>'
-                    '<div style="color:#6b7280">Jobs you may see, newest first; '
+                    '<div style="color:#6b7280">Jobs you may see; click a column to sort; '
                     "updates every second.</div>"
                 ),
                 pn.HSpacer(),
                 launch,
                 sizing_mode="stretch_width",
             ),
-            filters,
+            pn.Row(filters, self.export, sizing_mode="stretch_width"),
             self.alert,
-            self.table,
-            pn.Row(prev, self.pager, nxt),
+            self.paged,
             pn.Card(self.timeline, title="Timeline", sizing_mode="stretch_width", collapsible=True),
             self.confirm,
             self.job_modal,
             sizing_mode="stretch_width",
         )
-        self._show_pager()
 
     # -- reacting to the state -----------------------------------------------------------
 
@@ -211,25 +227,6 @@ class Monitor(pn.viewable.Viewer):
         self.state.load()
         if self.view is not None and self.job_modal.open:
             self.view.refresh()
-
-    def _show_jobs(self, *_: Any) -> None:
-        frame = job_rows(self.state.jobs, with_owner=self.state.actor.is_admin)
-        current = self.table.value
-        if len(frame) and list(frame["Job"]) == list(current["Job"]):
-            patch = {
-                c: [
-                    (i, v)
-                    for i, (v, old) in enumerate(zip(frame[c], current[c], strict=True))
-                    if v != old
-                ]
-                for c in frame.columns
-            }
-            patch = {c: changes for c, changes in patch.items() if changes}
-            if patch:
-                self.table.patch(patch)
-        else:
-            self.table.value = frame
-            self._show_selected()
 
     def _show_selected(self, *_: Any) -> None:
         ids = list(self.table.value["Job"])
@@ -244,11 +241,15 @@ class Monitor(pn.viewable.Viewer):
         elif self.state.selected_id in ids:
             self.state.selected_id = None
 
-    def _show_pager(self, *_: Any) -> None:
+    def _csv(self) -> io.StringIO:
+        """The jobs the filters select (all pages), as CSV, in the list's order."""
         s = self.state
-        self.pager.object = (
-            f"Page {s.page} of {s.pages} · {s.total:,} job{'s' if s.total != 1 else ''}"
-        )
+        return io.StringIO("".join(self.service.export_jobs_csv(
+            s.actor, s.job_filter(), sort=s.sort, descending=s.descending)))
+
+    def _confirm_closed(self, event: Any) -> None:
+        if not event.new and self.state.pending:
+            self.state.cancel()
 
     def _show_message(self, *_: Any) -> None:
         self.alert.object = display.esc(self.state.message)

@@ -8,15 +8,16 @@ shared by the table and the timeline. Every read is one page from
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 import param
 
+from apps.table_state import PagedState
 from jobs.actions import ACTIONS
 from jobs.errors import BulkdeskError
 from jobs.people import permissions
 from jobs.people.permissions import Actor
-from jobs.reports.queries import JobFilter, JobSummary
+from jobs.reports.queries import JobFilter, JobSummary, Page
 from jobs.service import JobService
 from jobs.status import IN_USE, JobStatus
 
@@ -29,8 +30,8 @@ QUESTIONS = {
 }
 
 
-class MonitorState(param.Parameterized):
-    """The monitoring screen for one user.
+class MonitorState(PagedState):
+    """The monitoring screen for one user: filters, and a page of jobs sorted on the server.
 
     Parameters:
       service: the service API to read and act through.
@@ -43,17 +44,27 @@ class MonitorState(param.Parameterized):
     text = param.String(default="", label="Search")
     submitted_from = param.CalendarDate(default=None, allow_None=True, label="Submitted from")
     submitted_to = param.CalendarDate(default=None, allow_None=True, label="Submitted to")
-    page = param.Integer(default=1, bounds=(1, None))
-    page_size = param.Selector(default=25, objects=[10, 25, 50, 100], label="Rows per page")
+    sort = param.String(default="submitted")
+    descending = param.Boolean(default=True)
 
-    jobs = param.List(default=[], item_type=JobSummary, doc="The jobs on the current page.")
-    total = param.Integer(default=0, doc="How many jobs match the filters.")
     selected_id = param.Integer(default=None, allow_None=True, doc="The highlighted job.")
     message = param.String(default="", doc="The last refusal or error, for the person.")
     pending = param.Tuple(
         default=None, length=2, allow_None=True, doc="(action, job id) waiting for OK or Cancel."
     )
-    version = param.Integer(default=0, doc="Bumped whenever the page was re-read.")
+
+    SORT_KEYS: ClassVar[dict[str, str]] = {
+        "Job": "id",
+        "Description": "description",
+        "Submitted": "submitted",
+        "Started": "started",
+        "Ended": "ended",
+        "Status": "status",
+        "Action": "action",
+    }
+    DESCENDING_FIRST = frozenset({"submitted", "started", "ended"})
+    EMPTY = "No jobs match these filters"
+    NOUN = "job"
 
     def __init__(self, service: JobService, user: str | Actor, **params: Any) -> None:
         super().__init__(**params)
@@ -76,8 +87,9 @@ class MonitorState(param.Parameterized):
         return self.actor.has(permissions.BULK_UPDATE)
 
     @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+    def jobs(self) -> list[JobSummary]:
+        """The jobs on the current page."""
+        return self.rows
 
     def job_filter(self) -> JobFilter:
         return JobFilter(
@@ -90,8 +102,7 @@ class MonitorState(param.Parameterized):
         )
 
     @param.depends(
-        "statuses", "owner", "action", "text", "submitted_from", "submitted_to", "page_size",
-        watch=True,
+        "statuses", "owner", "action", "text", "submitted_from", "submitted_to", watch=True
     )
     def _filters_changed(self) -> None:
         if self.page != 1:
@@ -99,37 +110,29 @@ class MonitorState(param.Parameterized):
         else:
             self.load()
 
-    @param.depends("page", watch=True)
-    def _page_changed(self) -> None:
-        self.load()
+    def fetch(self) -> Page[JobSummary]:
+        return self.service.list_jobs(
+            self.actor,
+            self.job_filter(),
+            page=self.page,
+            page_size=self.page_size,
+            sort=self.sort,
+            descending=self.descending,
+        )
 
     def load(self) -> None:
         """Re-read the current page from the database (also the live refresh)."""
-        if not self.permitted:
-            return
-        result = self.service.list_jobs(
-            self.actor, self.job_filter(), page=self.page, page_size=self.page_size
-        )
-        if not result.rows and self.page > 1 and result.total:
-            # The page emptied (deletes): show the last page that has jobs.
-            self.page = max(1, -(-result.total // self.page_size))
-            return
-        with param.parameterized.batch_call_watchers(self):
-            self.total = result.total
-            if result.rows != self.jobs:
-                self.jobs = result.rows
-            self.version += 1
+        if self.permitted:
+            super().load()
 
     def job(self, job_id: int | None) -> JobSummary | None:
         return next((j for j in self.jobs if j.id == job_id), None)
 
     def next_page(self) -> None:
-        if self.page < self.pages:
-            self.page += 1
+        self.go(self.page + 1)
 
     def previous_page(self) -> None:
-        if self.page > 1:
-            self.page -= 1
+        self.go(self.page - 1)
 
     # -- stop and delete, with the seed's confirmation --------------------------------------
 
@@ -144,7 +147,22 @@ class MonitorState(param.Parameterized):
 
     @property
     def question(self) -> str:
-        return QUESTIONS[self.pending[0]] if self.pending else ""
+        """The dialog's question, naming the job and what the answer does."""
+        if not self.pending:
+            return ""
+        action, job_id = self.pending
+        job = self.job(job_id)
+        if job is None:
+            return QUESTIONS[action]
+        name = f"job {job.id} — {job.description}"
+        if action == "stop":
+            return (
+                f"Stop {name}? {job.processed:,} of {job.total:,} accounts are done; the rest "
+                "will not be processed."
+            )
+        return (
+            f"Delete {name}? It disappears from the lists; the audit trail keeps what it did."
+        )
 
     def cancel(self) -> None:
         """Cancel: close the question; the job stays as it was."""

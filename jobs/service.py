@@ -213,13 +213,28 @@ class JobService:
         group_id: int | None = None,
         page: int = 1,
         page_size: int = 50,
+        sort: str = "file_number",
+        descending: bool = False,
     ) -> Page[dict[str, Any]]:
-        """One page of accounts matching a filter (and group), by file number."""
+        """One page of accounts matching a filter (and group), sorted on the server over all
+        of them (by file number unless ``sort`` names one of :data:`ACCOUNT_SORTS`).
+
+        Raises:
+          InvalidInput: for an unknown sort key or a filter value that names nothing.
+        """
         self.actor(actor)
+        if sort not in ACCOUNT_SORTS:
+            raise InvalidInput(
+                f"Accounts cannot be sorted by {sort!r}; by one of: {', '.join(ACCOUNT_SORTS)}",
+                field="sort",
+            )
+        column = ACCOUNT_SORTS[sort]
+        order = [column.desc() if descending else column.asc(), Account.id.asc()]
         page = max(page, 1)
         page_size = min(max(page_size, 1), queries.MAX_PAGE_SIZE)
         selection = AccountSelection(group_id=group_id, filter=flt)
         with self.db.read() as session:
+            flt.check(session)
             ids = selection.account_ids_select(session).subquery()
             total = session.scalar(select(func.count()).select_from(ids)) or 0
             newest_interaction = (
@@ -230,7 +245,7 @@ class JobService:
             rows = session.execute(
                 select(Account, newest_interaction)
                 .where(Account.id.in_(select(ids.c.id)))
-                .order_by(Account.id)
+                .order_by(*order)
                 .limit(page_size)
                 .offset((page - 1) * page_size)
             ).all()
@@ -327,8 +342,11 @@ class JobService:
         page: int = 1,
         page_size: int = 25,
         oldest_first: bool = False,
+        sort: str = "submitted",
+        descending: bool = True,
     ) -> Page[JobSummary]:
-        """One page of the jobs the actor may see (admins all, users their own), newest first."""
+        """One page of the jobs the actor may see (admins all, users their own), sorted on
+        the server by ``sort`` (``jobs.reports.queries.JOB_SORTS``; newest first by default)."""
         who = self.actor(actor)
         with self.db.read() as session:
             return queries.list_jobs(
@@ -338,7 +356,75 @@ class JobService:
                 page=page,
                 page_size=page_size,
                 oldest_first=oldest_first,
+                sort=sort,
+                descending=descending,
             )
+
+    def export_jobs_csv(
+        self,
+        actor: ActorLike,
+        flt: JobFilter | None = None,
+        *,
+        sort: str = "submitted",
+        descending: bool = True,
+    ) -> Iterator[str]:
+        """The jobs the filters select, every page, as CSV text in pieces, in the list's order."""
+        who = self.actor(actor)
+
+        def lines() -> Iterator[str]:
+            buf = io.StringIO()
+            writer = csv.writer(buf)
+            writer.writerow(
+                [
+                    "job",
+                    "description",
+                    "action",
+                    "owner",
+                    "status",
+                    "submitted",
+                    "started",
+                    "ended",
+                    "total",
+                    "ok",
+                    "exceptions",
+                    "not_processed",
+                ]
+            )
+            page = 1
+            while True:
+                result = self.list_jobs(
+                    who,
+                    flt,
+                    page=page,
+                    page_size=queries.MAX_PAGE_SIZE,
+                    sort=sort,
+                    descending=descending,
+                )
+                for j in result.rows:
+                    writer.writerow(
+                        [
+                            j.id,
+                            j.description,
+                            j.action_label,
+                            j.owner,
+                            j.status.label,
+                            _iso(j.submitted_at),
+                            _iso(j.started_at),
+                            _iso(j.ended_at),
+                            j.total,
+                            j.ok,
+                            j.exceptions,
+                            j.not_processed,
+                        ]
+                    )
+                yield buf.getvalue()
+                buf.seek(0)
+                buf.truncate()
+                if len(result.rows) < queries.MAX_PAGE_SIZE:
+                    return
+                page += 1
+
+        return lines()
 
     def job(self, actor: ActorLike, job_id: int) -> JobDetail:
         """A job's detail.
@@ -371,12 +457,21 @@ class JobService:
         outcome: str | int | None = None,
         page: int = 1,
         page_size: int = 50,
+        sort: str = "seq",
+        descending: bool = False,
     ) -> Page[ItemRow]:
-        """One page of a job's per-account outcomes, optionally of one outcome."""
+        """One page of a job's per-item outcomes, optionally of one outcome, sorted on the
+        server over all of them (``jobs.reports.queries.ITEM_SORTS``)."""
         self.job(actor, job_id)
         with self.db.read() as session:
             return queries.item_page(
-                session, _job_id(job_id), outcome=_outcome(outcome), page=page, page_size=page_size
+                session,
+                _job_id(job_id),
+                outcome=_outcome(outcome),
+                page=page,
+                page_size=page_size,
+                sort=sort,
+                descending=descending,
             )
 
     def export_items_csv(
@@ -661,8 +756,22 @@ def _actor(user: User) -> Actor:
     )
 
 
+#: Sort keys of the account search, and the columns they sort by (the id breaks ties).
+ACCOUNT_SORTS = {
+    "file_number": Account.file_number,
+    "debtor": Account.debtor_name,
+    "account_number": Account.account_number,
+    "status": Account.status,
+    "state": Account.state,
+    "balance": Account.current_balance,
+}
+
 #: Ids are 32-bit integers in the database; a larger number names no record.
 MAX_ID = 2**31 - 1
+
+
+def _iso(value: dt.datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value else ""
 
 
 def _not_found(job_id: int | str) -> str:

@@ -85,7 +85,8 @@ def test_cancel_leaves_the_job_in_progress_and_ok_stops_it(service, jobs):
 
     assert monitor.state.request("stop", job_id)
     assert monitor.confirm.open
-    assert "Are you sure you want to stop the job?" in monitor.question.object
+    assert f"Stop job {job_id} — Alice running? 0 of " in monitor.question.object
+    assert "accounts are done; the rest will not be processed" in monitor.question.object
     monitor.state.cancel()
     assert not monitor.confirm.open
     assert service.job("alice", job_id).summary.status == JobStatus.IN_PROGRESS
@@ -102,7 +103,8 @@ def test_delete_ok_removes_the_job_and_cancel_keeps_it(service, jobs):
     job_id = jobs["alice_done"]
 
     monitor.state.request("delete", job_id)
-    assert "Are you sure you want to delete the job?" in monitor.question.object
+    assert "? It disappears from the lists; the audit trail keeps" in monitor.question.object
+    assert monitor.question.object.count("Delete job ") == 1
     monitor.state.cancel()
     assert job_id in set(monitor.table.value["Job"])
 
@@ -166,7 +168,7 @@ def test_only_one_page_is_read_and_filters_go_back_to_the_first_page(service, jo
     monitor.state.next_page()
     assert monitor.state.page == 2
     assert len(monitor.table.value) == 4
-    assert "Page 2 of 2 · 14 jobs" in monitor.pager.object
+    assert "Page 2 of 2 · 14 jobs" in monitor.paged.pager.object
 
     monitor.state.statuses = ["Completed"]
     assert monitor.state.page == 1

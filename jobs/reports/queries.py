@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from jobs.actions import ACTIONS
+from jobs.errors import InvalidInput
 from jobs.models import Account, AuditEvent, ItemOutcome, Job, JobItem, User, utcnow
 from jobs.people import permissions
 from jobs.people.permissions import Actor
@@ -211,6 +212,19 @@ def summarize(actor: Actor, job: Job, owner: str) -> JobSummary:
     )
 
 
+#: Sort keys of the job list, and the columns they sort by.
+JOB_SORTS: dict[str, Any] = {
+    "id": Job.id,
+    "description": Job.description,
+    "submitted": Job.submitted_at,
+    "started": Job.started_at,
+    "ended": Job.ended_at,
+    "status": Job.status,
+    "action": Job.action,
+    "owner": User.display_name,
+}
+
+
 def list_jobs(
     session: Session,
     actor: Actor,
@@ -219,16 +233,27 @@ def list_jobs(
     page: int = 1,
     page_size: int = 25,
     oldest_first: bool = False,
+    sort: str = "submitted",
+    descending: bool = True,
 ) -> Page[JobSummary]:
-    """One page of jobs the actor may see, newest first."""
+    """One page of jobs the actor may see, sorted by ``sort`` over all of them (newest
+    submitted first by default; the job number breaks ties, so pages never overlap).
+
+    Raises:
+      InvalidInput: for an unknown sort key.
+    """
     page, page_size = _clamp(page, page_size)
+    if sort not in JOB_SORTS:
+        raise InvalidInput(
+            f"Jobs cannot be sorted by {sort!r}; by one of: {', '.join(JOB_SORTS)}", field="sort"
+        )
+    if oldest_first:
+        sort, descending = "submitted", False
     conds = job_conditions(actor, flt)
     total = session.scalar(select(func.count()).select_from(Job).where(*conds)) or 0
-    order = (
-        (Job.submitted_at.asc(), Job.id.asc())
-        if oldest_first
-        else (Job.submitted_at.desc(), Job.id.desc())
-    )
+    column = JOB_SORTS[sort]
+    tie = Job.id.desc() if descending else Job.id.asc()
+    order = (column.desc() if descending else column.asc(), tie)
     rows = session.execute(
         _summary_select()
         .where(*conds)
@@ -271,17 +296,50 @@ def _audit_row(event: AuditEvent, name: str | None) -> AuditRow:
     )
 
 
+#: Sort keys of a job's items, and what they sort by (the item number breaks ties).
+ITEM_SORTS = {
+    "seq": JobItem.seq,
+    "file_number": Account.file_number,
+    "debtor": Account.debtor_name,
+    "outcome": JobItem.outcome,
+    "message": JobItem.message,
+}
+
+
 def item_page(
-    session: Session, job_id: int, *, outcome: int | None = None, page: int = 1, page_size: int = 50
+    session: Session,
+    job_id: int,
+    *,
+    outcome: int | None = None,
+    page: int = 1,
+    page_size: int = 50,
+    sort: str = "seq",
+    descending: bool = False,
 ) -> Page[ItemRow]:
-    """One page of a job's per-account outcomes, in snapshot order."""
+    """One page of a job's per-item outcomes, sorted over all of the job's items (by default
+    in snapshot order).
+
+    Raises:
+      InvalidInput: for an unknown sort key.
+    """
+    if sort not in ITEM_SORTS:
+        raise InvalidInput(
+            f"Items cannot be sorted by {sort!r}; by one of: {', '.join(ITEM_SORTS)}",
+            field="sort",
+        )
+    column = ITEM_SORTS[sort]
+    order = [column.desc() if descending else column.asc(), JobItem.seq.asc()]
     page, page_size = _clamp(page, page_size)
     conds = [JobItem.job_id == job_id]
     if outcome is not None:
         conds.append(JobItem.outcome == outcome)
     total = session.scalar(select(func.count()).select_from(JobItem).where(*conds)) or 0
     rows = session.execute(
-        item_rows_select(job_id, outcome).limit(page_size).offset((page - 1) * page_size)
+        item_rows_select(job_id, outcome)
+        .order_by(None)
+        .order_by(*order)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
     ).all()
     return Page(
         [

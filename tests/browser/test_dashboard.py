@@ -97,12 +97,21 @@ def test_a_launched_job_runs_to_its_end_and_stop_and_delete_ask_first(login):
     seen = progress.inner_text()
     expect(progress).not_to_have_text(seen, timeout=WAIT)
 
-    # Stop → Cancel leaves it In progress; Stop → OK stops it
+    # Stop names the job; Cancel has the focus; Escape and Cancel leave it In progress
+    question = page.locator(".bd-question")
     row(page, big).get_by_text("Stop", exact=True).click()
-    expect(page.get_by_text("Are you sure you want to stop the job?")).to_be_visible()
-    page.get_by_role("button", name="Cancel").click()
-    expect(page.get_by_text("Are you sure you want to stop the job?")).to_be_hidden()
+    expect(question).to_contain_text("Stop job ", timeout=WAIT)
+    expect(question).to_contain_text(f"— {big}?")
+    expect(question).to_contain_text("accounts are done; the rest will not be processed")
+    expect(page.locator(".bd-cancel button")).to_be_focused(timeout=WAIT)
+    page.keyboard.press("Escape")
+    expect(question).to_be_hidden(timeout=WAIT)
     expect(row(page, big)).to_contain_text("In progress")
+    row(page, big).get_by_text("Stop", exact=True).click()
+    page.get_by_role("button", name="Cancel").click()
+    expect(question).to_be_hidden()
+    expect(row(page, big)).to_contain_text("In progress")
+    # Stop → OK stops it
     row(page, big).get_by_text("Stop", exact=True).click()
     page.get_by_role("button", name="OK").click()
     expect(row(page, big)).to_contain_text("Stopped", timeout=WAIT)
@@ -112,7 +121,8 @@ def test_a_launched_job_runs_to_its_end_and_stop_and_delete_ask_first(login):
     expect(row(page, small)).to_contain_text("In progress", timeout=WAIT)
     expect(row(page, small)).to_contain_text("Completed", timeout=WAIT)
     row(page, small).get_by_text("Delete", exact=True).click()
-    expect(page.get_by_text("Are you sure you want to delete the job?")).to_be_visible()
+    expect(question).to_contain_text("Delete job ")
+    expect(question).to_contain_text(f"— {small}? It disappears from the lists")
     page.get_by_role("button", name="OK").click()
     expect(row(page, small)).to_have_count(0, timeout=WAIT)
 

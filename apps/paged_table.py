@@ -1,0 +1,151 @@
+"""One paged table for every list: pages and sorting come from the server.
+
+Clicking a sortable header sorts the whole result on the server (``PagedState.sort_by``)
+and shows page 1 of it; the table itself never re-sorts the rows it shows, and an arrow in
+the header says how the list is sorted. The pager's ends are disabled at the ends and a page
+number can be typed; an empty list says so in words. The sort and the page survive the live
+refresh, which patches the rows that changed instead of redrawing the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import panel as pn
+
+from apps.display import esc
+from apps.table_state import PagedState
+
+
+class PagedTable(pn.viewable.Viewer):
+    """A Tabulator over ``state``'s current page.
+
+    Parameters:
+      state: the list's state (page, sort, rows).
+      frame: turns the page's rows into the table's DataFrame (its columns are the titles).
+      key: the column that identifies a row (for patching and selection), e.g. "Job".
+      tabulator: more options for ``pn.widgets.Tabulator`` (widths, formatters, groups…).
+      css_classes: classes of the table, for tests and styles.
+    """
+
+    def __init__(
+        self,
+        state: PagedState,
+        frame: Callable[[list[Any]], pd.DataFrame],
+        *,
+        key: str,
+        css_classes: list[str] | None = None,
+        height: int | None = None,
+        **tabulator: Any,
+    ) -> None:
+        super().__init__()
+        self.state = state
+        self.frame = frame
+        self.key = key
+        first = frame(state.rows)
+        self.table = pn.widgets.Tabulator(
+            first,
+            show_index=False,
+            disabled=True,
+            sizing_mode="stretch_width",
+            layout="fit_columns",
+            header_align="left",
+            sortable={c: c in state.SORT_KEYS for c in first.columns},
+            css_classes=css_classes or [],
+            **({"height": height} if height else {}),
+            **tabulator,
+        )
+        self._titles = dict(tabulator.get("titles") or {})
+        self._resetting = False
+        self.table.param.watch(self._sorted, "sorters")
+        self.empty = pn.pane.HTML(
+            "", visible=False, css_classes=["bd-empty"], sizing_mode="stretch_width",
+            styles={"padding": "18px", "color": "#374151", "font-size": "15px",
+                    "background": "#f9fafb", "border": "1px dashed #d1d5db"},
+        )
+        self.first_button = pn.widgets.Button(name="« First", width=80)
+        self.previous_button = pn.widgets.Button(name="‹ Previous", width=100)
+        self.next_button = pn.widgets.Button(name="Next ›", width=100)
+        self.last_button = pn.widgets.Button(name="Last »", width=80)
+        self.page_input = pn.widgets.IntInput(
+            name="", value=state.page, start=1, width=90, css_classes=["bd-page-number"]
+        )
+        self.pager = pn.pane.HTML("", css_classes=["bd-pager"], align="center")
+        self.first_button.on_click(lambda _: state.go(1))
+        self.previous_button.on_click(lambda _: state.go(state.page - 1))
+        self.next_button.on_click(lambda _: state.go(state.page + 1))
+        self.last_button.on_click(lambda _: state.go(state.pages))
+        self.page_input.param.watch(self._typed_page, "value")
+        state.param.watch(self._show_rows, "version")
+        self.pager_row = pn.Row(
+            self.first_button, self.previous_button, pn.pane.HTML("Page", align="center"),
+            self.page_input, self.pager, pn.HSpacer(), self.next_button, self.last_button,
+            sizing_mode="stretch_width",
+        )
+        self._layout = pn.Column(self.table, self.empty, self.pager_row,
+                                 sizing_mode="stretch_width")
+        self._show_rows()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+    # -- what the person does -----------------------------------------------------------
+
+    def _sorted(self, event: Any) -> None:
+        """A header was clicked: sort on the server, and undo the table's own sort."""
+        if self._resetting or not event.new:
+            return
+        title = event.new[0].get("field")
+        key = self.state.SORT_KEYS.get(title)
+        if key is not None:
+            self.state.sort_by(key)
+        self._resetting = True
+        try:
+            self.table.sorters = []
+        finally:
+            self._resetting = False
+
+    def _typed_page(self, event: Any) -> None:
+        if event.new is not None and event.new != self.state.page:
+            self.state.go(event.new)
+            if self.page_input.value != self.state.page:
+                self.page_input.value = self.state.page
+
+    # -- what the person sees -------------------------------------------------------------
+
+    def _show_rows(self, *_: Any) -> None:
+        s = self.state
+        frame = self.frame(s.rows)
+        current = self.table.value
+        same_rows = (
+            len(frame)
+            and len(frame) == len(current)
+            and list(frame[self.key]) == list(current[self.key])
+        )
+        if same_rows:
+            patch = {
+                c: [(i, v) for i, (v, old) in enumerate(zip(frame[c], current[c], strict=True))
+                    if v != old]
+                for c in frame.columns
+            }
+            patch = {c: changes for c, changes in patch.items() if changes}
+            if patch:
+                self.table.patch(patch)
+        else:
+            self.table.value = frame
+        titles = {**self._titles, **{t: s.sort_title(t) for t in s.SORT_KEYS}}
+        if titles != self.table.titles:
+            self.table.titles = titles
+        empty = not s.rows
+        self.table.visible = not empty
+        self.empty.visible = empty
+        self.empty.object = f"<b>{esc(s.EMPTY)}</b>"
+        self.pager.object = esc(s.pager_text())
+        self.first_button.disabled = self.previous_button.disabled = s.page <= 1
+        self.next_button.disabled = self.last_button.disabled = s.exact and s.page >= s.pages
+        self.page_input.end = s.pages if s.exact else None
+        if self.page_input.value != s.page:
+            self.page_input.value = s.page
+        self.pager_row.visible = not empty or s.page > 1
