@@ -53,15 +53,20 @@ TABLE_CSS = """
 
 #: Runs in the browser when the confirmation opens: focus its Cancel button.
 FOCUS_CANCEL = """
+if (window.bdEscape) { document.removeEventListener("keydown", window.bdEscape, true); }
+window.bdEscape = null;
 if (!source.open) { return; }
 setTimeout(() => {
   for (const root of Bokeh.index.values ? Bokeh.index.values() : Object.values(Bokeh.index)) {
     const view = root.owner.get_one(cancel);
-    if (view != null) {
-      const button = view.shadow_el.querySelector("button");
-      if (button != null) { button.focus(); }
-      return;
-    }
+    if (view == null) { continue; }
+    const button = view.shadow_el.querySelector("button");
+    if (button == null) { return; }
+    button.focus();
+    // Escape answers Cancel (the dialog's own Escape does not reach the server).
+    window.bdEscape = (event) => { if (event.key === "Escape") { button.click(); } };
+    document.addEventListener("keydown", window.bdEscape, true);
+    return;
   }
 }, 150);
 """
