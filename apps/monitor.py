@@ -139,7 +139,7 @@ class Monitor(pn.viewable.Viewer):
             pn.widgets.Select.from_param(
                 s.param.owner, width=170, visible=admin, css_classes=["bd-owner"]
             ),
-            pn.widgets.Select.from_param(s.param.action, width=160, css_classes=["bd-action"]),
+            pn.widgets.Select.from_param(s.param.action, width=160, css_classes=["bd-action-filter"]),
             pn.widgets.TextInput.from_param(
                 s.param.text, width=200, placeholder="Description or job number"
             ),

@@ -134,7 +134,7 @@ def test_the_status_icon_opens_the_job_status_and_the_action_its_details(login, 
 
     row(page, description).locator(".bd-status").click()
     expect(page.get_by_text("Bulk Interaction Job Status")).to_be_visible()
-    expect(page.get_by_role("button", name="Export CSV")).to_be_visible()
+    expect(page.get_by_role("dialog").get_by_role("button", name="Export CSV")).to_be_visible()
     page.locator(".pnx-dialog-close:visible").first.click()
     row(page, description).locator(".bd-action").click()
     expect(page.get_by_text("Bulk update job details")).to_be_visible()
