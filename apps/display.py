@@ -105,11 +105,20 @@ def progress_bar(job: JobSummary) -> str:
     bad = 100 * job.exceptions / total
     skipped = 100 * job.not_processed / total
     color = status_color(job.status)
-    label = f"{job.processed:,} of {job.total:,}" if job.total else "—"
+    if job.status == JobStatus.QUEUED:
+        label = "waiting for a worker"
+    elif job.total:
+        label = f"{job.processed:,} of {job.total:,}"
+    else:
+        label = "no items"
     if job.exceptions:
         label += f' · <span style="color:#b45309">{job.exceptions:,} exc.</span>'
     if job.not_processed:
         label += f' · <span style="color:#4b5563">{job.not_processed:,} not processed</span>'
+    rate = job.rate() if job.status == JobStatus.IN_PROGRESS else None
+    if rate:
+        label += (f'<br><span class="bd-rate">{rate:,.0f}/s · '
+                  f"{fmt_duration(job.seconds_left())} left</span>")
     return (
         f'<div style="height:7px;border-radius:4px;background:#e5e7eb;overflow:hidden;'
         f'display:flex;margin-top:3px"><div style="width:{ok:.1f}%;background:{color}"></div>'

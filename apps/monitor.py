@@ -37,7 +37,7 @@ WIDTHS = {
     "Started": 96,
     "Ended": 96,
     "Status": 226,
-    "Progress": 150,
+    "Progress": 170,
     "Action": 112,
     "Stop": 60,
     "Delete": 70,

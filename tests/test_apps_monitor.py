@@ -289,3 +289,21 @@ def test_the_monitor_filters_by_action(service, jobs):
     assert list(monitor.table.value["Job"]) == [other.id]
     monitor.state.action = "Add Interaction"
     assert other.id not in list(monitor.table.value["Job"]) and len(monitor.table.value) == 2
+
+
+def test_the_progress_column_says_waiting_for_queued_jobs_and_the_rate_for_running_ones(
+    service, jobs
+):
+    from apps.display import progress_bar
+    from jobs.engine import execution
+
+    queued = service.job("bob", jobs["bob_queued"]).summary
+    assert "waiting for a worker" in progress_bar(queued)
+    running_id = submit(service, "alice", "Running with a rate")
+    first, *_ = execution.start(service.db, running_id, 50).chunks
+    execution.claim(service.db, first, "t", 30)
+    execution.process_chunk(service.db, first, "t")
+    running = service.job("alice", running_id).summary
+    shown = progress_bar(running)
+    assert f"50 of {running.total:,}" in shown
+    assert "/s · " in shown and " left" in shown
