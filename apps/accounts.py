@@ -94,9 +94,7 @@ class AccountSearch(pn.viewable.Viewer):
         self._layout = pn.Column(
             pn.pane.HTML('<h2 style="margin:0">Client search</h2>'),
             pn.Row(
-                pn.Column(
-                    *criteria_widgets(self.criteria), pn.Row(search), self.bulk, width=340
-                ),
+                pn.Column(*criteria_widgets(self.criteria), pn.Row(search), self.bulk, width=340),
                 pn.Column(self.alert, self.info, self.table_view, sizing_mode="stretch_width"),
                 sizing_mode="stretch_width",
             ),
@@ -120,8 +118,7 @@ class AccountSearch(pn.viewable.Viewer):
         self.alert.object = esc(s.error)
         self.alert.visible = bool(s.error)
         self.info.object = (
-            f"<b>{s.total:,}</b> account{'s' if s.total != 1 else ''} match "
-            f"({esc(s.described)})"
+            f"<b>{s.total:,}</b> account{'s' if s.total != 1 else ''} match ({esc(s.described)})"
         )
         self.bulk.name = (
             f"Bulk update these {s.total:,} accounts" if s.total else "Bulk update these"

@@ -117,8 +117,10 @@ def progress_bar(job: JobSummary) -> str:
         label += f' · <span style="color:#4b5563">{job.not_processed:,} not processed</span>'
     rate = job.rate() if job.status == JobStatus.IN_PROGRESS else None
     if rate:
-        label += (f'<br><span class="bd-rate">{rate:,.0f}/s · '
-                  f"{fmt_duration(job.seconds_left())} left</span>")
+        label += (
+            f'<br><span class="bd-rate">{rate:,.0f}/s · '
+            f"{fmt_duration(job.seconds_left())} left</span>"
+        )
     return (
         f'<div style="height:7px;border-radius:4px;background:#e5e7eb;overflow:hidden;'
         f'display:flex;margin-top:3px"><div style="width:{ok:.1f}%;background:{color}"></div>'

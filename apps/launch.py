@@ -29,15 +29,22 @@ def criteria_widgets(criteria: AccountCriteria) -> list[pn.viewable.Viewable]:
     """Widgets for a group and account filter (shared with the account search)."""
     p = criteria.param
     return [
-        pn.widgets.Select.from_param(p.group, sizing_mode="stretch_width",
-                                     css_classes=["bd-group"]),
-        pn.Row(pn.widgets.Select.from_param(p.account_status, width=170,
-                                          css_classes=["bd-account-status"]),
-               pn.widgets.TextInput.from_param(p.state, width=120, placeholder="any",
-                                               css_classes=["bd-state"])),
+        pn.widgets.Select.from_param(
+            p.group, sizing_mode="stretch_width", css_classes=["bd-group"]
+        ),
+        pn.Row(
+            pn.widgets.Select.from_param(
+                p.account_status, width=170, css_classes=["bd-account-status"]
+            ),
+            pn.widgets.TextInput.from_param(
+                p.state, width=120, placeholder="any", css_classes=["bd-state"]
+            ),
+        ),
         pn.widgets.TextInput.from_param(p.text, sizing_mode="stretch_width", placeholder="any"),
-        pn.Row(pn.widgets.FloatInput.from_param(p.min_balance, width=145, placeholder="any"),
-               pn.widgets.FloatInput.from_param(p.max_balance, width=145, placeholder="any")),
+        pn.Row(
+            pn.widgets.FloatInput.from_param(p.min_balance, width=145, placeholder="any"),
+            pn.widgets.FloatInput.from_param(p.max_balance, width=145, placeholder="any"),
+        ),
     ]
 
 
@@ -46,13 +53,14 @@ def field_widget(field: FieldView, value: Any) -> pn.widgets.Widget:
     css = [f"bd-field-{field.name}"]
     common = {"name": field.label, "css_classes": css, "sizing_mode": "stretch_width"}
     if field.kind == "choice":
-        options = field.options if value in field.options or value is None else \
-            [value, *field.options]
-        return pn.widgets.Select(options=options, value=value if value in options else None,
-                                 **common)
+        options = (
+            field.options if value in field.options or value is None else [value, *field.options]
+        )
+        return pn.widgets.Select(
+            options=options, value=value if value in options else None, **common
+        )
     if field.kind == "date":
-        return pn.widgets.DatePicker(value=value, **{**common, "sizing_mode": "fixed"},
-                                     width=170)
+        return pn.widgets.DatePicker(value=value, **{**common, "sizing_mode": "fixed"}, width=170)
     if field.kind == "int":
         return pn.widgets.IntInput(value=value, **common)
     text = {"value": value or "", "placeholder": field.help, **common}
@@ -74,9 +82,15 @@ class LaunchForm(pn.viewable.Viewer):
       on_submitted: called with the queued job's summary.
     """
 
-    def __init__(self, service: JobService, user: str, criteria: AccountCriteria | None = None,
-                 on_submitted: Callable[[JobSummary], None] | None = None,
-                 action: str | None = None, **params: Any) -> None:
+    def __init__(
+        self,
+        service: JobService,
+        user: str,
+        criteria: AccountCriteria | None = None,
+        on_submitted: Callable[[JobSummary], None] | None = None,
+        action: str | None = None,
+        **params: Any,
+    ) -> None:
         super().__init__(**params)
         self.service = service
         self.user = user
@@ -91,44 +105,76 @@ class LaunchForm(pn.viewable.Viewer):
             self.state.prefill(criteria)
         s = self.state
         self.count = pn.pane.HTML(css_classes=["bd-count"], sizing_mode="stretch_width")
-        self.error = pn.pane.Alert("", alert_type="danger", visible=False,
-                                   css_classes=["bd-form-error"], sizing_mode="stretch_width")
-        self.done = pn.pane.Alert("", alert_type="success", visible=False,
-                                  sizing_mode="stretch_width")
-        self.preview = pn.Column(visible=False, css_classes=["bd-preview"],
-                                 sizing_mode="stretch_width")
+        self.error = pn.pane.Alert(
+            "",
+            alert_type="danger",
+            visible=False,
+            css_classes=["bd-form-error"],
+            sizing_mode="stretch_width",
+        )
+        self.done = pn.pane.Alert(
+            "", alert_type="success", visible=False, sizing_mode="stretch_width"
+        )
+        self.preview = pn.Column(
+            visible=False, css_classes=["bd-preview"], sizing_mode="stretch_width"
+        )
         self.summary = pn.pane.HTML(styles={"color": "#4b5563"}, sizing_mode="stretch_width")
         self.fields = pn.Column(sizing_mode="stretch_width")
         self.field_errors: dict[str, pn.pane.HTML] = {}
-        self.review_button = pn.widgets.Button(label="Review (dry run)", button_type="primary",
-                                               width=180, css_classes=["bd-review"])
+        self.review_button = pn.widgets.Button(
+            label="Review (dry run)", button_type="primary", width=180, css_classes=["bd-review"]
+        )
         self.review_button.on_click(lambda _: self.review())
-        self.queue_button = pn.widgets.Button(label="Queue the bulk update",
-                                              button_type="success", width=220, disabled=True,
-                                              css_classes=["bd-submit"])
+        self.queue_button = pn.widgets.Button(
+            label="Queue the bulk update",
+            button_type="success",
+            width=220,
+            disabled=True,
+            css_classes=["bd-submit"],
+        )
         self.queue_button.on_click(lambda _: self.submit())
         description = pn.widgets.TextInput.from_param(
-            s.param.description, sizing_mode="stretch_width", max_length=200,
-            placeholder="Shown in the job list", css_classes=["bd-description"])
+            s.param.description,
+            sizing_mode="stretch_width",
+            max_length=200,
+            placeholder="Shown in the job list",
+            css_classes=["bd-description"],
+        )
         self.field_errors["description"] = self._error_pane("description")
         picker = pn.widgets.RadioButtonGroup.from_param(
-            s.param.action, name="", button_type="primary", button_style="outline",
-            css_classes=["bd-action"])
+            s.param.action,
+            name="",
+            button_type="primary",
+            button_style="outline",
+            css_classes=["bd-action"],
+        )
         s.param.watch(self._show_count, ["target_count", "count_error"])
         s.param.watch(self._show_errors, ["errors"])
         s.param.watch(self._show_preview, ["preview"])
         s.param.watch(self._build_fields, ["action"])
-        accounts = pn.Column(pn.pane.HTML("<b>2. Accounts</b>"), *criteria_widgets(s.criteria),
-                             self.count, width=340)
+        accounts = pn.Column(
+            pn.pane.HTML("<b>2. Accounts</b>"), *criteria_widgets(s.criteria), self.count, width=340
+        )
         self.parameters = pn.Column(
-            pn.pane.HTML("<b>3. Details</b>"), self.fields, description,
-            self.field_errors["description"], pn.Row(self.review_button, self.queue_button),
-            width=420)
+            pn.pane.HTML("<b>3. Details</b>"),
+            self.fields,
+            description,
+            self.field_errors["description"],
+            pn.Row(self.review_button, self.queue_button),
+            width=420,
+        )
         self._layout = pn.Column(
             pn.pane.HTML('<h2 style="margin:0">Launch a bulk update</h2>'),
-            pn.pane.HTML("<b>1. What to do</b>"), picker, self.summary,
+            pn.pane.HTML("<b>1. What to do</b>"),
+            picker,
+            self.summary,
             pn.Row(accounts, pn.Spacer(width=24), self.parameters),
-            self.error, self.preview, self.done, sizing_mode="stretch_width", max_width=860)
+            self.error,
+            self.preview,
+            self.done,
+            sizing_mode="stretch_width",
+            max_width=860,
+        )
         self._build_fields()
         self._show_count()
 
@@ -157,9 +203,13 @@ class LaunchForm(pn.viewable.Viewer):
     # -- what the person sees ---------------------------------------------------------------
 
     def _error_pane(self, name: str) -> pn.pane.HTML:
-        return pn.pane.HTML("", visible=False, css_classes=["bd-field-error", f"bd-error-{name}"],
-                            styles={"color": "#b91c1c", "font-size": "13px",
-                                    "margin-top": "-6px"}, sizing_mode="stretch_width")
+        return pn.pane.HTML(
+            "",
+            visible=False,
+            css_classes=["bd-field-error", f"bd-error-{name}"],
+            styles={"color": "#b91c1c", "font-size": "13px", "margin-top": "-6px"},
+            sizing_mode="stretch_width",
+        )
 
     def _build_fields(self, *_: Any) -> None:
         s = self.state
@@ -181,8 +231,10 @@ class LaunchForm(pn.viewable.Viewer):
             text = f'<span style="color:#b91c1c">{esc(s.count_error)}</span>'
         elif s.target_count is not None:
             color = "#b91c1c" if s.target_count == 0 else "#111827"
-            text = (f'<span style="color:{color}">This will touch <b>{s.target_count:,}</b> '
-                    f"account{'s' if s.target_count != 1 else ''}</span>")
+            text = (
+                f'<span style="color:{color}">This will touch <b>{s.target_count:,}</b> '
+                f"account{'s' if s.target_count != 1 else ''}</span>"
+            )
         else:
             text = ""
         self.count.object = f'<div style="font-size:15px;padding:4px 0">{text}</div>'
@@ -208,24 +260,46 @@ class LaunchForm(pn.viewable.Viewer):
             self.preview[:] = []
             return
         lines = preview.lines()
-        head = (f'<div style="font-size:15px"><b>{esc(lines[0])}</b>'
-                + (f" — {preview.exception_count:,} would be exceptions" if preview.exceptions
-                   else "") + "</div>")
-        reasons = "".join(f"<li>{n:,} × {esc(reason)}</li>"
-                          for reason, n in preview.exceptions.items())
-        parts: list[pn.viewable.Viewable] = [pn.pane.HTML(
-            head + (f'<ul style="margin:4px 0">{reasons}</ul>' if reasons else "")
-            + "<div>For example:</div>" * bool(preview.sample), sizing_mode="stretch_width")]
+        head = (
+            f'<div style="font-size:15px"><b>{esc(lines[0])}</b>'
+            + (f" — {preview.exception_count:,} would be exceptions" if preview.exceptions else "")
+            + "</div>"
+        )
+        reasons = "".join(
+            f"<li>{n:,} × {esc(reason)}</li>" for reason, n in preview.exceptions.items()
+        )
+        parts: list[pn.viewable.Viewable] = [
+            pn.pane.HTML(
+                head
+                + (f'<ul style="margin:4px 0">{reasons}</ul>' if reasons else "")
+                + "<div>For example:</div>" * bool(preview.sample),
+                sizing_mode="stretch_width",
+            )
+        ]
         if preview.sample:
-            frame = pd.DataFrame(preview.sample).rename(columns={
-                "file_number": "File Number", "debtor": "Debtor", "before": "Before",
-                "after": "After"})
-            parts.append(pn.widgets.Tabulator(frame, show_index=False, disabled=True,
-                                              height=min(40 + 30 * len(frame), 340),
-                                              sizing_mode="stretch_width",
-                                              css_classes=["bd-preview-sample"]))
-        parts.append(pn.pane.HTML(
-            '<div style="color:#4b5563">Nothing has been changed yet. "Queue the bulk update" '
-            "runs it; changing any input asks for a new review.</div>"))
+            frame = pd.DataFrame(preview.sample).rename(
+                columns={
+                    "file_number": "File Number",
+                    "debtor": "Debtor",
+                    "before": "Before",
+                    "after": "After",
+                }
+            )
+            parts.append(
+                pn.widgets.Tabulator(
+                    frame,
+                    show_index=False,
+                    disabled=True,
+                    height=min(40 + 30 * len(frame), 340),
+                    sizing_mode="stretch_width",
+                    css_classes=["bd-preview-sample"],
+                )
+            )
+        parts.append(
+            pn.pane.HTML(
+                '<div style="color:#4b5563">Nothing has been changed yet. "Queue the bulk update" '
+                "runs it; changing any input asks for a new review.</div>"
+            )
+        )
         self.preview[:] = parts
         self.preview.visible = True

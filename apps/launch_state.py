@@ -44,8 +44,12 @@ class AccountCriteria(param.Parameterized):
     min_balance = param.Number(default=None, allow_None=True, label="Minimum balance")
     max_balance = param.Number(default=None, allow_None=True, label="Maximum balance")
 
-    def __init__(self, groups: dict[str, int | None] | None = None,
-                 statuses: list[str] | None = None, **params: Any) -> None:
+    def __init__(
+        self,
+        groups: dict[str, int | None] | None = None,
+        statuses: list[str] | None = None,
+        **params: Any,
+    ) -> None:
         super().__init__(**params)
         self.groups: dict[str, int | None] = {NO_GROUP: None, **(groups or {})}
         self.param.group.objects = list(self.groups)
@@ -108,16 +112,20 @@ class LaunchState(param.Parameterized):
     values = param.Dict(default={}, doc="The action's parameters, by field name.")
     description = param.String(default="", label="Job description")
 
-    target_count = param.Integer(default=None, allow_None=True,
-                                 doc="Accounts the current selection matches.")
+    target_count = param.Integer(
+        default=None, allow_None=True, doc="Accounts the current selection matches."
+    )
     count_error = param.String(default="")
-    errors = param.Dict(default={}, doc="Why the last review or submit was refused, by field "
-                                        "(\"\" for the form as a whole).")
+    errors = param.Dict(
+        default={},
+        doc='Why the last review or submit was refused, by field ("" for the form as a whole).',
+    )
     preview = param.Parameter(default=None, doc="The DryRun of the current inputs, once reviewed.")
     submitted = param.Parameter(default=None, doc="The JobSummary of the last queued job.")
 
-    def __init__(self, service: JobService, user: str | Actor, action: str | None = None,
-                 **params: Any) -> None:
+    def __init__(
+        self, service: JobService, user: str | Actor, action: str | None = None, **params: Any
+    ) -> None:
         self.service = service
         self.actor: Actor = service.actor(user)
         self.actions = {a.label: a for a in service.actions(self.actor)}
@@ -187,12 +195,12 @@ class LaunchState(param.Parameterized):
         """The dry run of the current inputs (description checked too); None (and
         ``errors`` set) when the service refuses them."""
         if not self.description.strip():
-            self.errors = {"description": "Give the job a description, so people can tell it "
-                                          "apart"}
+            self.errors = {"description": "Give the job a description, so people can tell it apart"}
             return None
         try:
-            preview = self.service.dry_run(self.actor, self.action_name or "",
-                                           self.criteria.selection(), self._parameters())
+            preview = self.service.dry_run(
+                self.actor, self.action_name or "", self.criteria.selection(), self._parameters()
+            )
         except BulkdeskError as error:
             self._refused(error)
             return None
@@ -203,9 +211,13 @@ class LaunchState(param.Parameterized):
     def submit(self) -> JobSummary | None:
         """Queue the job; None (and ``errors`` set) when the service refuses."""
         try:
-            job = self.service.submit(self.actor, self.action_name or "",
-                                      self.criteria.selection(), self._parameters(),
-                                      self.description)
+            job = self.service.submit(
+                self.actor,
+                self.action_name or "",
+                self.criteria.selection(),
+                self._parameters(),
+                self.description,
+            )
         except BulkdeskError as error:
             self._refused(error)
             return None

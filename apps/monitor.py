@@ -100,6 +100,7 @@ class Monitor(pn.viewable.Viewer):
       user: the acting username.
       live: refresh every second (a per-session periodic callback).
       on_launch: called by "New bulk update"; by default the launch form opens in a dialog.
+      on_view: called with the job whose status view opens, and None when it closes.
     """
 
     def __init__(
@@ -108,6 +109,7 @@ class Monitor(pn.viewable.Viewer):
         user: str,
         live: bool = True,
         on_launch: Callable[[], None] | None = None,
+        on_view: Callable[[int | None], None] | None = None,
         **params: Any,
     ) -> None:
         super().__init__(**params)
@@ -115,6 +117,7 @@ class Monitor(pn.viewable.Viewer):
         self.user = user
         self.state = MonitorState(service, user)
         self.on_launch = on_launch
+        self.on_view = on_view
         self.view: JobStatusView | JobDetailsView | None = None
         self._live = None
         if not self.state.permitted:
@@ -139,7 +142,9 @@ class Monitor(pn.viewable.Viewer):
             pn.widgets.Select.from_param(
                 s.param.owner, width=170, visible=admin, css_classes=["bd-owner"]
             ),
-            pn.widgets.Select.from_param(s.param.action, width=160, css_classes=["bd-action-filter"]),
+            pn.widgets.Select.from_param(
+                s.param.action, width=160, css_classes=["bd-action-filter"]
+            ),
             pn.widgets.TextInput.from_param(
                 s.param.text, width=200, placeholder="Description or job number"
             ),
@@ -179,15 +184,17 @@ class Monitor(pn.viewable.Viewer):
             css_classes=["bd-message"],
         )
         self.export = pn.widgets.FileDownload(
-            callback=self._csv, filename="bulkdesk-jobs.csv", label="Export CSV", width=130,
+            callback=self._csv,
+            filename="bulkdesk-jobs.csv",
+            label="Export CSV",
+            width=130,
             css_classes=["bd-export-jobs"],
         )
         launch = pn.widgets.Button(label="+ New bulk update", button_type="primary", width=180)
         launch.on_click(lambda _: self._launch())
 
         self.question = pn.pane.HTML("", css_classes=["bd-question"])
-        ok = pn.widgets.Button(label="OK", button_type="primary", width=90,
-                               css_classes=["bd-ok"])
+        ok = pn.widgets.Button(label="OK", button_type="primary", width=90, css_classes=["bd-ok"])
         cancel = pn.widgets.Button(label="Cancel", width=90, css_classes=["bd-cancel"])
         ok.on_click(lambda _: s.confirm())
         cancel.on_click(lambda _: s.cancel())
@@ -249,8 +256,13 @@ class Monitor(pn.viewable.Viewer):
     def _csv(self) -> io.StringIO:
         """The jobs the filters select (all pages), as CSV, in the list's order."""
         s = self.state
-        return io.StringIO("".join(self.service.export_jobs_csv(
-            s.actor, s.job_filter(), sort=s.sort, descending=s.descending)))
+        return io.StringIO(
+            "".join(
+                self.service.export_jobs_csv(
+                    s.actor, s.job_filter(), sort=s.sort, descending=s.descending
+                )
+            )
+        )
 
     def _confirm_closed(self, event: Any) -> None:
         if not event.new and self.state.pending:
@@ -290,10 +302,14 @@ class Monitor(pn.viewable.Viewer):
         self.view = view
         self.job_modal[:] = [view]
         self.job_modal.open = True
+        if self.on_view is not None:
+            self.on_view(view.job_id)
 
     def _modal_closed(self, event: Any) -> None:
         if not event.new:
             self.view = None
+            if self.on_view is not None:
+                self.on_view(None)
 
     def _launch(self) -> None:
         if self.on_launch is not None:
@@ -330,7 +346,10 @@ class Monitor(pn.viewable.Viewer):
         """Go to the first page without filters and select ``job_id`` (after a launch)."""
         s = self.state
         s.param.update(
-            statuses=[], action=s.param.action.default, text="", submitted_from=None,
+            statuses=[],
+            action=s.param.action.default,
+            text="",
+            submitted_from=None,
             submitted_to=None,
         )
         s.page = 1

@@ -75,7 +75,8 @@ class MonitorState(PagedState):
             self._owners.update({a.display_name: a.id for a in service.users()})
         self.param.owner.objects = list(self._owners)
         self._actions: dict[str, str | None] = {
-            ALL_ACTIONS: None, **{a.label: a.name for a in ACTIONS.values()}
+            ALL_ACTIONS: None,
+            **{a.label: a.name for a in ACTIONS.values()},
         }
         self.param.action.objects = list(self._actions)
         if self.permitted:
@@ -160,9 +161,7 @@ class MonitorState(PagedState):
                 f"Stop {name}? {job.processed:,} of {job.total:,} accounts are done; the rest "
                 "will not be processed."
             )
-        return (
-            f"Delete {name}? It disappears from the lists; the audit trail keeps what it did."
-        )
+        return f"Delete {name}? It disappears from the lists; the audit trail keeps what it did."
 
     def cancel(self) -> None:
         """Cancel: close the question; the job stays as it was."""

@@ -19,6 +19,12 @@ from apps.display import esc
 from apps.table_state import PagedState
 
 
+SORT_CSS = """
+.tabulator .tabulator-col .tabulator-col-sorter { display: none; }
+.tabulator .tabulator-col.tabulator-sortable .tabulator-col-title { cursor: pointer; }
+"""
+
+
 class PagedTable(pn.viewable.Viewer):
     """A Tabulator over ``state``'s current page.
 
@@ -53,6 +59,9 @@ class PagedTable(pn.viewable.Viewer):
             layout="fit_columns",
             header_align="left",
             sortable={c: c in state.SORT_KEYS for c in first.columns},
+            # The arrow in the title says how the whole list is sorted; Tabulator's own
+            # arrow would speak of the page only.
+            stylesheets=[SORT_CSS, *tabulator.pop("stylesheets", [])],
             css_classes=css_classes or [],
             **({"height": height} if height else {}),
             **tabulator,
@@ -61,9 +70,17 @@ class PagedTable(pn.viewable.Viewer):
         self._resetting = False
         self.table.param.watch(self._sorted, "sorters")
         self.empty = pn.pane.HTML(
-            "", visible=False, css_classes=["bd-empty"], sizing_mode="stretch_width",
-            styles={"padding": "18px", "color": "#374151", "font-size": "15px",
-                    "background": "#f9fafb", "border": "1px dashed #d1d5db"},
+            "",
+            visible=False,
+            css_classes=["bd-empty"],
+            sizing_mode="stretch_width",
+            styles={
+                "padding": "18px",
+                "color": "#374151",
+                "font-size": "15px",
+                "background": "#f9fafb",
+                "border": "1px dashed #d1d5db",
+            },
         )
         self.first_button = pn.widgets.Button(name="« First", width=80)
         self.previous_button = pn.widgets.Button(name="‹ Previous", width=100)
@@ -72,7 +89,7 @@ class PagedTable(pn.viewable.Viewer):
         self.page_input = pn.widgets.IntInput(
             name="", value=state.page, start=1, width=90, css_classes=["bd-page-number"]
         )
-        self.pager = pn.pane.HTML("", css_classes=["bd-pager"], align="center")
+        self.pager = pn.pane.HTML("", css_classes=["bd-pager"], align="center", width=300)
         self.first_button.on_click(lambda _: state.go(1))
         self.previous_button.on_click(lambda _: state.go(state.page - 1))
         self.next_button.on_click(lambda _: state.go(state.page + 1))
@@ -80,12 +97,19 @@ class PagedTable(pn.viewable.Viewer):
         self.page_input.param.watch(self._typed_page, "value")
         state.param.watch(self._show_rows, "version")
         self.pager_row = pn.Row(
-            self.first_button, self.previous_button, pn.pane.HTML("Page", align="center"),
-            self.page_input, self.pager, pn.HSpacer(), self.next_button, self.last_button,
+            self.first_button,
+            self.previous_button,
+            pn.pane.HTML("Page", align="center"),
+            self.page_input,
+            self.pager,
+            pn.HSpacer(),
+            self.next_button,
+            self.last_button,
             sizing_mode="stretch_width",
         )
-        self._layout = pn.Column(self.table, self.empty, self.pager_row,
-                                 sizing_mode="stretch_width")
+        self._layout = pn.Column(
+            self.table, self.empty, self.pager_row, sizing_mode="stretch_width"
+        )
         self._show_rows()
 
     def __panel__(self) -> pn.viewable.Viewable:
@@ -126,8 +150,11 @@ class PagedTable(pn.viewable.Viewer):
         )
         if same_rows:
             patch = {
-                c: [(i, v) for i, (v, old) in enumerate(zip(frame[c], current[c], strict=True))
-                    if v != old]
+                c: [
+                    (i, v)
+                    for i, (v, old) in enumerate(zip(frame[c], current[c], strict=True))
+                    if v != old
+                ]
                 for c in frame.columns
             }
             patch = {c: changes for c, changes in patch.items() if changes}
@@ -135,7 +162,10 @@ class PagedTable(pn.viewable.Viewer):
                 self.table.patch(patch)
         else:
             self.table.value = frame
-        titles = {**self._titles, **{t: s.sort_title(t) for t in s.SORT_KEYS}}
+        titles = {
+            **self._titles,
+            **{c: self._titles.get(c, c) + s.sort_mark(c) for c in s.SORT_KEYS},
+        }
         if titles != self.table.titles:
             self.table.titles = titles
         empty = not s.rows

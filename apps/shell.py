@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import panel as pn
+import param
 
 from apps.accounts import AccountSearch
 from apps.display import esc, not_permitted
+from apps.history import HistoryFollower
 from apps.launch import LaunchForm
 from apps.launch_state import AccountCriteria
 from apps.monitor import Monitor
@@ -37,7 +39,9 @@ class PageSpec:
 
 
 def _monitor(shell: Shell) -> pn.viewable.Viewable:
-    return Monitor(shell.service, shell.user, on_launch=lambda: shell.go("Launch"))
+    return Monitor(
+        shell.service, shell.user, on_launch=lambda: shell.go("Launch"), on_view=shell.viewing
+    )
 
 
 def _launch(shell: Shell) -> pn.viewable.Viewable:
@@ -59,6 +63,15 @@ PAGES: list[PageSpec] = [
     # Everyone's own settings (job completion emails), with or without the bulk permission.
     PageSpec("Profile", _profile, permission=None),
 ]
+
+
+class Address(param.Parameterized):
+    """Where the person is: the page, and the job open in the Monitor. Served, it is kept in
+    the address bar (``?page=monitor&job=12``), so a reload, the back button and a link sent
+    to a colleague land on the same place."""
+
+    page = param.String(default="monitor")
+    job = param.String(default="")
 
 
 class Shell:
@@ -92,8 +105,13 @@ class Shell:
             sizing_mode="stretch_width",
             css_classes=["bd-nav"],
         )
+        self.address = Address()
         self.nav.param.watch(lambda e: self._show(e.new), "value")
         self._show(self.nav.value)
+
+    def viewing(self, job_id: int | None) -> None:
+        """The Monitor opened (or closed) a job's status view: the address follows."""
+        self.address.job = "" if job_id is None else str(job_id)
 
     def open_link(self, page: str | None, job: str | None) -> None:
         """Follow an address such as ``?page=monitor&job=12`` (the completion email's link):
@@ -133,6 +151,7 @@ class Shell:
 
     def _show(self, title: str) -> None:
         spec = self.pages[title]
+        self.address.param.update(page=title.lower(), **({} if title == "Monitor" else {"job": ""}))
         if self.actor is None:
             page: pn.viewable.Viewable = not_permitted(
                 None,
@@ -170,7 +189,7 @@ class Shell:
         return pn.template.FastListTemplate(
             title="Bulkdesk",
             sidebar=[pn.pane.HTML("<b>Bulk updates</b>"), self.nav],
-            main=[self.content],
+            main=[self.content, HistoryFollower(width=0, height=0, margin=0)],
             header=[pn.HSpacer(), header],
             sidebar_width=190,
             accent="#1d4ed8",
@@ -193,6 +212,12 @@ def app(user: str | None, service: JobService | None = None, note: str = "") -> 
         return values[0].decode(errors="replace") if values else None
 
     page, job = arg("page"), arg("job")
-    if page or job:
-        pn.state.onload(lambda: shell.open_link(page, job))
+
+    def follow_and_keep_the_address() -> None:
+        if page or job:
+            shell.open_link(page, job)
+        if pn.state.location is not None:
+            pn.state.location.sync(shell.address, {"page": "page", "job": "job"})
+
+    pn.state.onload(follow_and_keep_the_address)
     return shell.template()

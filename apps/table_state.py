@@ -84,11 +84,11 @@ class PagedState(param.Parameterized):
         else:
             self.load()
 
-    def sort_title(self, title: str) -> str:
-        """A column's title, with an arrow on the column the list is sorted by."""
-        if self.SORT_KEYS.get(title) == self.sort and self.sort:
-            return f"{title} {'▼' if self.descending else '▲'}"
-        return title
+    def sort_mark(self, column: str) -> str:
+        """" ▲" or " ▼" for the column the list is sorted by, else empty."""
+        if self.sort and self.SORT_KEYS.get(column) == self.sort:
+            return " ▼" if self.descending else " ▲"
+        return ""
 
     def pager_text(self) -> str:
         if not self.total:
