@@ -22,7 +22,7 @@ from apps.display import esc, not_permitted
 from apps.launch_state import AccountCriteria, LaunchState
 from jobs.people import permissions
 from jobs.reports.queries import JobSummary
-from jobs.service import FieldView, JobService
+from jobs.service import DESCRIPTION_MAX, FieldView, JobService
 
 
 def criteria_widgets(criteria: AccountCriteria) -> list[pn.viewable.Viewable]:
@@ -69,6 +69,29 @@ def field_widget(field: FieldView, value: Any) -> pn.widgets.Widget:
     if field.multiline:
         return pn.widgets.TextAreaInput(height=90, **text)
     return pn.widgets.TextInput(**text)
+
+
+def character_counter(widget: pn.widgets.Widget, limit: int) -> pn.pane.HTML:
+    """ "12 / 200" under a text field, following what is typed; red at the limit (the field
+    itself refuses more)."""
+    counter = pn.pane.HTML(
+        "",
+        css_classes=["bd-counter"],
+        sizing_mode="stretch_width",
+        styles={"margin-top": "-8px", "font-size": "12px"},
+    )
+
+    def show(event: Any = None) -> None:
+        used = len((event.new if event is not None else widget.value) or "")
+        color = "#b91c1c" if used >= limit else "#6b7280"
+        note = " — the limit" if used >= limit else ""
+        counter.object = (
+            f'<div style="text-align:right;color:{color}">{used:,} / {limit:,}{note}</div>'
+        )
+
+    widget.param.watch(show, ["value_input", "value"])
+    show()
+    return counter
 
 
 class LaunchForm(pn.viewable.Viewer):
@@ -136,11 +159,12 @@ class LaunchForm(pn.viewable.Viewer):
         description = pn.widgets.TextInput.from_param(
             s.param.description,
             sizing_mode="stretch_width",
-            max_length=200,
+            max_length=DESCRIPTION_MAX,
             placeholder="Shown in the job list",
             css_classes=["bd-description"],
         )
         self.field_errors["description"] = self._error_pane("description")
+        description_count = character_counter(description, DESCRIPTION_MAX)
         picker = pn.widgets.RadioButtonGroup.from_param(
             s.param.action,
             name="",
@@ -159,6 +183,7 @@ class LaunchForm(pn.viewable.Viewer):
             pn.pane.HTML("<b>3. Details</b>"),
             self.fields,
             description,
+            description_count,
             self.field_errors["description"],
             pn.Row(self.review_button, self.queue_button),
             width=420,
@@ -221,7 +246,10 @@ class LaunchForm(pn.viewable.Viewer):
             widget = field_widget(field, s.values.get(field.name))
             widget.param.watch(lambda e, name=field.name: s.set_value(name, e.new), "value")
             self.field_errors[field.name] = self._error_pane(field.name)
-            rows += [widget, self.field_errors[field.name]]
+            rows.append(widget)
+            if field.max_length and field.kind == "text":
+                rows.append(character_counter(widget, field.max_length))
+            rows.append(self.field_errors[field.name])
         self.fields[:] = rows
 
     def _show_count(self, *_: Any) -> None:

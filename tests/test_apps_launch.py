@@ -227,3 +227,17 @@ def test_a_link_opens_the_page_or_the_job_it_names(service):
     carol.open_link("profile", None)
     assert isinstance(carol.built["Profile"], ProfilePage)
     assert "Not permitted" not in str(carol.content[0])
+
+
+def test_text_fields_count_their_characters_against_the_limit(service):
+    form = LaunchForm(service=service, user="alice")
+    counters = [o for o in form.parameters.objects if "bd-counter" in o.css_classes]
+    (description_count,) = counters
+    assert "0 / 200" in description_count.object
+    form.state.description = "x" * 200
+    assert "200 / 200 — the limit" in description_count.object
+    note_count = next(o for o in form.fields if "bd-counter" in getattr(o, "css_classes", []))
+    note = next(w for w in form.fields if getattr(w, "name", "") == "Note")
+    assert note.max_length == 2000  # the browser refuses more than the limit
+    note.value = "hello"
+    assert "5 / 2,000" in note_count.object
