@@ -71,18 +71,20 @@ def field_widget(field: FieldView, value: Any) -> pn.widgets.Widget:
     return pn.widgets.TextInput(**text)
 
 
-def character_counter(widget: pn.widgets.Widget, limit: int) -> pn.pane.HTML:
+def character_counter(widget: pn.widgets.Widget, limit: int, name: str) -> pn.pane.HTML:
     """ "12 / 200" under a text field, following what is typed; red at the limit (the field
     itself refuses more)."""
     counter = pn.pane.HTML(
         "",
-        css_classes=["bd-counter"],
+        css_classes=["bd-counter", f"bd-counter-{name}"],
         sizing_mode="stretch_width",
         styles={"margin-top": "-8px", "font-size": "12px"},
     )
 
-    def show(event: Any = None) -> None:
-        used = len((event.new if event is not None else widget.value) or "")
+    def show(*events: Any) -> None:
+        # value and value_input may change together (one call with both events).
+        text = events[-1].new if events else widget.value
+        used = len(text or "")
         color = "#b91c1c" if used >= limit else "#6b7280"
         note = " — the limit" if used >= limit else ""
         counter.object = (
@@ -164,7 +166,7 @@ class LaunchForm(pn.viewable.Viewer):
             css_classes=["bd-description"],
         )
         self.field_errors["description"] = self._error_pane("description")
-        description_count = character_counter(description, DESCRIPTION_MAX)
+        description_count = character_counter(description, DESCRIPTION_MAX, "description")
         picker = pn.widgets.RadioButtonGroup.from_param(
             s.param.action,
             name="",
@@ -248,7 +250,7 @@ class LaunchForm(pn.viewable.Viewer):
             self.field_errors[field.name] = self._error_pane(field.name)
             rows.append(widget)
             if field.max_length and field.kind == "text":
-                rows.append(character_counter(widget, field.max_length))
+                rows.append(character_counter(widget, field.max_length, field.name))
             rows.append(self.field_errors[field.name])
         self.fields[:] = rows
 

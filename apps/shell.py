@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import panel as pn
 import param
@@ -72,6 +73,11 @@ class Address(param.Parameterized):
 
     page = param.String(default="monitor")
     job = param.String(default="")
+
+    def search(self) -> str:
+        """The address's query: ``?page=monitor&job=12`` (no empty parts)."""
+        parts = {"page": self.page, "job": self.job}
+        return "?" + urlencode({k: v for k, v in parts.items() if v})
 
 
 class Shell:
@@ -216,8 +222,18 @@ def app(user: str | None, service: JobService | None = None, note: str = "") -> 
     def follow_and_keep_the_address() -> None:
         if page or job:
             shell.open_link(page, job)
-        if pn.state.location is not None:
-            pn.state.location.sync(shell.address, {"page": "page", "job": "job"})
+        location = pn.state.location
+        if location is None:
+            return
+
+        def write(*_: Any) -> None:
+            # Only a change of place adds to the browser's history (a reload adds nothing).
+            search = shell.address.search()
+            if location.search != search:
+                location.search = search
+
+        shell.address.param.watch(write, ["page", "job"])
+        write()
 
     pn.state.onload(follow_and_keep_the_address)
     return shell.template()
