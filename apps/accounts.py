@@ -81,11 +81,11 @@ class AccountSearch(pn.viewable.Viewer):
         self.table = self.table_view.table
         self.info = pn.pane.HTML(css_classes=["bd-account-count"])
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False)
-        search = pn.widgets.Button(name="Search", button_type="primary", width=120)
+        search = pn.widgets.Button(label="Search", color="primary", width=120)
         search.on_click(lambda _: self.state.search())
         self.bulk = pn.widgets.Button(
-            name="Bulk update these",
-            button_type="success",
+            label="Bulk update these",
+            color="success",
             width=260,
             css_classes=["bd-bulk-these"],
         )
@@ -120,7 +120,7 @@ class AccountSearch(pn.viewable.Viewer):
         self.info.object = (
             f"<b>{s.total:,}</b> account{'s' if s.total != 1 else ''} match ({esc(s.described)})"
         )
-        self.bulk.name = (
+        self.bulk.label = (
             f"Bulk update these {s.total:,} accounts" if s.total else "Bulk update these"
         )
         self.bulk.disabled = not s.total

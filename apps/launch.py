@@ -51,7 +51,7 @@ def criteria_widgets(criteria: AccountCriteria) -> list[pn.viewable.Viewable]:
 def field_widget(field: FieldView, value: Any) -> pn.widgets.Widget:
     """The widget for one declared parameter."""
     css = [f"bd-field-{field.name}"]
-    common = {"name": field.label, "css_classes": css, "sizing_mode": "stretch_width"}
+    common = {"label": field.label, "css_classes": css, "sizing_mode": "stretch_width"}
     if field.kind == "choice":
         options = (
             field.options if value in field.options or value is None else [value, *field.options]
@@ -147,12 +147,12 @@ class LaunchForm(pn.viewable.Viewer):
         self.fields = pn.Column(sizing_mode="stretch_width")
         self.field_errors: dict[str, pn.pane.HTML] = {}
         self.review_button = pn.widgets.Button(
-            label="Review (dry run)", button_type="primary", width=180, css_classes=["bd-review"]
+            label="Review (dry run)", color="primary", width=180, css_classes=["bd-review"]
         )
         self.review_button.on_click(lambda _: self.review())
         self.queue_button = pn.widgets.Button(
             label="Queue the bulk update",
-            button_type="success",
+            color="success",
             width=220,
             disabled=True,
             css_classes=["bd-submit"],
@@ -169,9 +169,9 @@ class LaunchForm(pn.viewable.Viewer):
         description_count = character_counter(description, DESCRIPTION_MAX, "description")
         picker = pn.widgets.RadioButtonGroup.from_param(
             s.param.action,
-            name="",
-            button_type="primary",
-            button_style="outline",
+            label="",
+            color="primary",
+            variant="outline",
             css_classes=["bd-action"],
         )
         s.param.watch(self._show_count, ["target_count", "count_error"])

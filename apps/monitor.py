@@ -190,11 +190,11 @@ class Monitor(pn.viewable.Viewer):
             width=130,
             css_classes=["bd-export-jobs"],
         )
-        launch = pn.widgets.Button(label="+ New bulk update", button_type="primary", width=180)
+        launch = pn.widgets.Button(label="+ New bulk update", color="primary", width=180)
         launch.on_click(lambda _: self._launch())
 
         self.question = pn.pane.HTML("", css_classes=["bd-question"])
-        ok = pn.widgets.Button(label="OK", button_type="primary", width=90, css_classes=["bd-ok"])
+        ok = pn.widgets.Button(label="OK", color="primary", width=90, css_classes=["bd-ok"])
         cancel = pn.widgets.Button(label="Cancel", width=90, css_classes=["bd-cancel"])
         ok.on_click(lambda _: s.confirm())
         cancel.on_click(lambda _: s.cancel())

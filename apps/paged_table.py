@@ -18,7 +18,6 @@ import panel as pn
 from apps.display import esc
 from apps.table_state import PagedState
 
-
 SORT_CSS = """
 .tabulator .tabulator-col .tabulator-col-sorter { display: none; }
 .tabulator .tabulator-col.tabulator-sortable .tabulator-col-title { cursor: pointer; }
@@ -82,12 +81,12 @@ class PagedTable(pn.viewable.Viewer):
                 "border": "1px dashed #d1d5db",
             },
         )
-        self.first_button = pn.widgets.Button(name="« First", width=80)
-        self.previous_button = pn.widgets.Button(name="‹ Previous", width=100)
-        self.next_button = pn.widgets.Button(name="Next ›", width=100)
-        self.last_button = pn.widgets.Button(name="Last »", width=80)
+        self.first_button = pn.widgets.Button(label="« First", width=80)
+        self.previous_button = pn.widgets.Button(label="‹ Previous", width=100)
+        self.next_button = pn.widgets.Button(label="Next ›", width=100)
+        self.last_button = pn.widgets.Button(label="Last »", width=80)
         self.page_input = pn.widgets.IntInput(
-            name="", value=state.page, start=1, width=90, css_classes=["bd-page-number"]
+            label="", value=state.page, start=1, width=90, css_classes=["bd-page-number"]
         )
         self.pager = pn.pane.HTML("", css_classes=["bd-pager"], align="center", width=300)
         self.first_button.on_click(lambda _: state.go(1))

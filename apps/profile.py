@@ -48,7 +48,7 @@ class ProfilePage(pn.viewable.Viewer):
         )
         self.save_button = pn.widgets.Button(
             label="Save",
-            button_type="primary",
+            color="primary",
             width=120,
             disabled=s.nothing_to_save,
             css_classes=["bd-profile-save"],

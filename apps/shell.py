@@ -106,8 +106,8 @@ class Shell:
             options=list(self.pages),
             value=next(iter(self.pages)),
             orientation="vertical",
-            button_type="primary",
-            button_style="outline",
+            color="primary",
+            variant="outline",
             sizing_mode="stretch_width",
             css_classes=["bd-nav"],
         )

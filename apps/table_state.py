@@ -85,7 +85,7 @@ class PagedState(param.Parameterized):
             self.load()
 
     def sort_mark(self, column: str) -> str:
-        """" ▲" or " ▼" for the column the list is sorted by, else empty."""
+        """ " ▲" or " ▼" for the column the list is sorted by, else empty."""
         if self.sort and self.SORT_KEYS.get(column) == self.sort:
             return " ▼" if self.descending else " ▲"
         return ""

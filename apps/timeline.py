@@ -2,10 +2,17 @@
 
 Waiting (submitted → started) is a thin, light bar; running (started → ended, or now) a thick
 bar; both in the status colour, with hover details. It shares the Monitor's state: selecting a
-row highlights its lane, tapping a lane selects the row. On its own, in a notebook::
+row highlights its lane, tapping a lane selects the row. The plot is as tall as the page has
+jobs (a filter that leaves one job leaves one lane); with no jobs it says so in words. On its
+own, in a notebook::
 
     from apps.timeline import Timeline
     Timeline(service=JobService(), user="alice")
+
+A plain Bokeh figure whose glyph reads every style from a column: HoloViews (used before)
+turns a column whose values are all alike into a constant, and back into a column when they
+differ, and the browser draws the glyph in between against a source without that column
+("attempted to retrieve property array for nonexistent field 'line_width'").
 """
 
 from __future__ import annotations
@@ -13,10 +20,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import holoviews as hv
 import pandas as pd
 import panel as pn
-from bokeh.models import DatetimeTickFormatter
+from bokeh.models import (
+    ColumnDataSource,
+    DatetimeTickFormatter,
+    FixedTicker,
+    HoverTool,
+    Range1d,
+    TapTool,
+)
+from bokeh.plotting import figure
 
 from apps.display import status_color
 from apps.live import start_live
@@ -24,19 +38,6 @@ from apps.monitor_state import MonitorState
 from jobs.models import utcnow
 from jobs.reports.queries import JobSummary
 from jobs.service import JobService
-
-# Clock times at every zoom level (Bokeh's default shows "500ms" for sub-second spans).
-TIME_TICKS = DatetimeTickFormatter(
-    milliseconds="%H:%M:%S.%3N",
-    seconds="%H:%M:%S",
-    minsec="%H:%M:%S",
-    minutes="%H:%M",
-    hourmin="%H:%M",
-    hours="%H:%M",
-    days="%b %d",
-    months="%b %Y",
-    years="%Y",
-)
 
 COLUMNS = [
     "x0",
@@ -61,6 +62,38 @@ HOVER = [
     ("From", "@start"),
     ("To", "@end"),
 ]
+TITLE = "Jobs over time (this page) — thin: waiting, thick: running"
+EMPTY = (
+    "No jobs on this page, so there is nothing to draw: each job the Monitor lists gets a "
+    "lane here, from submitted to ended."
+)
+#: Pixels per lane, and for the title, the time axis and its label around the lanes.
+LANE_PX = 28
+FRAME_PX = 100
+
+
+def timeline_height(lanes: int) -> int:
+    """The plot's height in pixels for ``lanes`` jobs (at least one lane's worth)."""
+    return FRAME_PX + LANE_PX * max(lanes, 1)
+
+
+def time_ticks() -> DatetimeTickFormatter:
+    """One line of clock time per tick at every zoom level, to the millisecond for sub-second
+    spans ("07:22:39.420"); the date is the axis label. Bokeh's own stacks three lines
+    ("7:22:39.400 / 07:22:39 / Dec 03, 2026") and names sub-second ticks "400ms"."""
+    return DatetimeTickFormatter(
+        milliseconds="%H:%M:%S.%3N",
+        seconds="%H:%M:%S",
+        minsec="%H:%M:%S",
+        minutes="%H:%M",
+        hourmin="%H:%M",
+        hours="%H:%M",
+        days="%b %d",
+        months="%b %Y",
+        years="%Y",
+        boundary_scaling=False,
+        context=None,
+    )
 
 
 def _tint(color: str, share: float = 0.55) -> str:
@@ -128,12 +161,41 @@ def timeline_frame(
     return frame
 
 
+def day_label(frame: pd.DataFrame) -> str:
+    """The time axis's label: the day (or days) the bars fall on, in the server's time."""
+    if frame.empty:
+        return ""
+    first, last = frame["x0"].min(), frame["x1"].max()
+    if first.date() == last.date():
+        return f"Server time, {first:%b %d, %Y}"
+    return f"Server time, {first:%b %d, %Y} – {last:%b %d, %Y}"
+
+
+def time_span(frame: pd.DataFrame) -> tuple[float, float]:
+    """The time axis's range for the bars, in Bokeh's milliseconds: from the first submission
+    to the last end, with a margin of 4 % (at least 10 ms) on either side."""
+    first, last = frame["x0"].min(), frame["x1"].max()
+    margin = max((last - first) * 0.04, pd.Timedelta(milliseconds=10))
+    return _ms(first - margin), _ms(last + margin)
+
+
+def _ms(value: Any) -> float:
+    """A time as Bokeh sends it (milliseconds since 1970, naive times read as UTC)."""
+    if isinstance(value, int | float):
+        return float(value)
+    return pd.Timestamp(value).value / 1e6
+
+
 def _fmt(value: dt.datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S") if value else "not yet"
+    return value.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] if value else "not yet"
 
 
 class Timeline(pn.viewable.Viewer):
-    """Jobs over time for one user; linked to a Monitor when given its ``state``."""
+    """Jobs over time for one user; linked to a Monitor when given its ``state``.
+
+    The time axis follows the bars as they grow, until the person pans or zooms it; "Reset"
+    (or another page of jobs) makes it follow again.
+    """
 
     def __init__(
         self,
@@ -147,56 +209,136 @@ class Timeline(pn.viewable.Viewer):
         owns_state = state is None
         self.state = state or MonitorState(service, user)
         self._jobs: list[JobSummary] = []
-        self._frame = timeline_frame(self.state.jobs, self.state.selected_id)
-        self._pipe = hv.streams.Pipe(data=self._frame)
-        bars = hv.DynamicMap(self._bars, streams=[self._pipe])
-        self._tap = hv.streams.Selection1D(source=bars)
-        self._tap.add_subscriber(self._tapped)
-        self._pane = pn.pane.HoloViews(bars, sizing_mode="stretch_width", min_height=200)
+        self._frame = timeline_frame([], None)
+        self._source = ColumnDataSource(_columns(self._frame))
+        #: The time range last set to follow the bars (None: not yet).
+        self._span: tuple[float, float] | None = None
+        self.figure = self._figure()
+        self._pane = pn.pane.Bokeh(self.figure, sizing_mode="stretch_width")
+        # Shown and hidden as a whole: the Bokeh pane copies its figure's properties back
+        # into its own parameters, so its ``visible`` is not ours to toggle.
+        self._plot = pn.Column(self._pane, sizing_mode="stretch_width")
+        self._empty = pn.pane.HTML(
+            EMPTY,
+            visible=False,
+            css_classes=["bd-timeline-empty"],
+            sizing_mode="stretch_width",
+            styles={"color": "#374151", "font-size": "14px", "padding": "12px 4px"},
+        )
+        self._layout = pn.Column(
+            self._empty, self._plot, sizing_mode="stretch_width", css_classes=["bd-timeline"]
+        )
+        self._source.selected.on_change("indices", lambda _attr, _old, new: self._tapped(new))
         self.state.param.watch(self._update, ["version", "selected_id"])
         self._live = start_live(self.state.load) if live and owns_state else None
+        self._draw_lanes()
         self._update()
 
     def __panel__(self) -> pn.viewable.Viewable:
-        return self._pane
+        return self._layout
 
-    def _bars(self, data: pd.DataFrame) -> hv.Rectangles:
-        lanes = max(len(self._jobs), 1)
-        ticks = [(len(self._jobs) - 1 - i, f"#{j.id}") for i, j in enumerate(self._jobs)]
-        now = _local(utcnow())
-        xlim = (now - pd.Timedelta(hours=1), now) if data.empty else (None, None)
-        return hv.Rectangles(data, kdims=["x0", "y0", "x1", "y1"], vdims=COLUMNS[4:]).opts(
-            color="color",
+    @property
+    def lanes(self) -> int:
+        """How many lanes the plot has: one per job on the page."""
+        return len(self._jobs)
+
+    @property
+    def empty(self) -> bool:
+        """True when there are no jobs to draw (the words show instead of the plot)."""
+        return self._empty.visible
+
+    @property
+    def height(self) -> int:
+        """The plot's height in pixels."""
+        return int(self.figure.height)
+
+    def _figure(self) -> Any:
+        plot = figure(
+            x_axis_type="datetime",
+            # Explicit ranges: Bokeh's automatic ones warn "could not set initial ranges"
+            # while there are no bars.
+            x_range=Range1d(0, 1),
+            y_range=Range1d(-0.6, 0.6),
+            sizing_mode="stretch_width",
+            height=timeline_height(0),
+            title=TITLE,
+            tools="xpan,xwheel_zoom,reset",
+            active_drag="xpan",
+            active_scroll=None,
+            toolbar_location="right",
+        )
+        bars = plot.quad(
+            left="x0",
+            right="x1",
+            bottom="y0",
+            top="y1",
+            source=self._source,
+            fill_color="color",
             line_color="line",
             line_width="width",
-            nonselection_fill_alpha=1.0,
-            nonselection_line_alpha=1.0,
+            # The Monitor's selected job is drawn by the line columns; Bokeh's selection
+            # would fade the other bars.
             selection_fill_alpha=1.0,
             selection_line_alpha=1.0,
-            tools=["hover", "tap"],
-            hover_tooltips=HOVER,
-            active_tools=["tap"],
-            yticks=ticks or None,
-            ylim=(-0.6, lanes - 0.4),
-            xlim=xlim,
-            responsive=True,
-            height=max(200, 24 * lanes + 70),
-            xlabel="",
-            ylabel="Job",
-            framewise=True,
-            title="Jobs over time (this page) — thin: waiting, thick: running",
-            xformatter=TIME_TICKS,
-            fontsize={"title": 11},
-            toolbar="right",
-            default_tools=["pan", "wheel_zoom", "reset"],
+            nonselection_fill_alpha=1.0,
+            nonselection_line_alpha=1.0,
         )
+        plot.add_tools(HoverTool(tooltips=HOVER, renderers=[bars]), TapTool(renderers=[bars]))
+        plot.title.text_font_size = "13px"
+        plot.xaxis.formatter = time_ticks()
+        plot.xaxis.axis_label_text_font_size = "12px"
+        plot.xaxis.axis_label_text_font_style = "normal"
+        plot.xaxis.axis_label_text_color = "#4b5563"
+        plot.yaxis.axis_label_text_font_size = "12px"
+        plot.yaxis.axis_label_text_font_style = "normal"
+        plot.yaxis.axis_label = "Job"
+        plot.yaxis.ticker = FixedTicker(ticks=[])
+        plot.ygrid.grid_line_color = None
+        return plot
 
     def _update(self, *_: Any) -> None:
-        self._jobs = list(self.state.jobs)
-        frame = timeline_frame(self._jobs, self.state.selected_id)
-        if not frame.equals(self._frame):
-            self._frame = frame
-            self._pipe.send(frame)
+        jobs = list(self.state.jobs)
+        frame = timeline_frame(jobs, self.state.selected_id)
+        if jobs == self._jobs and frame.equals(self._frame):
+            return
+        new_lanes = [j.id for j in jobs] != [j.id for j in self._jobs]
+        self._jobs, self._frame = jobs, frame
+        # Changes to Bokeh models from a Panel callback go out through Panel's hold (the
+        # callback may run without the document's lock); in a notebook they need a push.
+        with pn.io.hold(self.figure.document):
+            self._source.data = _columns(frame)
+            if new_lanes:
+                self._draw_lanes()
+            self._follow(frame, reset=new_lanes)
+            self.figure.xaxis.axis_label = day_label(frame)
+        pn.io.push_notebook(self._pane)
+
+    def _draw_lanes(self) -> None:
+        """The y axis, the height and the words for the jobs now on the page."""
+        lanes = self.lanes
+        plot = self.figure
+        plot.y_range.update(start=-0.6, end=max(lanes, 1) - 0.4)
+        plot.yaxis.ticker = FixedTicker(ticks=list(range(lanes)))
+        plot.yaxis.major_label_overrides = {
+            lanes - 1 - i: f"#{job.id}" for i, job in enumerate(self._jobs)
+        }
+        plot.height = timeline_height(lanes)
+        self._empty.visible = lanes == 0
+        self._plot.visible = lanes > 0
+
+    def _follow(self, frame: pd.DataFrame, reset: bool) -> None:
+        """Fit the time axis to the bars, unless the person moved it (and ``reset`` is False)."""
+        if frame.empty:
+            return
+        x_range = self.figure.x_range
+        if (
+            not reset
+            and self._span is not None
+            and not _close((_ms(x_range.start), _ms(x_range.end)), self._span)
+        ):
+            return
+        start, end = self._span = time_span(frame)
+        x_range.update(start=start, end=end, reset_start=start, reset_end=end)
 
     def _tapped(self, index: list[int]) -> None:
         if not index:
@@ -204,7 +346,17 @@ class Timeline(pn.viewable.Viewer):
         label = self._frame["job"].iloc[index[0]] if index[0] < len(self._frame) else None
         if label:
             self.state.selected_id = int(label.lstrip("#"))
+        # The highlight comes from the state's selection; Bokeh's own would linger.
+        self._source.selected.indices = []
 
     def stop(self) -> None:
         if self._live is not None:
             self._live.stop()
+
+
+def _close(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return abs(a[0] - b[0]) < 1 and abs(a[1] - b[1]) < 1
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, Any]:
+    return {column: frame[column].to_numpy() for column in COLUMNS}

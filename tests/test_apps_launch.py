@@ -150,7 +150,7 @@ def test_the_form_is_the_chosen_actions_own_and_shows_a_dry_run_before_queueing(
     form.state.action = "Change Status"
     # Then its one field is offered, with the active statuses only
     (status_widget,) = [w for w in form.fields if hasattr(w, "options")]
-    assert status_widget.name == "New status"
+    assert status_widget.label == "New status"
     assert "On hold" in status_widget.options and "Legal review" not in status_widget.options
     form.state.criteria.group = "Dispute review"
     form.state.description = "Disputes on hold"
@@ -237,7 +237,7 @@ def test_text_fields_count_their_characters_against_the_limit(service):
     form.state.description = "x" * 200
     assert "200 / 200 — the limit" in description_count.object
     note_count = next(o for o in form.fields if "bd-counter" in getattr(o, "css_classes", []))
-    note = next(w for w in form.fields if getattr(w, "name", "") == "Note")
+    note = next(w for w in form.fields if getattr(w, "label", "") == "Note")
     assert note.max_length == 2000  # the browser refuses more than the limit
     note.value = "hello"
     assert "5 / 2,000" in note_count.object
