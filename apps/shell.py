@@ -112,6 +112,8 @@ class Shell:
             css_classes=["bd-nav"],
         )
         self.address = Address()
+        #: The header's "where you are": the page's name.
+        self.where = pn.pane.HTML("", css_classes=["bd-where"], align="center", width=220)
         self.nav.param.watch(lambda e: self._show(e.new), "value")
         self._show(self.nav.value)
 
@@ -171,6 +173,9 @@ class Shell:
                 self.built[title] = spec.build(self)
             page = self.built[title]
         self.content[:] = [page]
+        self.where.object = (
+            f'<div style="color:#fff;font-size:18px;font-weight:600">{esc(title)}</div>'
+        )
 
     def template(self) -> pn.template.BaseTemplate:
         who = esc(self.actor.display_name if self.actor else self.user or "nobody")
@@ -196,7 +201,7 @@ class Shell:
             title="Bulkdesk",
             sidebar=[pn.pane.HTML("<b>Bulk updates</b>"), self.nav],
             main=[self.content, HistoryFollower(width=0, height=0, margin=0)],
-            header=[pn.HSpacer(), header],
+            header=[self.where, pn.HSpacer(), header],
             sidebar_width=190,
             accent="#1d4ed8",
             main_layout=None,

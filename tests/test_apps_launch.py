@@ -241,3 +241,17 @@ def test_text_fields_count_their_characters_against_the_limit(service):
     assert note.max_length == 2000  # the browser refuses more than the limit
     note.value = "hello"
     assert "5 / 2,000" in note_count.object
+
+
+def test_the_header_says_where_you_are_and_a_half_filled_form_survives_a_page_switch(service):
+    shell = Shell(service, "alice")
+    assert "Monitor" in shell.where.object
+    shell.go("Launch")
+    assert "Launch" in shell.where.object
+    form = shell.built["Launch"]
+    form.state.description = "Half filled"
+    form.state.action = "Change Status"
+    shell.go("Accounts")
+    shell.go("Launch")
+    assert shell.built["Launch"] is form
+    assert (form.state.description, form.state.action) == ("Half filled", "Change Status")
