@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -219,10 +220,33 @@ class Job(Base):
 
     __tablename__ = "jobs"
     __table_args__ = (
-        # The Monitor's pages, newest first, for admins and for one owner: deleted_at leads so
-        # that the planner walks these whatever its statistics say.
+        # The job list's pages in each sort order (jobs.reports.queries), for admins and for
+        # one owner: role scoping (owner_id, deleted_at) leads so that a page is a walk of one
+        # index whatever the planner's statistics say, and the job id ends each as the
+        # tie-breaker. Sorting by owner walks the owner indexes by id, one owner at a time.
+        Index("ix_jobs_live_id", "deleted_at", "id"),
         Index("ix_jobs_live_submitted", "deleted_at", "submitted_at", "id"),
+        Index("ix_jobs_live_started", "deleted_at", "started_at", "id"),
+        Index("ix_jobs_live_ended", "deleted_at", "ended_at", "id"),
+        Index("ix_jobs_live_description", "deleted_at", "description", "id"),
+        Index("ix_jobs_live_status", "deleted_at", "status", "id"),
+        Index("ix_jobs_live_action", "deleted_at", "action", "id"),
+        Index("ix_jobs_owner_live_id", "owner_id", "deleted_at", "id"),
         Index("ix_jobs_owner_live_submitted", "owner_id", "deleted_at", "submitted_at", "id"),
+        Index("ix_jobs_owner_live_started", "owner_id", "deleted_at", "started_at", "id"),
+        Index("ix_jobs_owner_live_ended", "owner_id", "deleted_at", "ended_at", "id"),
+        Index("ix_jobs_owner_live_description", "owner_id", "deleted_at", "description", "id"),
+        Index("ix_jobs_owner_live_status", "owner_id", "deleted_at", "status", "id"),
+        Index("ix_jobs_owner_live_action", "owner_id", "deleted_at", "action", "id"),
+        # The text filter (description substrings) on PostgreSQL: a pg_trgm GIN index, which
+        # ILIKE '%…%' uses. Not on SQLite (an FTS5 table would add tables outside these
+        # models); there the filter reads ix_jobs_live_description, see jobs.reports.queries.
+        Index(
+            "ix_jobs_description_trgm",
+            literal_column("description"),
+            postgresql_using="gin",
+            postgresql_ops={"description": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
         # Status first: the reaper looks for In progress jobs, and for Stopped or Failed ones
         # whose items are not closed yet, without reading every job ever run.
         Index("ix_jobs_status", "status", "chunks_left"),

@@ -341,12 +341,26 @@ class JobService:
         *,
         page: int = 1,
         page_size: int = 25,
-        oldest_first: bool = False,
         sort: str = "submitted",
         descending: bool = True,
+        oldest_first: bool = False,
     ) -> Page[JobSummary]:
-        """One page of the jobs the actor may see (admins all, users their own), sorted on
-        the server by ``sort`` (``jobs.reports.queries.JOB_SORTS``; newest first by default)."""
+        """One page of the jobs the actor may see (admins all, users their own, never deleted
+        ones), the whole filtered list sorted on the server by ``sort`` (newest first by
+        default), the job number breaking ties.
+
+        Parameters:
+          sort: one of ``jobs.reports.queries.JOB_SORTS``: id, description, submitted,
+            started, ended, status, action, owner (the owner's display name).
+          oldest_first: the same as ``sort="submitted", descending=False``.
+
+        Returns:
+          The page; ``total`` is exact when ``exact`` is true, else the list has more than
+          ``total`` jobs ("more than 10,000"): counting stops a little past the page shown.
+
+        Raises:
+          InvalidInput: for an unknown sort key (the message names the keys).
+        """
         who = self.actor(actor)
         with self.db.read() as session:
             return queries.list_jobs(
@@ -355,9 +369,9 @@ class JobService:
                 flt or JobFilter(),
                 page=page,
                 page_size=page_size,
-                oldest_first=oldest_first,
                 sort=sort,
                 descending=descending,
+                oldest_first=oldest_first,
             )
 
     def export_jobs_csv(

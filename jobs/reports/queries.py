@@ -2,17 +2,33 @@
 
 Nothing here loads a whole table: lists are ``LIMIT``/``OFFSET`` over indexed orderings,
 counts come from the same ``WHERE`` clause, and progress comes from the job's own counters.
+The job list counts only so far past the page shown (:data:`COUNT_STEP`), so a refresh costs
+the same with a million jobs as with a thousand.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Select,
+    and_,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.functions import FunctionElement
 
 from jobs.actions import ACTIONS
 from jobs.errors import InvalidInput
@@ -28,12 +44,17 @@ MAX_PAGE_SIZE = 500
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
-    """One page of a list, and how many rows the whole list has."""
+    """One page of a list, and how many rows the whole list has.
+
+    ``exact`` False: the list has more than ``total`` rows (the job list stops counting a
+    little past the page shown, see :func:`list_jobs`); ``pages`` is then a lower bound too.
+    """
 
     rows: list[T]
     total: int
     page: int
     page_size: int
+    exact: bool = True
 
     @property
     def pages(self) -> int:
@@ -159,19 +180,18 @@ def _clamp(page: int, page_size: int) -> tuple[int, int]:
 
 
 def job_conditions(actor: Actor, flt: JobFilter) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [Job.deleted_at.is_(None)]
-    if not actor.is_admin:
-        conds.append(Job.owner_id == actor.id)
-    elif flt.owner_id is not None:
-        conds.append(Job.owner_id == flt.owner_id)
+    """The ``WHERE`` of the job list: role scoping (admins every job, users their own, deleted
+    jobs never) and the filters."""
+    conds = _scope(actor, flt)
     if flt.statuses:
         conds.append(Job.status.in_([int(s) for s in flt.statuses]))
     if flt.action:
         conds.append(Job.action == flt.action)
-    if flt.text and flt.text.strip():
-        text = flt.text.strip()
-        match = func.lower(Job.description).like(f"%{text.lower()}%")
-        conds.append(or_(match, Job.id == int(text)) if text.isdigit() else match)
+    text = _search_text(flt)
+    if text:
+        match = contains_text(Job.description, text)
+        number = _job_number(text)
+        conds.append(match if number is None else or_(match, Job.id == number))
     if flt.submitted_from:
         start = dt.datetime.combine(flt.submitted_from, dt.time(), tzinfo=dt.UTC)
         conds.append(Job.submitted_at >= start)
@@ -179,6 +199,59 @@ def job_conditions(actor: Actor, flt: JobFilter) -> list[ColumnElement[bool]]:
         end = dt.datetime.combine(flt.submitted_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
         conds.append(Job.submitted_at < end)
     return conds
+
+
+def _scope(actor: Actor, flt: JobFilter) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [Job.deleted_at.is_(None)]
+    owner = _owner_scope(actor, flt)
+    if owner is not None:
+        conds.append(Job.owner_id == owner)
+    return conds
+
+
+def _owner_scope(actor: Actor, flt: JobFilter) -> int | None:
+    """The one owner whose jobs are listed, or None for every owner (an admin's list)."""
+    if not actor.is_admin:
+        return actor.id
+    return flt.owner_id
+
+
+def _search_text(flt: JobFilter) -> str:
+    return (flt.text or "").strip()
+
+
+def _job_number(text: str) -> int | None:
+    """The job number a search for ``text`` also finds ("4242"), if it is one."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
+class contains_text(FunctionElement[bool]):  # noqa: N801  (an SQL operator, named like one)
+    """``column`` contains ``text``, ignoring case; ``%`` and ``_`` in it are plain characters.
+
+    ``LIKE`` on SQLite, which ignores ASCII case (as ``lower()`` does there, at a third of the
+    cost), and ``ILIKE`` on PostgreSQL, which the pg_trgm index ``ix_jobs_description_trgm``
+    serves (case folding follows the database's locale there).
+    """
+
+    type = Boolean()
+    inherit_cache = True
+    name = "contains_text"
+
+    def __init__(self, column: Any, text: str) -> None:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        super().__init__(column, literal(f"%{escaped}%"))
+
+
+@compiles(contains_text)
+def _contains_text_sqlite(element: contains_text, compiler: Any, **kw: Any) -> str:
+    column, pattern = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({column} LIKE {pattern} ESCAPE '\\')"
+
+
+@compiles(contains_text, "postgresql")
+def _contains_text_postgresql(element: contains_text, compiler: Any, **kw: Any) -> str:
+    column, pattern = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({column} ILIKE {pattern})"  # backslash is PostgreSQL's default LIKE escape
 
 
 def _summary_select() -> Select[Any]:
@@ -212,8 +285,18 @@ def summarize(actor: Actor, job: Job, owner: str) -> JobSummary:
     )
 
 
-#: Sort keys of the job list, and the columns they sort by.
-JOB_SORTS: dict[str, Any] = {
+#: The job list's sort keys. Each sorts the whole filtered list, the job number breaking ties:
+#: ``owner`` by the owner's display name, ``status`` and ``action`` by their labels (what the
+#: table shows), ``description`` in the database's collation (code point order on SQLite
+#: and on a C or C.UTF-8 PostgreSQL), ``started`` and ``ended`` with the jobs that have not
+#: started (ended) yet after every time: last going up, first going down.
+JOB_SORTS = ("id", "description", "submitted", "started", "ended", "status", "action", "owner")
+
+#: The job list counts matching jobs up to the next multiple of this past the page shown,
+#: and says "more than" beyond it (``Page.exact`` False).
+COUNT_STEP = 10_000
+
+_COLUMNS: dict[str, Any] = {
     "id": Job.id,
     "description": Job.description,
     "submitted": Job.submitted_at,
@@ -221,8 +304,36 @@ JOB_SORTS: dict[str, Any] = {
     "ended": Job.ended_at,
     "status": Job.status,
     "action": Job.action,
-    "owner": User.display_name,
+    "owner": Job.owner_id,
 }
+_GROUPED = {"status", "action", "owner"}
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A stretch of a sorted job list that one index walk yields in order: the jobs matching
+    ``where``, ordered by ``keys`` (the job id last)."""
+
+    where: tuple[ColumnElement[bool], ...]
+    keys: tuple[Any, ...]
+    descending: bool
+
+    def order(self) -> list[Any]:
+        # deleted_at first, though it is NULL in every row listed: PostgreSQL sees that an
+        # index led by deleted_at gives the keys' order only when ORDER BY names it (``IS
+        # NULL`` does not make a column constant for its planner, ``=`` would).
+        keys = (Job.deleted_at, *self.keys)
+        return [k.desc() if self.descending else k.asc() for k in keys]
+
+    def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
+        """The jobs that come after the one whose keys are ``values``."""
+        if len(self.keys) == 1:
+            mine, theirs = self.keys[0], literal(values[0], self.keys[0].type)
+        else:
+            mine = tuple_(*self.keys)
+            theirs = tuple_(*(literal(v, k.type) for k, v in zip(self.keys, values, strict=True)))
+        return mine < theirs if self.descending else mine > theirs
 
 
 def list_jobs(
@@ -232,36 +343,300 @@ def list_jobs(
     *,
     page: int = 1,
     page_size: int = 25,
-    oldest_first: bool = False,
     sort: str = "submitted",
     descending: bool = True,
+    oldest_first: bool = False,
 ) -> Page[JobSummary]:
-    """One page of jobs the actor may see, sorted by ``sort`` over all of them (newest
-    submitted first by default; the job number breaks ties, so pages never overlap).
+    """One page of the jobs the actor may see, sorted by ``sort`` (one of :data:`JOB_SORTS`)
+    over the whole filtered list, the job number breaking ties, so pages never overlap or skip.
+
+    A page is a walk of one index per run of the sort order (``ix_jobs_live_*`` for an admin,
+    ``ix_jobs_owner_live_*`` for one owner's jobs), reading job ids only up to the page, then
+    the page's 25 jobs. The count goes on from the page to the next multiple of
+    :data:`COUNT_STEP` and stops there: ``exact`` is False past it ("more than 10,000 jobs"
+    on page 1). A text filter first looks for its jobs in the description index (pg_trgm on
+    PostgreSQL); up to :data:`COUNT_STEP` of them are counted exactly and sorted here.
+
+    Parameters:
+      oldest_first: the same as ``sort="submitted", descending=False`` (older callers).
 
     Raises:
       InvalidInput: for an unknown sort key.
     """
+    _check_sort(sort)
+    if oldest_first:
+        sort, descending = "submitted", False
     page, page_size = _clamp(page, page_size)
+    offset = (page - 1) * page_size
+    limit = COUNT_STEP * ((offset + page_size) // COUNT_STEP + 1)
+    labels = _labels(session, actor, flt, sort)
+    text = _search_text(flt)
+    found = _text_matches(session, actor, flt, sort) if text else None
+    if found is not None:
+        # Few enough matches to have them all: sort them here, as the runs would.
+        found.sort(key=_sort_key(sort, labels), reverse=descending)
+        ids = [row[0] for row in found[offset : offset + page_size]]
+        return Page(_summaries(session, actor, ids), len(found), page, page_size)
+    conds = job_conditions(actor, flt)
+    runs = _runs(sort, descending, labels)
+    ids, last, before = _walk(session, conds, runs, offset, page_size)
+    total, exact = before + len(ids), True
+    if last is not None and len(ids) == page_size:
+        others = len(job_conditions(actor, replace(flt, text=None))) > len(_scope(actor, flt))
+        if text and not others and limit == COUNT_STEP:
+            counted = limit + 1  # _text_matches found more than COUNT_STEP already
+        elif text or others:
+            # Filtered: count from the start, so the planner may read a filter's index.
+            counted = _count(session, conds, limit + 1)
+        else:
+            # Every job in scope: count on from the page, in the run's own index.
+            counted = total + _count_after(session, conds, runs, last, limit - total + 1)
+        total, exact = (counted, True) if counted <= limit else (limit, False)
+    return Page(_summaries(session, actor, ids), total, page, page_size, exact)
+
+
+def iter_jobs(
+    session: Session,
+    actor: Actor,
+    flt: JobFilter,
+    *,
+    sort: str = "submitted",
+    descending: bool = True,
+    batch: int = MAX_PAGE_SIZE,
+) -> Iterator[JobSummary]:
+    """Every job of the list in its order, read ``batch`` at a time from where the last batch
+    ended (no ``OFFSET``): for exports, which would cost O(n²) page by page.
+
+    Raises:
+      InvalidInput: for an unknown sort key (at once, not when the first job is read).
+    """
+    _check_sort(sort)
+    return _iter_jobs(session, actor, flt, sort, descending, batch)
+
+
+def _iter_jobs(
+    session: Session, actor: Actor, flt: JobFilter, sort: str, descending: bool, batch: int
+) -> Iterator[JobSummary]:
+    labels = _labels(session, actor, flt, sort)
+    found = _text_matches(session, actor, flt, sort) if _search_text(flt) else None
+    if found is not None:
+        found.sort(key=_sort_key(sort, labels), reverse=descending)
+        for start in range(0, len(found), batch):
+            yield from _summaries(session, actor, [row[0] for row in found[start : start + batch]])
+        return
+    conds = job_conditions(actor, flt)
+    for run in _runs(sort, descending, labels):
+        after: list[ColumnElement[bool]] = []
+        while True:
+            rows = session.execute(
+                select(*run.keys)
+                .where(*conds, *run.where, *after)
+                .order_by(*run.order())
+                .limit(batch)
+            ).all()
+            yield from _summaries(session, actor, [row[-1] for row in rows])
+            if len(rows) < batch:
+                break
+            after = [run.after(rows[-1])]
+
+
+def _check_sort(sort: str) -> None:
     if sort not in JOB_SORTS:
         raise InvalidInput(
             f"Jobs cannot be sorted by {sort!r}; by one of: {', '.join(JOB_SORTS)}", field="sort"
         )
-    if oldest_first:
-        sort, descending = "submitted", False
-    conds = job_conditions(actor, flt)
-    total = session.scalar(select(func.count()).select_from(Job).where(*conds)) or 0
-    column = JOB_SORTS[sort]
-    tie = Job.id.desc() if descending else Job.id.asc()
-    order = (column.desc() if descending else column.asc(), tie)
-    rows = session.execute(
-        _summary_select()
-        .where(*conds)
-        .order_by(*order)
-        .limit(page_size)
-        .offset((page - 1) * page_size)
+
+
+def _runs(sort: str, descending: bool, labels: dict[Any, str]) -> list[_Run]:
+    """The sort order as runs, each one index walk: one run for most keys; the jobs with a
+    time, then those without, for ``started``/``ended``; one run per label for the others."""
+    column = _COLUMNS[sort]
+    if sort in ("started", "ended"):
+        runs = [
+            _Run((column.is_not(None),), (column, Job.id), descending),
+            _Run((column.is_(None),), (Job.id,), descending),
+        ]
+    elif sort in _GROUPED:
+        groups: dict[str, list[Any]] = defaultdict(list)
+        for value, label in labels.items():
+            groups[label].append(value)
+        runs = [
+            _Run((column.in_(sorted(values)),), (Job.id,), descending)
+            for _, values in sorted(groups.items())
+        ]
+    elif sort == "id":
+        runs = [_Run((), (Job.id,), descending)]
+    else:
+        runs = [_Run((), (column, Job.id), descending)]
+    return runs[::-1] if descending else runs
+
+
+def _labels(session: Session, actor: Actor, flt: JobFilter, sort: str) -> dict[Any, str]:
+    """For the sorts by label: each value the list can hold → what the table shows for it."""
+    if sort == "status":
+        return {int(s): s.label for s in (flt.statuses or JobStatus)}
+    if sort == "action":
+        names = [flt.action] if flt.action else _action_names(session, _scope(actor, flt))
+        return {n: ACTIONS[n].label if n in ACTIONS else n for n in names}
+    if sort == "owner":
+        owners = select(User.id, User.display_name)
+        scoped = _owner_scope(actor, flt)
+        if scoped is not None:
+            owners = owners.where(User.id == scoped)
+        return {i: name for i, name in session.execute(owners).all()}
+    return {}
+
+
+def _action_names(session: Session, scope: list[ColumnElement[bool]]) -> list[str]:
+    """The actions the scoped jobs ran: one index seek per action, not a scan of every job."""
+    names: list[str] = []
+    while True:
+        after = [Job.action > names[-1]] if names else []
+        name = session.scalar(
+            select(Job.action).where(*scope, *after).order_by(Job.deleted_at, Job.action).limit(1)
+        )
+        if name is None:
+            return names
+        names.append(name)
+
+
+def _sort_key(sort: str, labels: dict[Any, str]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """The sort order of the runs, for ``(job id, sort column)`` rows sorted in Python."""
+    if sort in ("started", "ended"):
+        return lambda row: (row[1] is None, row[1] or _NEVER, row[0])
+    if sort in _GROUPED:
+        return lambda row: (labels.get(row[1], str(row[1])), row[0])
+    return lambda row: (row[1], row[0])
+
+
+def _text_matches(
+    session: Session, actor: Actor, flt: JobFilter, sort: str
+) -> list[Sequence[Any]] | None:
+    """Every ``(job id, sort column)`` the filters select, if the text matches no more than
+    :data:`COUNT_STEP` descriptions; None if it matches more (then the runs find a page
+    quickly: the text is common).
+
+    The text is looked for with role scoping alone, so that SQLite reads the description
+    index without touching a job row (and PostgreSQL uses its trigram index); the other
+    filters then apply to those few jobs.
+    """
+    text = _search_text(flt)
+    scope = _scope(actor, flt)
+    matched = session.scalars(
+        select(Job.id).where(*scope, contains_text(Job.description, text)).limit(COUNT_STEP + 1)
     ).all()
-    return Page([summarize(actor, job, owner) for job, owner in rows], total, page, page_size)
+    if len(matched) > COUNT_STEP:
+        return None
+    ids = set(matched)
+    number = _job_number(text)
+    if number is not None:
+        ids.add(number)
+    if not ids:
+        return []
+    others = job_conditions(actor, replace(flt, text=None))
+    column = _COLUMNS[sort]
+    keys = (Job.id,) if column is Job.id else (Job.id, column)
+    rows = session.execute(select(*keys).where(Job.id.in_(ids), not_indexed(*others))).all()
+    return [(row[0], row[-1]) for row in rows]
+
+
+class not_indexed(FunctionElement[bool]):  # noqa: N801  (an SQL operator, named like one)
+    """All of ``conds``, which SQLite must not read an index for: a few jobs by primary key
+    are checked against them, rather than every job through a ``deleted_at`` index (which it
+    prefers without statistics). A unary ``+`` on SQLite; the plain conditions elsewhere."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "not_indexed"
+
+    def __init__(self, *conds: ColumnElement[bool]) -> None:
+        super().__init__(and_(true(), *conds))
+
+
+@compiles(not_indexed)
+def _not_indexed_sqlite(element: not_indexed, compiler: Any, **kw: Any) -> str:
+    return f"+({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(not_indexed, "postgresql")
+def _not_indexed_postgresql(element: not_indexed, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)})"
+
+
+def _walk(
+    session: Session,
+    conds: list[ColumnElement[bool]],
+    runs: list[_Run],
+    offset: int,
+    limit: int,
+) -> tuple[list[int], tuple[int, Sequence[Any]] | None, int]:
+    """The ids of up to ``limit`` jobs after the first ``offset`` of the runs taken in turn.
+
+    Returns:
+      The ids; the last one's run (its index) and keys, or None for an empty page; and how
+      many jobs come before the page (``offset``, or fewer when the list is shorter).
+    """
+    ids: list[int] = []
+    skip = offset
+    last: tuple[int, Sequence[Any]] | None = None
+    for index, run in enumerate(runs):
+        rows = session.execute(
+            select(*run.keys)
+            .where(*conds, *run.where)
+            .order_by(*run.order())
+            .offset(skip)
+            .limit(limit - len(ids))
+        ).all()
+        if rows:
+            skip = 0
+            ids += [row[-1] for row in rows]
+            last = (index, rows[-1])
+            if len(ids) == limit:
+                break
+        elif skip:
+            skip -= _count(session, [*conds, *run.where], skip)
+    return ids, last, offset - skip
+
+
+def _count_after(
+    session: Session,
+    conds: list[ColumnElement[bool]],
+    runs: list[_Run],
+    last: tuple[int, Sequence[Any]],
+    cap: int,
+) -> int:
+    """How many jobs come after ``last`` (a run's index and a job's keys), up to ``cap``."""
+    index, keys = last
+    counted = 0
+    for number in range(index, len(runs)):
+        run = runs[number]
+        where = [*conds, *run.where, *([run.after(keys)] if number == index else [])]
+        counted += _count(session, where, cap - counted)
+        if counted >= cap:
+            break
+    return counted
+
+
+def _count(session: Session, conds: list[ColumnElement[bool]], cap: int) -> int:
+    """How many jobs match ``conds``, counting no further than ``cap``."""
+    matching = select(Job.id).where(*conds).limit(cap).subquery()
+    return session.scalar(select(func.count()).select_from(matching)) or 0
+
+
+def _summaries(session: Session, actor: Actor, ids: list[int]) -> list[JobSummary]:
+    """The jobs ``ids``, in that order. By primary key, then their owners' names apart: joined
+    to users, SQLite may walk each owner's jobs instead."""
+    if not ids:
+        return []
+    jobs = {job.id: job for job in session.scalars(select(Job).where(Job.id.in_(ids)))}
+    owners = dict(
+        session.execute(
+            select(User.id, User.display_name).where(
+                User.id.in_({job.owner_id for job in jobs.values()})
+            )
+        ).all()
+    )
+    return [summarize(actor, jobs[i], owners[jobs[i].owner_id]) for i in ids if i in jobs]
 
 
 def find_job(session: Session, actor: Actor, job_id: int) -> tuple[Job, str] | None:
