@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import panel as pn
 
 from apps.display import esc
+from apps.styles import FONT, OfflineFast
 from jobs import runtime
 from jobs.people import logins
 
@@ -93,6 +94,8 @@ def nobody_page(problem: str) -> pn.template.BaseTemplate:
     return pn.template.FastListTemplate(
         title="Bulkdesk",
         accent="#1d4ed8",
+        design=OfflineFast,
+        font=FONT,
         theme_toggle=False,
         main=[pn.pane.HTML(f'<div class="bd-needs-login" style="font-size:16px">{problem}</div>')],
     )

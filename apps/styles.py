@@ -25,14 +25,15 @@ LINK_HOVER = "#1e3a8a"
 MUTED = "#4b5563"
 HOVER_BACKGROUND = "#f4f8fe"
 SELECTED_BACKGROUND = "#eef5ff"
-#: The outline of the row pointed at, and the bar at the left of the selected row.
-HOVER_RING = "#93c5fd"
+#: The outline of the row pointed at, of the selected row, and the bar at its left.
+HOVER_RING = "#60a5fa"
+SELECTED_RING = "#bfdbfe"
 SELECTED_BAR = LINK
 
 # Tabulator's theme paints the row pointed at and the selected row in the accent blue with
 # white text, which hides blue links and grey lines; its rules are not !important, so these
-# win. The selected row keeps its light background when pointed at (the ring says "pointed
-# at"): a darker tint would push the amber and grey texts of the cells below 4.5:1.
+# win. The selected row keeps its light background when pointed at (the outline says
+# "pointed at"): a darker tint would push the amber and grey texts of the cells below 4.5:1.
 TABLE_CSS = f"""
 .tabulator-row .tabulator-cell {{ color: {TEXT}; padding-top: 6px; padding-bottom: 6px; }}
 .tabulator-row.tabulator-selectable:hover {{
@@ -43,7 +44,7 @@ TABLE_CSS = f"""
 .tabulator-row.tabulator-selected {{
   background-color: {SELECTED_BACKGROUND} !important;
   color: {TEXT} !important;
-  box-shadow: inset 4px 0 0 {SELECTED_BAR};
+  box-shadow: inset 4px 0 0 {SELECTED_BAR}, inset 0 0 0 1px {SELECTED_RING};
 }}
 .tabulator-row.tabulator-selected:hover {{
   background-color: {SELECTED_BACKGROUND} !important;
@@ -53,11 +54,15 @@ TABLE_CSS = f"""
 .tabulator-row .tabulator-cell a:hover {{ color: {LINK_HOVER} !important; }}
 .tabulator-row .tabulator-cell .bd-description + div {{ color: {MUTED} !important; }}
 .tabulator .tabulator-header .tabulator-col {{ background: #f8fafc; }}
-.tabulator .tabulator-header .tabulator-col .tabulator-col-title {{
-  white-space: normal;
-  text-overflow: clip;
+/* Titles wrap at spaces instead of ending in "…" ("Account nu…"), and keep only the room
+   the sort arrow takes (12 px at 4 px from the edge), not Tabulator's 25 px. */
+.tabulator .tabulator-header .tabulator-col .tabulator-col-content .tabulator-col-title {{
+  white-space: normal !important;
+  text-overflow: clip !important;
   overflow-wrap: break-word;
 }}
+.tabulator .tabulator-header .tabulator-col.tabulator-sortable .tabulator-col-content
+  .tabulator-col-title {{ padding-right: 18px; }}
 """
 
 

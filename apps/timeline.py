@@ -265,7 +265,7 @@ class Timeline(pn.viewable.Viewer):
             tools="xpan,xwheel_zoom,reset",
             active_drag="xpan",
             active_scroll=None,
-            toolbar_location="right",
+            toolbar_location="above",
         )
         bars = plot.quad(
             left="x0",
@@ -284,6 +284,7 @@ class Timeline(pn.viewable.Viewer):
             nonselection_line_alpha=1.0,
         )
         plot.add_tools(HoverTool(tooltips=HOVER, renderers=[bars]), TapTool(renderers=[bars]))
+        plot.toolbar.logo = None
         plot.title.text_font_size = "13px"
         plot.xaxis.formatter = time_ticks()
         plot.xaxis.axis_label_text_font_size = "12px"
