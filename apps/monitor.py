@@ -42,15 +42,6 @@ WIDTHS = {
     "Stop": 60,
     "Delete": 70,
 }
-TABLE_CSS = """
-.tabulator-row.tabulator-selected { background-color: #dbeafe !important; }
-.tabulator-row.tabulator-selected .tabulator-cell { color: #111827 !important; }
-.tabulator-row.tabulator-selected:hover { background-color: #bfdbfe !important; }
-.tabulator-row .tabulator-cell { padding-top: 6px; padding-bottom: 6px; }
-.tabulator .tabulator-header .tabulator-col { background: #f8fafc; }
-"""
-
-
 #: Runs in the browser when the confirmation opens: focus its Cancel button.
 FOCUS_CANCEL = """
 if (window.bdEscape) { document.removeEventListener("keydown", window.bdEscape, true); }
@@ -165,7 +156,6 @@ class Monitor(pn.viewable.Viewer):
             },
             widths=WIDTHS,
             groups={"Action": ["Action", "Stop", "Delete"]},
-            stylesheets=[TABLE_CSS],
             titles={"Action": "Job action", "Stop": "", "Delete": ""},
         )
         #: The Tabulator itself (its value is the current page).
@@ -220,10 +210,11 @@ class Monitor(pn.viewable.Viewer):
                     "updates every second.</div>"
                 ),
                 pn.HSpacer(),
+                self.export,
                 launch,
                 sizing_mode="stretch_width",
             ),
-            pn.Row(filters, self.export, sizing_mode="stretch_width"),
+            filters,
             self.alert,
             self.paged,
             pn.Card(self.timeline, title="Timeline", sizing_mode="stretch_width", collapsible=True),

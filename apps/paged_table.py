@@ -16,6 +16,7 @@ import pandas as pd
 import panel as pn
 
 from apps.display import esc
+from apps.styles import TABLE_CSS
 from apps.table_state import PagedState
 
 SORT_CSS = """
@@ -60,7 +61,7 @@ class PagedTable(pn.viewable.Viewer):
             sortable={c: c in state.SORT_KEYS for c in first.columns},
             # The arrow in the title says how the whole list is sorted; Tabulator's own
             # arrow would speak of the page only.
-            stylesheets=[SORT_CSS, *tabulator.pop("stylesheets", [])],
+            stylesheets=[SORT_CSS, TABLE_CSS, *tabulator.pop("stylesheets", [])],
             css_classes=css_classes or [],
             **({"height": height} if height else {}),
             **tabulator,

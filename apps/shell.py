@@ -23,6 +23,7 @@ from apps.launch import LaunchForm
 from apps.launch_state import AccountCriteria
 from apps.monitor import Monitor
 from apps.profile import ProfilePage
+from apps.styles import FONT, OfflineFast
 from jobs.errors import NotFound
 from jobs.people import permissions
 from jobs.people.permissions import Actor
@@ -194,11 +195,12 @@ class Shell:
         header = pn.pane.HTML(
             f'<div style="color:#fff;font-size:14px;white-space:nowrap">{line}</div>',
             align="center",
-            sizing_mode="fixed",
             width=460 if self.note else 360,
         )
         return pn.template.FastListTemplate(
             title="Bulkdesk",
+            design=OfflineFast,
+            font=FONT,
             sidebar=[pn.pane.HTML("<b>Bulk updates</b>"), self.nav],
             main=[self.content, HistoryFollower(width=0, height=0, margin=0)],
             header=[self.where, pn.HSpacer(), header],

@@ -380,11 +380,6 @@ def test_the_timeline_fits_its_jobs_and_bokeh_never_complains(browser, served, s
     page.context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="until apps/shell.py's FastListTemplate has design=OfflineFast (apps.styles)",
-)
 def test_the_dashboard_fetches_nothing_from_another_host(browser, served):
     page, _, requests = logged_in(browser, served, "alice")
     expect(page.locator(".bd-page")).to_be_visible()
@@ -394,11 +389,6 @@ def test_the_dashboard_fetches_nothing_from_another_host(browser, served):
     page.context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="until apps/shell.py's header HTML pane loses sizing_mode='fixed'",
-)
 def test_opening_the_dashboard_logs_no_bokeh_layout_warning(browser, served):
     page, _, _ = logged_in(browser, served, "bob")
     expect(page.locator(".bd-page")).to_be_visible()
@@ -409,11 +399,6 @@ def test_opening_the_dashboard_logs_no_bokeh_layout_warning(browser, served):
     page.context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="until apps/monitor.py's table uses apps.styles.TABLE_CSS",
-)
 def test_the_monitors_rows_stay_readable_when_pointed_at_or_selected(
     browser, served, served_service
 ):
