@@ -159,7 +159,8 @@ def not_permitted(actor: Actor | None, reason: str = "") -> pn.viewable.Viewable
         "You are not permitted to use bulk updates. Opening the bulk update "
         "monitoring screen and launching jobs needs the permission "
         "<i>Client Bulk Updates | Bulk Update - Interactions</i>. "
-        "Ask an administrator to grant it."
+        "Ask an administrator to grant it. Your own job completion emails are on your "
+        '<a href="?page=profile">Profile</a>.'
     )
     return pn.Column(
         pn.pane.HTML(

@@ -33,7 +33,7 @@ COLUMNS = ["Job", "Description", "Submitted", "Started", "Ended", *HTML_COLUMNS[
 # Fixed widths for everything but the description, which takes the rest (and wraps).
 WIDTHS = {
     "Job": 62,
-    "Submitted": 106,
+    "Submitted": 116,
     "Started": 96,
     "Ended": 96,
     "Status": 226,
@@ -128,20 +128,20 @@ class Monitor(pn.viewable.Viewer):
         admin = s.actor.is_admin
         filters = pn.Row(
             pn.widgets.MultiChoice.from_param(
-                s.param.statuses, width=240, placeholder="All statuses"
+                s.param.statuses, width=200, placeholder="All statuses"
             ),
             pn.widgets.Select.from_param(
-                s.param.owner, width=170, visible=admin, css_classes=["bd-owner"]
+                s.param.owner, width=150, visible=admin, css_classes=["bd-owner"]
             ),
             pn.widgets.Select.from_param(
                 s.param.action, width=160, css_classes=["bd-action-filter"]
             ),
             pn.widgets.TextInput.from_param(
-                s.param.text, width=200, placeholder="Description or job number"
+                s.param.text, width=190, placeholder="Description or job number"
             ),
-            pn.widgets.DatePicker.from_param(s.param.submitted_from, width=150),
-            pn.widgets.DatePicker.from_param(s.param.submitted_to, width=150),
-            pn.widgets.Select.from_param(s.param.page_size, width=110),
+            pn.widgets.DatePicker.from_param(s.param.submitted_from, width=130),
+            pn.widgets.DatePicker.from_param(s.param.submitted_to, width=130),
+            pn.widgets.Select.from_param(s.param.page_size, width=100),
             sizing_mode="stretch_width",
         )
         self.paged = PagedTable(
