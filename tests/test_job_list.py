@@ -295,6 +295,9 @@ def test_the_text_filter_finds_a_job_by_its_number(db, service, many_jobs, count
     expected = [j.id for j in jobs if j.id == target.id or str(target.id) in j.description]
     assert got == expected
     assert target.id in got
+    # A number too long to be a job's is only text
+    for digits in ("2147483648", "99999999999999999999999"):
+        assert listed(service, "admin", JobFilter(text=digits)) == []
     # Another user's job number finds nothing for a user
     alice = many_jobs["users"]["alice"][0]
     bobs = next(j for j in jobs if j.owner_id != alice)

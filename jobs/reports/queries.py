@@ -220,9 +220,15 @@ def _search_text(flt: JobFilter) -> str:
     return (flt.text or "").strip()
 
 
+#: Job numbers are 32-bit integers on PostgreSQL: a longer number is no job's.
+_MAX_JOB_NUMBER = 2**31 - 1
+
+
 def _job_number(text: str) -> int | None:
     """The job number a search for ``text`` also finds ("4242"), if it is one."""
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+    if not (text.isascii() and text.isdigit()) or len(text) > 10:
+        return None
+    return int(text) if int(text) <= _MAX_JOB_NUMBER else None
 
 
 class contains_text(FunctionElement[bool]):  # noqa: N801  (an SQL operator, named like one)
