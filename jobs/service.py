@@ -404,17 +404,11 @@ class JobService:
                     "not_processed",
                 ]
             )
-            page = 1
-            while True:
-                result = self.list_jobs(
-                    who,
-                    flt,
-                    page=page,
-                    page_size=queries.MAX_PAGE_SIZE,
-                    sort=sort,
-                    descending=descending,
+            with self.db.read() as session:
+                jobs = queries.iter_jobs(
+                    session, who, flt or JobFilter(), sort=sort, descending=descending
                 )
-                for j in result.rows:
+                for n, j in enumerate(jobs, 1):
                     writer.writerow(
                         [
                             j.id,
@@ -431,12 +425,11 @@ class JobService:
                             j.not_processed,
                         ]
                     )
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-                if len(result.rows) < queries.MAX_PAGE_SIZE:
-                    return
-                page += 1
+                    if n % 1000 == 0:
+                        yield buf.getvalue()
+                        buf.seek(0)
+                        buf.truncate()
+            yield buf.getvalue()
 
         return lines()
 

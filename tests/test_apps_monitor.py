@@ -307,3 +307,20 @@ def test_the_progress_column_says_waiting_for_queued_jobs_and_the_rate_for_runni
     shown = progress_bar(running)
     assert f"50 of {running.total:,}" in shown
     assert "/s · " in shown and " left" in shown
+
+
+def test_the_job_list_exports_what_the_filters_select_in_the_lists_order(service, jobs):
+    import csv
+
+    extra = submit(service, "alice", "Exported too")
+    monitor = Monitor(service=service, user="alice", live=False)
+    monitor.state.page_size = 10
+    monitor.state.sort_by("id")
+    rows = list(csv.DictReader(monitor._csv()))
+    # Every job alice may see (not bob's), in the list's order, not only the page
+    assert [int(r["job"]) for r in rows] == sorted(
+        [jobs["alice_running"], jobs["alice_done"], extra]
+    )
+    assert rows[0]["owner"] == "Alice Analyst" and rows[0]["action"] == "Add Interaction"
+    monitor.state.text = "Exported"
+    assert [int(r["job"]) for r in csv.DictReader(monitor._csv())] == [extra]

@@ -159,7 +159,9 @@ def list_jobs(
             f"{j.id:>6}  {j.status.label:<26} {j.processed:>7,}/{j.total:<7,}  "
             f"{_fmt_time(j.submitted_at)}  {j.owner}: {j.description}"
         )
-    click.echo(f"Page {result.page} of {result.pages} ({result.total:,} jobs)")
+    count = f"{result.total:,}" if result.exact else f"more than {result.total:,}"
+    pages = f"{result.pages:,}" if result.exact else f"{result.pages:,}+"
+    click.echo(f"Page {result.page} of {pages} ({count} jobs)")
 
 
 @main.command()
