@@ -332,10 +332,10 @@ def unused_port() -> int:
         return sock.getsockname()[1]
 
 
+# PostgreSQL only: SQLite has no row locks, so a stop marks every chunk of the job done at once.
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_a_chunk_held_while_its_job_is_stopped_is_retired_when_worked(db, service, stub_broker):
     # Given a chunk whose row a worker holds (PostgreSQL row lock) while its job is stopped
-    if db.is_sqlite:
-        pytest.skip("SQLite has no row locks: a stop marks every chunk of the job done at once")
     from jobs.models import ChunkState, JobChunk
 
     job = _calls(service, "Held chunk")
