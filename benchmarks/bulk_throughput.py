@@ -1,25 +1,41 @@
-"""Bulk throughput: Bulkdesk's chunked bulk job against the raw limit and the naive design.
+"""Bulk throughput: Bulkdesk's chunked bulk jobs against the raw limit and the naive design.
 
-For N seeded accounts, side by side in one run, on each backend:
+For N seeded accounts, side by side in one run, on each backend and for each action
+(Add Interaction, Change Status):
 
-1. raw limit — the same interaction rows written by one set-based ``INSERT … SELECT`` in one
-   transaction (no job, no items, no outcomes: what the database alone can do);
-2. Bulkdesk — ``JobService.submit_bulk_interaction`` on a selection matching all N accounts
-   (``min_balance >= 0``), wall clock from the submit call to the poll that sees the final
-   status, item outcomes and counters included;
-3. naive — one dramatiq message per account (on a sample), an actor inserting one interaction
-   row per message in its own transaction, on the same broker and database.
+1. raw limit — the same change made by one set-based statement in one transaction (no job, no
+   items, no outcomes: what the database alone can do):
+
+   - Add Interaction: ``INSERT INTO interactions … SELECT`` over the workable accounts (not
+     locked, status not closed);
+   - Change Status: ``UPDATE accounts SET status = :to WHERE`` workable ``AND status != :to``;
+
+2. Bulkdesk — ``JobService.submit_to_accounts(user, action, account_filter={"min_balance": 0},
+   …)`` on all N accounts, wall clock from the submit call to the poll that sees the final
+   status, item outcomes, payloads (Change Status: the status before and after of every item),
+   counters and audit included, checked afterwards;
+3. naive — one dramatiq message per account (on a sample), an actor making the change on that
+   one account in its own transaction, on the same broker and database.
+
+Every measurement starts from the same data: jobs, items, chunks, audit events, deliveries and
+interactions are deleted, account statuses are put back as seeded (from the
+``bench_original_status`` table this benchmark keeps next to the seeded accounts), then
+``VACUUM`` (SQLite) / ``VACUUM ANALYZE`` (PostgreSQL).
 
 Backends: ``sqlite`` is the embedded default (SQLite file in WAL mode, dramatiq's in-process
-StubBroker with worker threads in this process); ``postgres`` is PostgreSQL + Redis with two
-``dramatiq jobs.worker.actors benchmarks.naive_actor`` worker processes started here and stopped at
-the end.
+StubBroker with worker threads in this process); ``postgres`` is PostgreSQL + Redis with
+``--workers`` (2) ``dramatiq jobs.worker.actors benchmarks.naive_actor`` worker processes started
+here and stopped at the end.
+
+The bulk job runs with the product's default settings (``jobs.config.Settings``: chunk size,
+chunks in flight, lease) unless ``--chunk-size`` says otherwise.
 
 Run from the repository root::
 
     .venv/bin/python -m benchmarks.bulk_throughput --accounts 100000
-    .venv/bin/python -m benchmarks.bulk_throughput              # 1,000,000 accounts
-    .venv/bin/python -m benchmarks.bulk_throughput --reuse --backends postgres
+    .venv/bin/python -m benchmarks.bulk_throughput --reuse          # 1,000,000 accounts
+    .venv/bin/python -m benchmarks.bulk_throughput --reuse --backends postgres \\
+        --actions change_status --naive-sample 0 --profile
 
 Results are printed as a table and written as JSON to ``benchmarks/results/``.
 """
@@ -27,6 +43,7 @@ Results are printed as a table and written as JSON to ``benchmarks/results/``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -42,30 +59,52 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, insert, literal, not_, select, text  # noqa: E402
+from sqlalchemy import (  # noqa: E402
+    ColumnElement,
+    Executable,
+    create_engine,
+    func,
+    insert,
+    inspect,
+    literal,
+    not_,
+    select,
+    text,
+    update,
+)
 
-from jobs.actions.add_interaction import CLOSED_STATUSES  # noqa: E402
+from jobs.actions.base import closed_statuses  # noqa: E402
+from jobs.config import Settings  # noqa: E402
 from jobs.db import Database, upgrade  # noqa: E402
-from jobs.models import Account, Interaction, Job, JobChunk, utcnow  # noqa: E402
+from jobs.models import (  # noqa: E402
+    Account,
+    Interaction,
+    ItemOutcome,
+    Job,
+    JobChunk,
+    JobItem,
+    User,
+    utcnow,
+)
 from jobs.sources.accounts import AccountFilter  # noqa: E402
 from jobs.status import JobStatus  # noqa: E402
 
 VAR = ROOT / "var" / "bench"
 RESULTS = ROOT / "benchmarks" / "results"
+#: Job completion emails (written as files: no SMTP server) go here, not to ``var/outbox``.
+OUTBOX = VAR / "outbox"
 PG_ADMIN_URL = os.environ.get(
     "BULKDESK_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("BULKDESK_BENCH_REDIS", "redis://127.0.0.1:6379/14")
 #: Every seeded account has a balance >= 0: this filter selects all N accounts.
 SELECTION = {"min_balance": 0}
-PARAMETERS = {
-    "interaction_type": "Note",
-    "outcome": "Information only",
-    "note": "Bulk throughput benchmark",
-    "interaction_date": "2026-11-02",
-}
 USER = "admin"
-JOB_TABLES = ("audit_events", "interactions", "job_items", "job_chunks", "jobs")
+#: The product's defaults (what a deployment runs with unless it sets BULKDESK_* variables).
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(Settings) if f.name != "database_url"}
+JOB_TABLES = ("audit_events", "deliveries", "interactions", "job_items", "job_chunks", "jobs")
+#: Seeded statuses, kept once per database so Change Status runs can be undone exactly.
+ORIGINAL = "bench_original_status"
 FINAL = {
     JobStatus.COMPLETED,
     JobStatus.COMPLETED_WITH_EXCEPTIONS,
@@ -109,11 +148,13 @@ def prepare_database(backend: str, accounts: int, reuse: bool) -> tuple[str, dic
         admin.dispose()
     if reuse and exists and sidecar.exists():
         info = json.loads(sidecar.read_text())
+        upgrade(url)  # a database seeded before a migration: bring its schema to head
         db = Database(url)
         with db.engine.connect() as conn:
             have = conn.scalar(select(func.count()).select_from(Account))
+        ready = have == accounts and info.get("accounts") == accounts and keep_statuses(db)
         db.dispose()
-        if have == accounts and info.get("accounts") == accounts:
+        if ready:
             log(
                 f"{backend}: reusing seeded database ({accounts:,} accounts, seeded earlier "
                 f"in {info['seconds']:.1f} s)"
@@ -125,18 +166,67 @@ def prepare_database(backend: str, accounts: int, reuse: bool) -> tuple[str, dic
     t0 = time.perf_counter()
     seed(db, accounts=accounts, reset=True)
     seconds = time.perf_counter() - t0
+    keep_statuses(db, fresh=True)
     db.dispose()
     sidecar.write_text(json.dumps({"accounts": accounts, "seconds": seconds}))
     log(f"{backend}: seeded in {seconds:.1f} s")
     return url, {"seconds": seconds, "reused": False}
 
 
-def clear_jobs(db: Database) -> None:
-    """Remove every job, item, chunk, audit event and interaction: each measurement starts equal.
+def keep_statuses(db: Database, fresh: bool = False) -> bool:
+    """Keep every account's seeded status in ``bench_original_status`` (once per database).
 
-    ``accounts.last_worked`` is left as the previous measurement set it; rewriting a date costs
-    the same whatever it held.
+    ``fresh``: the accounts were just seeded (replace what was kept). An older seeded database
+    without the table gets it only if no account carries the benchmark's target status yet
+    (none does as seeded); otherwise it is re-seeded.
+
+    Returns:
+      Whether the seeded statuses are kept.
     """
+    with db.engine.begin() as conn:
+        if inspect(conn).has_table(ORIGINAL) and not fresh:
+            return True
+        if not fresh and conn.scalar(
+            select(func.count()).select_from(Account).where(Account.status == ChangeStatus.TO)
+        ):
+            return False
+        conn.execute(text(f"DROP TABLE IF EXISTS {ORIGINAL}"))
+        conn.execute(
+            text(f"CREATE TABLE {ORIGINAL} (id INTEGER PRIMARY KEY, status VARCHAR(24) NOT NULL)")
+        )
+        conn.execute(text(f"INSERT INTO {ORIGINAL} (id, status) SELECT id, status FROM accounts"))
+    return True
+
+
+def restore_statuses(db: Database) -> int:
+    """Put back the seeded status of every account a Change Status measurement changed."""
+    with db.engine.begin() as conn:
+        if db.is_sqlite:
+            sql = (
+                f"UPDATE accounts SET status = (SELECT o.status FROM {ORIGINAL} o "
+                "WHERE o.id = accounts.id) WHERE status = :to"
+            )
+        else:
+            sql = (
+                f"UPDATE accounts AS a SET status = o.status FROM {ORIGINAL} o "
+                "WHERE o.id = a.id AND a.status = :to"
+            )
+        restored = conn.execute(text(sql), {"to": ChangeStatus.TO}).rowcount
+        left = conn.scalar(
+            text(
+                f"SELECT count(*) FROM accounts a JOIN {ORIGINAL} o ON o.id = a.id "
+                "WHERE o.status != a.status"
+            )
+        )
+    if left:
+        raise SystemExit(f"{left} account statuses differ from the seeded ones after restoring")
+    return restored
+
+
+def reset(db: Database) -> None:
+    """Every measurement starts equal: no jobs, items, chunks, audit events, deliveries or
+    interactions, every account in its seeded status, the files / tables vacuumed."""
+    restore_statuses(db)
     with db.engine.begin() as conn:
         if db.is_sqlite:
             for table in JOB_TABLES:
@@ -158,67 +248,166 @@ def clear_jobs(db: Database) -> None:
             conn.execute(text("VACUUM ANALYZE accounts, interactions, job_items, job_chunks, jobs"))
 
 
-def workable_where() -> Any:
-    """The accounts the add-interaction action writes a row for (not locked, not closed)."""
-    return (
-        AccountFilter.from_dict(SELECTION).clause()
-        & not_(Account.locked)
-        & Account.status.not_in(CLOSED_STATUSES)
-    )
-
-
 def count(db: Database, model: Any, *where: Any) -> int:
     with db.engine.connect() as conn:
         return conn.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
+def workable(closed: list[str]) -> ColumnElement[bool]:
+    """The selected accounts a bulk action changes: not locked, status not closed."""
+    return (
+        AccountFilter.from_dict(SELECTION).clause()
+        & not_(Account.locked)
+        & Account.status.not_in(closed)
+    )
+
+
+# -- the two actions, as the three designs do them -------------------------------------------
+
+
+class AddInteraction:
+    name = "add_interaction"
+    label = "Add Interaction"
+    PARAMETERS = {
+        "interaction_type": "Note",
+        "outcome": "Information only",
+        "note": "Bulk throughput benchmark",
+        "interaction_date": "2026-11-02",
+    }
+    what_raw = "INSERT INTO interactions … SELECT"
+
+    @classmethod
+    def where(cls, closed: list[str]) -> ColumnElement[bool]:
+        return workable(closed)
+
+    @classmethod
+    def raw_statement(cls, closed: list[str], user_id: int) -> Executable:
+        p = cls.PARAMETERS
+        rows = select(
+            Account.id,
+            literal(p["interaction_type"]),
+            literal(p["outcome"]),
+            literal(p["note"]),
+            literal(dt.date.fromisoformat(p["interaction_date"])),
+            literal(user_id),
+            literal(utcnow(), Interaction.__table__.c.created_at.type),
+        ).where(cls.where(closed))
+        return insert(Interaction).from_select(
+            [
+                "account_id",
+                "type",
+                "outcome",
+                "note",
+                "interaction_date",
+                "created_by_id",
+                "created_at",
+            ],
+            rows,
+        )
+
+    @classmethod
+    def written(cls, db: Database, job_id: int | None = None) -> int:
+        """Rows the measurement wrote (all of them, or one job's)."""
+        where = [] if job_id is None else [Interaction.job_id == job_id]
+        return count(db, Interaction, *where)
+
+    @classmethod
+    def naive_send(cls, account_id: int, user_id: int) -> None:
+        from benchmarks.naive_actor import naive_add_interaction
+
+        naive_add_interaction.send(account_id, cls.PARAMETERS, user_id)
+
+    @classmethod
+    def naive_done(cls, db: Database, last_id: int) -> int:
+        return count(db, Interaction)
+
+    @classmethod
+    def check_job(cls, db: Database, job_id: int, ok: int) -> str | None:
+        written = cls.written(db, job_id)
+        return None if written == ok else f"{written:,} interactions for {ok:,} ok items"
+
+
+class ChangeStatus:
+    name = "change_status"
+    label = "Change Status"
+    #: No seeded account has it, so every workable account changes.
+    TO = "On hold"
+    PARAMETERS = {"to": TO}
+    what_raw = "UPDATE accounts SET status = :to"
+
+    @classmethod
+    def where(cls, closed: list[str]) -> ColumnElement[bool]:
+        return workable(closed) & (Account.status != cls.TO)
+
+    @classmethod
+    def raw_statement(cls, closed: list[str], user_id: int) -> Executable:
+        return update(Account).where(cls.where(closed)).values(status=cls.TO)
+
+    @classmethod
+    def written(cls, db: Database, job_id: int | None = None) -> int:
+        return count(db, Account, Account.status == cls.TO)
+
+    @classmethod
+    def naive_send(cls, account_id: int, user_id: int) -> None:
+        from benchmarks.naive_actor import naive_change_status
+
+        naive_change_status.send(account_id, cls.TO)
+
+    @classmethod
+    def naive_done(cls, db: Database, last_id: int) -> int:
+        return count(db, Account, Account.status == cls.TO, Account.id <= last_id)
+
+    @classmethod
+    def check_job(cls, db: Database, job_id: int, ok: int) -> str | None:
+        changed = cls.written(db, job_id)
+        if changed != ok:
+            return f"{changed:,} accounts {cls.TO} for {ok:,} ok items"
+        # Each ok item keeps the status before and after (the job's audit of the change).
+        with db.engine.connect() as conn:
+            missing = conn.scalar(
+                select(func.count())
+                .select_from(JobItem)
+                .where(
+                    JobItem.job_id == job_id,
+                    JobItem.outcome == ItemOutcome.OK,
+                    JobItem.payload.is_(None),
+                )
+            )
+        return f"{missing:,} ok items without a before/after payload" if missing else None
+
+
+ACTIONS = {a.name: a for a in (AddInteraction, ChangeStatus)}
+
+
 # -- (1) the raw limit ------------------------------------------------------------------------
 
 
-def measure_raw(db: Database, accounts: int) -> dict[str, Any]:
-    """One ``INSERT … SELECT`` of the same interaction rows, in one transaction."""
-    when = dt.date.fromisoformat(PARAMETERS["interaction_date"])
-    rows = select(
-        Account.id,
-        literal(PARAMETERS["interaction_type"]),
-        literal(PARAMETERS["outcome"]),
-        literal(PARAMETERS["note"]),
-        literal(when),
-        literal(1),
-        literal(utcnow(), Interaction.__table__.c.created_at.type),
-    ).where(workable_where())
-    stmt = insert(Interaction).from_select(
-        [
-            "account_id",
-            "type",
-            "outcome",
-            "note",
-            "interaction_date",
-            "created_by_id",
-            "created_at",
-        ],
-        rows,
-    )
+def measure_raw(db: Database, action: Any, accounts: int) -> dict[str, Any]:
+    """The action's one set-based statement, in one transaction."""
+    with db.engine.connect() as conn:
+        closed = closed_statuses(conn)
+        user_id = conn.scalar(select(User.id).where(User.username == USER))
+    stmt = action.raw_statement(closed, user_id)
     t0 = time.perf_counter()
     with db.write_conn() as conn:
-        conn.execute(stmt)
+        rowcount = conn.execute(stmt).rowcount
     seconds = time.perf_counter() - t0
-    written = count(db, Interaction)
     return {
         "items": accounts,
-        "rows_written": written,
+        "rows_written": action.written(db),
+        "rowcount": rowcount,
         "seconds": seconds,
         "items_per_s": accounts / seconds,
     }
 
 
-def measure_raw_best(db: Database, accounts: int, runs: int) -> dict[str, Any]:
-    """The best of ``runs`` raw measurements (the highest limit: the strictest ratio)."""
+def best_of(runs: int, db: Database, measure: Any, *args: Any) -> dict[str, Any]:
+    """The best of ``runs`` measurements, each from a reset database (for (1): the highest
+    limit, the strictest ratio; for (2): the least disturbed by other work on the machine)."""
     tries = []
-    for i in range(runs):
-        if i:
-            clear_jobs(db)
-        tries.append(measure_raw(db, accounts))
+    for _ in range(runs):
+        reset(db)
+        tries.append(measure(db, *args))
     best = min(tries, key=lambda r: r["seconds"])
     return {**best, "runs_s": [round(r["seconds"], 3) for r in tries]}
 
@@ -226,17 +415,18 @@ def measure_raw_best(db: Database, accounts: int, runs: int) -> dict[str, Any]:
 # -- (2) Bulkdesk's bulk job ------------------------------------------------------------------
 
 
-def measure_bulk(db: Database, accounts: int, poll: float) -> dict[str, Any]:
+def measure_bulk(db: Database, action: Any, accounts: int, poll: float) -> dict[str, Any]:
     """Submit through the service, poll until the job's status is final."""
     from jobs.service import JobService
 
     service = JobService(db)
     t0 = time.perf_counter()
-    summary = service.submit_bulk_interaction(
+    summary = service.submit_to_accounts(
         USER,
-        description=f"Benchmark: note on {accounts:,} accounts",
+        action.name,
+        description=f"Benchmark: {action.label} on {accounts:,} accounts",
         account_filter=SELECTION,
-        **PARAMETERS,
+        **action.PARAMETERS,
     )
     t_submitted = time.perf_counter()
     polls = 0
@@ -259,7 +449,6 @@ def measure_bulk(db: Database, accounts: int, poll: float) -> dict[str, Any]:
         attempts = conn.scalar(
             select(func.sum(JobChunk.attempts)).where(JobChunk.job_id == summary.id)
         )
-    written = count(db, Interaction, Interaction.job_id == summary.id)
     result = {
         "items": accounts,
         "job_id": summary.id,
@@ -273,29 +462,30 @@ def measure_bulk(db: Database, accounts: int, poll: float) -> dict[str, Any]:
         "ok": detail.ok,
         "exceptions": detail.exceptions,
         "not_processed": detail.not_processed,
-        "rows_written": written,
+        "rows_written": action.written(db, summary.id),
         "chunks": chunks,
         "chunk_attempts": attempts,
         "queued_to_started_s": (job.started_at - job.submitted_at).total_seconds(),
         "started_to_ended_s": (job.ended_at - job.started_at).total_seconds(),
     }
-    if (
-        detail.total != accounts
-        or detail.ok + detail.exceptions != accounts
-        or written != detail.ok
-    ):
-        raise SystemExit(f"bulk job {summary.id} did not do the whole work: {result}")
+    wrong = (
+        "not every item has an outcome"
+        if detail.total != accounts or detail.ok + detail.exceptions != accounts
+        else action.check_job(db, summary.id, detail.ok)
+    )
+    if wrong:
+        raise SystemExit(f"bulk job {summary.id} did not do the whole work ({wrong}): {result}")
     return result
 
 
 # -- (3) the naive design ---------------------------------------------------------------------
 
 
-def measure_naive(db: Database, sample: int, poll: float) -> dict[str, Any]:
-    """One message per account for the first ``sample`` accounts, until every row is in."""
-    from benchmarks.naive_actor import naive_add_interaction
-
+def measure_naive(db: Database, action: Any, sample: int, poll: float) -> dict[str, Any]:
+    """One message per account for the first ``sample`` accounts, until every change is in."""
     with db.engine.connect() as conn:
+        closed = closed_statuses(conn)
+        user_id = conn.scalar(select(User.id).where(User.username == USER))
         ids = conn.scalars(
             select(Account.id)
             .where(AccountFilter.from_dict(SELECTION).clause())
@@ -303,13 +493,15 @@ def measure_naive(db: Database, sample: int, poll: float) -> dict[str, Any]:
             .limit(sample)
         ).all()
         expected = conn.scalar(
-            select(func.count()).select_from(Account).where(workable_where(), Account.id <= ids[-1])
+            select(func.count())
+            .select_from(Account)
+            .where(action.where(closed), Account.id <= ids[-1])
         )
     t0 = time.perf_counter()
     for account_id in ids:
-        naive_add_interaction.send(account_id, PARAMETERS, 1)
+        action.naive_send(account_id, user_id)
     t_sent = time.perf_counter()
-    while count(db, Interaction) < expected:
+    while action.naive_done(db, ids[-1]) < expected:
         time.sleep(poll)
     seconds = time.perf_counter() - t0
     return {
@@ -324,7 +516,7 @@ def measure_naive(db: Database, sample: int, poll: float) -> dict[str, Any]:
 # -- where the time goes ---------------------------------------------------------------------
 
 
-def profile_statements(db: Database, accounts: int, chunk_size: int) -> dict[str, Any]:
+def profile_statements(db: Database, action: Any, accounts: int, chunk_size: int) -> dict[str, Any]:
     """Run a bulk job's steps synchronously in this thread (no broker) and time every statement.
 
     The job is submitted through the service (its wake-up message suppressed), then
@@ -346,21 +538,26 @@ def profile_statements(db: Database, accounts: int, chunk_size: int) -> dict[str
         conn.info["bench_t0"] = time.perf_counter()
 
     def after(conn, cursor, statement, params, context, many):  # type: ignore[no-untyped-def]
-        key = phase[0] + ": " + " ".join(statement.split())[:90]
+        key = phase[0] + ": " + " ".join(statement.split())[:110]
         stats[key][0] += 1
         stats[key][1] += time.perf_counter() - conn.info.pop("bench_t0", time.perf_counter())
 
     class QuietService(JobService):
-        def _wake(self, job_id: int) -> None:  # the steps run here, not on a worker
+        def _wake(self, job_id: int, heard: bool) -> None:  # the steps run here, not on a worker
             pass
 
+    reset(db)
     event.listen(db.engine, "before_cursor_execute", before)
     event.listen(db.engine, "after_cursor_execute", after)
     try:
         steps = {}
         t0 = time.perf_counter()
-        job = QuietService(db).submit_bulk_interaction(
-            USER, description="Benchmark profile", account_filter=SELECTION, **PARAMETERS
+        job = QuietService(db).submit_to_accounts(
+            USER,
+            action.name,
+            description="Benchmark profile",
+            account_filter=SELECTION,
+            **action.PARAMETERS,
         )
         steps["submit"] = time.perf_counter() - t0
         phase[0] = "start"
@@ -383,86 +580,132 @@ def profile_statements(db: Database, accounts: int, chunk_size: int) -> dict[str
         event.remove(db.engine, "after_cursor_execute", after)
     statements = sorted(((k, c, s) for k, (c, s) in stats.items()), key=lambda x: -x[2])
     chunk_sql = sum(s for k, _, s in statements if k.startswith("chunk:"))
+    chunks = len(chunk_ids)
     return {
-        "chunks": len(chunk_ids),
+        "action": action.name,
+        "chunks": chunks,
+        "chunk_size": chunk_size,
         "total_s": total,
         "items_per_s": accounts / total,
         "steps_s": steps,
         "chunk_commit_and_python_s": steps["chunk"] - chunk_sql,
+        "chunk_commit_and_python_ms_per_chunk": 1000 * (steps["chunk"] - chunk_sql) / chunks,
         "statements": [
-            {"statement": k, "count": c, "seconds": s} for k, c, s in statements if s >= 0.005
+            {
+                "statement": k,
+                "count": c,
+                "seconds": s,
+                "ms_per_chunk": 1000 * s / chunks if k.startswith(("chunk:", "claim:")) else None,
+            }
+            for k, c, s in statements
+            if s >= 0.005
         ],
     }
 
 
 def format_profile(backend: str, prof: dict[str, Any]) -> str:
     lines = [
-        f"{backend}: where the time goes (synchronous, one thread, no broker): "
+        f"{backend} {prof['action']}: where the time goes (synchronous, one thread, no broker): "
         f"{prof['total_s']:.2f} s = {prof['items_per_s']:,.0f} items/s over "
-        f"{prof['chunks']} chunks"
+        f"{prof['chunks']} chunks of {prof['chunk_size']:,}"
     ]
     lines += [f"  {k:<28} {v:8.3f} s" for k, v in prof["steps_s"].items()]
-    lines.append(f"  {'chunk commit + Python':<28} {prof['chunk_commit_and_python_s']:8.3f} s")
-    lines += [
-        f"  {st['seconds']:8.3f} s {st['count']:5d}x  {st['statement']}"
-        for st in prof["statements"]
-    ]
+    lines.append(
+        f"  {'chunk commit + Python':<28} {prof['chunk_commit_and_python_s']:8.3f} s "
+        f"({prof['chunk_commit_and_python_ms_per_chunk']:.1f} ms/chunk)"
+    )
+    for st in prof["statements"]:
+        per = f"{st['ms_per_chunk']:7.1f} ms/chunk" if st["ms_per_chunk"] is not None else " " * 15
+        lines.append(f"  {st['seconds']:8.3f} s {st['count']:5d}x {per}  {st['statement']}")
     return "\n".join(lines)
 
 
 # -- backends ---------------------------------------------------------------------------------
 
 
+def measure_actions(
+    backend: str, db: Database, args: argparse.Namespace, out: dict[str, Any], part: str
+) -> None:
+    """Measure ``part`` ("raw", or "bulk" and "naive") of every action into ``out``."""
+    for name in args.actions:
+        action = ACTIONS[name]
+        row = out["actions"].setdefault(name, {"label": action.label})
+        load = os.getloadavg()[0]
+        if part == "raw" and args.raw_runs:
+            log(f"{backend} {name}: (1) raw {action.what_raw}, best of {args.raw_runs} …")
+            row["raw"] = best_of(args.raw_runs, db, measure_raw, action, args.accounts)
+        elif part == "bulk" and args.bulk_runs:
+            log(
+                f"{backend} {name}: (2) bulk job, chunk size {args.chunk_size:,}, best of "
+                f"{args.bulk_runs} …"
+            )
+            row["bulk"] = best_of(
+                args.bulk_runs, db, measure_bulk, action, args.accounts, args.poll
+            )
+            if args.naive_sample:
+                log(f"{backend} {name}: (3) naive, {args.naive_sample:,} messages …")
+                reset(db)
+                row["naive"] = measure_naive(db, action, args.naive_sample, args.poll)
+        row.setdefault("loadavg", []).append([round(load, 2), round(os.getloadavg()[0], 2)])
+    reset(db)
+
+
+def profile_actions(backend: str, db: Database, args: argparse.Namespace, out: dict) -> None:
+    if not args.profile:
+        return
+    for name in args.actions:
+        log(f"{backend} {name}: profiling the statements …")
+        out["actions"][name]["profile"] = profile_statements(
+            db, ACTIONS[name], args.accounts, args.chunk_size
+        )
+    reset(db)
+
+
 def run_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     from benchmarks import naive_actor
     from jobs import runtime
-    from jobs.config import Settings
     from jobs.worker import actors as actors_mod
     from jobs.worker import broker as broker_mod
 
     url, seeded = prepare_database("sqlite", args.accounts, args.reuse)
     db = Database(url)
-    settings = Settings(database_url=url, chunk_size=args.chunk_size, worker_threads=args.threads)
+    settings = Settings(
+        database_url=url,
+        chunk_size=args.chunk_size,
+        worker_threads=args.threads,
+        outbox_dir=str(OUTBOX),
+    )
     runtime.configure(settings, db=db)
     out: dict[str, Any] = {
         "backend": "sqlite",
         "label": "SQLite + in-process StubBroker",
         "seed": seeded,
         "accounts": args.accounts,
+        "actions": {},
     }
-    clear_jobs(db)
-    log("sqlite: (1) raw INSERT … SELECT …")
-    out["raw"] = measure_raw_best(db, args.accounts, args.raw_runs)
-    clear_jobs(db)
+    measure_actions("sqlite", db, args, out, "raw")
     broker = broker_mod.make_broker(settings)
     actors_mod.use(broker)
     naive_actor.bind(broker)
     worker = broker_mod.start_in_process_worker(broker, args.threads)
     try:
-        log(f"sqlite: (2) bulk job, chunk size {args.chunk_size}, {args.threads} threads …")
-        out["bulk"] = measure_bulk(db, args.accounts, args.poll)
-        clear_jobs(db)
-        log(f"sqlite: (3) naive, {args.naive_sample:,} messages …")
-        out["naive"] = measure_naive(db, args.naive_sample, args.poll)
+        measure_actions("sqlite", db, args, out, "bulk")
     finally:
         worker.stop()
         broker.close()
-    clear_jobs(db)
-    if args.profile:
-        log("sqlite: profiling the statements …")
-        out["profile"] = profile_statements(db, args.accounts, args.chunk_size)
-        clear_jobs(db)
+    profile_actions("sqlite", db, args, out)
     db.dispose()
     return out
 
 
 def start_workers(url: str, args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
-    """Two ``dramatiq`` worker processes on Redis, ready when this returns."""
+    """``--workers`` ``dramatiq`` worker processes on Redis, ready when this returns."""
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("BULKDESK_")},
         "BULKDESK_DATABASE_URL": url,
         "BULKDESK_BROKER_URL": REDIS_URL,
         "BULKDESK_CHUNK_SIZE": str(args.chunk_size),
+        "BULKDESK_OUTBOX_DIR": str(OUTBOX),
         "PYTHONPATH": str(ROOT),
     }
     dramatiq_bin = str(Path(sys.executable).parent / "dramatiq")
@@ -514,24 +757,23 @@ def run_postgres(args: argparse.Namespace) -> dict[str, Any]:
     import redis
 
     from jobs import runtime
-    from jobs.config import Settings
     from jobs.worker import actors as actors_mod
     from jobs.worker import broker as broker_mod
 
     url, seeded = prepare_database("postgres", args.accounts, args.reuse)
     db = Database(url)
-    settings = Settings(database_url=url, broker_url=REDIS_URL, chunk_size=args.chunk_size)
+    settings = Settings(
+        database_url=url, broker_url=REDIS_URL, chunk_size=args.chunk_size, outbox_dir=str(OUTBOX)
+    )
     runtime.configure(settings, db=db)
     out: dict[str, Any] = {
         "backend": "postgres",
         "label": f"PostgreSQL + Redis, {args.workers} worker processes",
         "seed": seeded,
         "accounts": args.accounts,
+        "actions": {},
     }
-    clear_jobs(db)
-    log("postgres: (1) raw INSERT … SELECT …")
-    out["raw"] = measure_raw_best(db, args.accounts, args.raw_runs)
-    clear_jobs(db)
+    measure_actions("postgres", db, args, out, "raw")
     redis.Redis.from_url(REDIS_URL).flushdb()
     broker = broker_mod.make_broker(settings)
     actors_mod.use(broker)
@@ -544,20 +786,12 @@ def run_postgres(args: argparse.Namespace) -> dict[str, Any]:
     )
     procs = start_workers(url, args)
     try:
-        log(f"postgres: (2) bulk job, chunk size {args.chunk_size} …")
-        out["bulk"] = measure_bulk(db, args.accounts, args.poll)
-        clear_jobs(db)
-        log(f"postgres: (3) naive, {args.naive_sample:,} messages …")
-        out["naive"] = measure_naive(db, args.naive_sample, args.poll)
+        measure_actions("postgres", db, args, out, "bulk")
     finally:
         stop_workers(procs)
         broker.close()
         redis.Redis.from_url(REDIS_URL).flushdb()
-    clear_jobs(db)
-    if args.profile:
-        log("postgres: profiling the statements …")
-        out["profile"] = profile_statements(db, args.accounts, args.chunk_size)
-        clear_jobs(db)
+    profile_actions("postgres", db, args, out)
     db.dispose()
     return out
 
@@ -567,46 +801,65 @@ def run_postgres(args: argparse.Namespace) -> dict[str, Any]:
 
 def table(runs: list[dict[str, Any]], args: argparse.Namespace) -> str:
     head = (
-        f"{'backend':<34} {'N':>10} {'(1) raw/s':>12} {'(2) bulk/s':>12} "
-        f"{'(3) naive/s':>12} {'(2)/(1)':>8} {'(2)/(3)':>8}"
+        f"{'backend':<32} {'action':<16} {'N':>10} {'(1) raw s':>10} {'(2) bulk s':>11} "
+        f"{'(2)/(1)':>8} {'(3) naive/s':>12} {'(2)/(3)':>8}"
     )
     lines = [head, "-" * len(head)]
     for r in runs:
-        raw, bulk, naive = (
-            r["raw"]["items_per_s"],
-            r["bulk"]["items_per_s"],
-            r["naive"]["items_per_s"],
-        )
-        r["ratio_bulk_raw"], r["ratio_bulk_naive"] = bulk / raw, bulk / naive
-        lines.append(
-            f"{r['label']:<34} {r['accounts']:>10,} {raw:>12,.0f} {bulk:>12,.0f} "
-            f"{naive:>12,.0f} {bulk / raw:>8.2f} {bulk / naive:>8.1f}"
-        )
+        for a in r["actions"].values():
+            if "raw" not in a or "bulk" not in a:
+                continue
+            raw, bulk = a["raw"], a["bulk"]
+            a["ratio_bulk_raw"] = bulk["items_per_s"] / raw["items_per_s"]
+            naive = a.get("naive")
+            if naive:
+                a["ratio_bulk_naive"] = bulk["items_per_s"] / naive["items_per_s"]
+            lines.append(
+                f"{r['label']:<32} {a['label']:<16} {r['accounts']:>10,} {raw['seconds']:>10.2f} "
+                f"{bulk['seconds']:>11.2f} {a['ratio_bulk_raw']:>8.2f} "
+                + (
+                    f"{naive['items_per_s']:>12,.0f} {a['ratio_bulk_naive']:>8.1f}"
+                    if naive
+                    else f"{'—':>12} {'—':>8}"
+                )
+            )
     lines.append("")
+    default = " (product default)" if args.chunk_size == DEFAULTS["chunk_size"] else ""
     lines.append(
-        f"chunk size {args.chunk_size}; {args.threads} worker threads "
-        f"(per process); naive sample {args.naive_sample:,} messages; "
-        f"targets (2)/(1) >= 0.4, (2)/(3) >= 100"
+        f"chunk size {args.chunk_size:,}{default}, chunks in flight "
+        f"{DEFAULTS['chunks_in_flight']}; {args.threads} worker threads (per process); naive "
+        f"sample {args.naive_sample:,} messages; (2)/(3) = bulk items/s ÷ naive items/s on the "
+        "sample; targets (2)/(1) >= 0.4, (2)/(3) >= 100"
     )
     for r in runs:
-        b = r["bulk"]
         seed = r["seed"]
         lines.append(
             f"{r['backend']}: seed {seed['seconds']:.1f} s"
-            f"{' (earlier run, reused)' if seed['reused'] else ''}; "
-            f"(1) best {r['raw']['seconds']:.2f} s of {r['raw']['runs_s']} for "
-            f"{r['raw']['rows_written']:,} rows; "
-            f"(2) {b['seconds']:.2f} s = submit call {b['submit_call_s']:.2f} s, "
-            f"queued→started {b['queued_to_started_s']:.2f} s, started→ended "
-            f"{b['started_to_ended_s']:.2f} s; {b['chunks']} chunks, ok {b['ok']:,}, "
-            f"exceptions {b['exceptions']:,}; "
-            f"(3) {r['naive']['seconds']:.2f} s for {r['naive']['items']:,} messages "
-            f"(sending {r['naive']['send_s']:.2f} s); 1-min load average before/after "
-            f"{r['loadavg_before_after']}"
+            f"{' (earlier run, reused)' if seed['reused'] else ''}"
         )
+        for name, a in r["actions"].items():
+            if "raw" not in a or "bulk" not in a:
+                continue
+            b = a["bulk"]
+            naive = a.get("naive")
+            lines.append(
+                f"  {name}: (1) {a['raw']['runs_s']} s for {a['raw']['rows_written']:,} rows; "
+                f"(2) {b['runs_s']} s, best = submit call {b['submit_call_s']:.2f} s + "
+                f"queued→started {b['queued_to_started_s']:.2f} s + started→ended "
+                f"{b['started_to_ended_s']:.2f} s; {b['chunks']} chunks, ok {b['ok']:,}, "
+                f"exceptions {b['exceptions']:,}"
+                + (
+                    f"; (3) {naive['seconds']:.2f} s for {naive['items']:,} messages "
+                    f"(sending {naive['send_s']:.2f} s)"
+                    if naive
+                    else ""
+                )
+                + f"; 1-min load average before/after {a['loadavg']}"
+            )
     for r in runs:
-        if "profile" in r:
-            lines += ["", format_profile(r["backend"], r["profile"])]
+        for a in r["actions"].values():
+            if "profile" in a:
+                lines += ["", format_profile(r["backend"], a["profile"])]
     return "\n".join(lines)
 
 
@@ -621,16 +874,21 @@ def main(argv: list[str] | None = None) -> int:
         help="accounts seeded and targeted (default 1,000,000)",
     )
     parser.add_argument(
+        "--actions",
+        default=",".join(ACTIONS),
+        help=f"comma-separated: {', '.join(ACTIONS)} (default both)",
+    )
+    parser.add_argument(
         "--naive-sample",
         type=int,
         default=100_000,
-        help="messages for the one-message-per-account design (default 100,000)",
+        help="messages for the one-message-per-account design (default 100,000; 0: skip)",
     )
     parser.add_argument(
         "--chunk-size",
         type=int,
-        default=10_000,
-        help="items per chunk for the bulk job (default 10,000)",
+        default=DEFAULTS["chunk_size"],
+        help=f"items per chunk (default: the product's, {DEFAULTS['chunk_size']:,})",
     )
     parser.add_argument(
         "--backends", default="sqlite,postgres", help="comma-separated: sqlite, postgres"
@@ -638,8 +896,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads",
         type=int,
-        default=4,
-        help="worker threads: in-process (sqlite) / per worker process (postgres)",
+        default=DEFAULTS["worker_threads"],
+        help="worker threads: in-process (sqlite) / per worker process (postgres); default "
+        f"{DEFAULTS['worker_threads']}",
     )
     parser.add_argument(
         "--workers",
@@ -654,7 +913,13 @@ def main(argv: list[str] | None = None) -> int:
         "--raw-runs",
         type=int,
         default=2,
-        help="raw INSERT … SELECT runs; the best counts (default 2)",
+        help="runs of the raw statement; the best counts (default 2; 0: skip)",
+    )
+    parser.add_argument(
+        "--bulk-runs",
+        type=int,
+        default=2,
+        help="runs of the bulk job (and the naive sample); the best counts (default 2; 0: skip)",
     )
     parser.add_argument(
         "--profile",
@@ -668,6 +933,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     args.naive_sample = min(args.naive_sample, args.accounts)
+    args.actions = [a.strip() for a in args.actions.split(",") if a.strip()]
+    if set(args.actions) - set(ACTIONS):
+        parser.error(f"unknown action(s): {', '.join(sorted(set(args.actions) - set(ACTIONS)))}")
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = set(backends) - {"sqlite", "postgres"}
     if unknown:
@@ -694,6 +962,7 @@ def main(argv: list[str] | None = None) -> int:
                     "python": platform.python_version(),
                     "platform": platform.platform(),
                 },
+                "defaults": DEFAULTS,
                 "args": vars(args),
                 "runs": runs,
                 "table": report,
