@@ -396,3 +396,21 @@ class AuditEvent(Base):
     job_id: Mapped[int | None] = mapped_column(Integer, index=True)
     summary: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Payment(Base):
+    """A payment on an account, ``posted`` or ``pending``, credited to a collector."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    paid_on: Mapped[dt.date] = mapped_column(Date)
+    #: ``posted`` or ``pending``.
+    status: Mapped[str] = mapped_column(String(16))
+    #: The collector the payment is credited to.
+    collector_id: Mapped[int | None] = mapped_column(ForeignKey("collectors.id"), index=True)
+    #: The import (or other job) that created it; empty for payments entered otherwise.
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

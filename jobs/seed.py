@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Integer, Table, func, insert, literal, select, text
+from sqlalchemy import Connection, Integer, Table, case, func, insert, literal, select, text
 
 from jobs.db import Database
 from jobs.errors import InvalidInput
@@ -30,8 +30,10 @@ from jobs.models import (
     Collector,
     Group,
     GroupMember,
+    Payment,
     Portfolio,
     User,
+    UTCDateTime,
 )
 from jobs.people import passwords
 from jobs.people.permissions import ADMIN, BULK_UPDATE, SEND_COMMUNICATIONS, USER
@@ -147,6 +149,7 @@ class SeedSummary:
     accounts: int
     groups: int
     group_members: int
+    payments: int = 0
 
     def __str__(self) -> str:
         counts = (f"{getattr(self, f.name):,} {f.name.replace('_', ' ')}" for f in fields(self))
@@ -187,6 +190,7 @@ def seed(
             stop = min(start + BATCH_SIZE, accounts + 1)
             conn.execute(insert(_table(Account)), [maker.row(i) for i in range(start, stop)])
         groups, members = _insert_groups(conn, random.Random(f"{random_seed}:groups"))
+        payments = _insert_payments(conn)
         if not db.is_sqlite:
             _advance_sequences(conn)
     # Fresh statistics, so the query planners see a million accounts as a million accounts.
@@ -201,6 +205,7 @@ def seed(
         accounts=accounts,
         groups=groups,
         group_members=members,
+        payments=payments,
     )
 
 
@@ -446,3 +451,40 @@ def _sample(conn: Connection, rng: random.Random, where: Any, k: int) -> list[in
     a = _table(Account).c
     ids = conn.execute(select(a.id).where(where).order_by(a.id)).scalars().all()
     return sorted(rng.sample(ids, min(k, len(ids))))
+
+
+def _insert_payments(conn: Connection) -> int:
+    """Insert demo payments, set-based, credited to each account's collector.
+
+    Every account with a last payment gets it as a *posted* payment; accounts on a promise to
+    pay or a payment plan that have a collector get a *pending* one (a tenth of the balance, at
+    least $25) due in the week after ``SEED_DATE``.
+
+    Returns:
+      The number of payments inserted.
+    """
+    a, p = _table(Account).c, _table(Payment)
+    columns = ["account_id", "amount", "paid_on", "status", "collector_id", "created_at"]
+    posted = select(
+        a.id,
+        a.last_payment_amount,
+        a.last_payment_date,
+        literal("posted"),
+        a.collector_id,
+        literal(SEED_TIME, UTCDateTime),
+    ).where(a.last_payment_amount.is_not(None), a.last_payment_date.is_not(None))
+    conn.execute(insert(p).from_select(columns, posted.order_by(a.id)))
+    due = case(
+        *((a.id % 4 == k, literal(SEED_DATE + dt.timedelta(days=2 * k + 1))) for k in range(3)),
+        else_=literal(SEED_DATE + dt.timedelta(days=7)),
+    )
+    pending = select(
+        a.id,
+        func.round(case((a.current_balance > 250, a.current_balance / 10), else_=25), 2),
+        due,
+        literal("pending"),
+        a.collector_id,
+        literal(SEED_TIME, UTCDateTime),
+    ).where(a.status.in_(["Promise to pay", "Payment plan"]), a.collector_id.is_not(None))
+    conn.execute(insert(p).from_select(columns, pending.order_by(a.id)))
+    return conn.execute(select(func.count()).select_from(p)).scalar_one()
