@@ -97,8 +97,8 @@ FINAL = frozenset(
 )
 
 #: The statuses jobs can reach today, in the Monitor's order: screens offer only these as
-#: filters. Skipped, Suspended and Awaiting approval come with the features that produce them
-#: (scheduled definitions with dependencies, holds, approval of communications).
+#: filters. Skipped and Suspended come with the features that produce them (scheduled
+#: definitions with dependencies, holds); Awaiting approval comes with communications.
 IN_USE = (
     JobStatus.QUEUED,
     JobStatus.IN_PROGRESS,
@@ -106,11 +106,13 @@ IN_USE = (
     JobStatus.COMPLETED_WITH_EXCEPTIONS,
     JobStatus.STOPPED,
     JobStatus.FAILED,
+    JobStatus.AWAITING_APPROVAL,
 )
 
 #: For each status, the statuses a job may move to from it.
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
-    JobStatus.AWAITING_APPROVAL: frozenset({JobStatus.QUEUED}),
+    # Approved: queued for its send date. Rejected: it ends Stopped, with the reason.
+    JobStatus.AWAITING_APPROVAL: frozenset({JobStatus.QUEUED, JobStatus.STOPPED}),
     JobStatus.QUEUED: frozenset(
         {JobStatus.IN_PROGRESS, JobStatus.SKIPPED, JobStatus.SUSPENDED, JobStatus.FAILED}
     ),

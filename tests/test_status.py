@@ -44,7 +44,8 @@ def test_an_illegal_transition_names_both_statuses():
 
 def test_only_in_progress_jobs_end_and_only_queued_jobs_start():
     assert predecessors(JobStatus.IN_PROGRESS) == {JobStatus.QUEUED}
-    assert predecessors(JobStatus.STOPPED) == {JobStatus.IN_PROGRESS}
+    # …and a communication rejected by its approver ends Stopped without having started.
+    assert predecessors(JobStatus.STOPPED) == {JobStatus.IN_PROGRESS, JobStatus.AWAITING_APPROVAL}
     assert predecessors(JobStatus.COMPLETED) == {JobStatus.IN_PROGRESS}
     assert STOPPABLE == {JobStatus.IN_PROGRESS}
     assert JobStatus.IN_PROGRESS not in DELETABLE
