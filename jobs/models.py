@@ -278,6 +278,8 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: A scheduled job (a communication's send date) is not started before this time.
+    not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class ItemOutcome:
@@ -414,3 +416,32 @@ class Payment(Base):
     #: The import (or other job) that created it; empty for payments entered otherwise.
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EmailTemplate(Base):
+    """An email debtors are sent by Schedule Emails: subject and body with ``{placeholders}``
+    from a fixed list (``jobs.comms.templates``); rendered as text, never run as code."""
+
+    __tablename__ = "email_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SmsTemplate(Base):
+    """A text message debtors are sent by Schedule Text Messages (``{placeholders}`` as for
+    emails)."""
+
+    __tablename__ = "sms_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
