@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from jobs import audit
+from jobs import audit, clock
 from jobs.actions import ChunkContext, JobContext, get_action
 from jobs.db import Database
 from jobs.engine.ending import end_job
@@ -98,6 +98,8 @@ def start(db: Database, job_id: int, chunk_size: int, in_flight: int | None = No
     now = utcnow()
     with db.write() as session:
         conn = session.connection()
+        if _not_due(conn, job_id):
+            return Started()
         if not move(conn, job_id, JobStatus.IN_PROGRESS, started_at=now, last_progress_at=now):
             return Started()
         job = session.get(Job, job_id)
@@ -140,6 +142,20 @@ def start(db: Database, job_id: int, chunk_size: int, in_flight: int | None = No
             .order_by(JobChunk.id)
         ).all()
     return Started(chunks=list(chunk_ids))
+
+
+def _not_due(conn: Connection, job_id: int) -> bool:
+    """A job scheduled for later (``not_before``, e.g. a send date) stays Queued; its start
+    message is forgotten (``last_progress_at`` emptied) so that a reaper starts it once due."""
+    not_before = conn.scalar(select(Job.not_before).where(Job.id == job_id))
+    if not_before is None or not_before <= clock.now():
+        return False
+    conn.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+        .values(last_progress_at=None)
+    )
+    return True
 
 
 def claim(db: Database, chunk_id: int, owner: str, lease_seconds: float) -> bool:

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, exists, or_, select, update
 
+from jobs import clock
 from jobs.db import Database
 from jobs.models import ChunkState, Job, JobChunk, utcnow
 from jobs.outbound import outbox
@@ -81,6 +82,8 @@ def sweep(
     job_conds = [
         Job.status == JobStatus.QUEUED,
         Job.deleted_at.is_(None),
+        # A job scheduled for later (a send date) is started once it is due, not before.
+        or_(Job.not_before.is_(None), Job.not_before <= clock.now()),
         or_(
             Job.last_progress_at.is_(None)
             & (Job.submitted_at <= now - dt.timedelta(seconds=UNSENT_JOB_GRACE)),
