@@ -18,6 +18,11 @@ DELETE = "delete"
 DELIVERY_FAILED = "delivery_failed"
 #: A person changed their own profile (email address, completion emails).
 PROFILE = "profile"
+#: A communication sent for approval was approved (then queued) or rejected (then ended).
+APPROVE = "approve"
+REJECT = "reject"
+#: An email or SMS template was saved.
+TEMPLATE = "template"
 
 
 def record(

@@ -36,7 +36,13 @@ from jobs.models import (
     UTCDateTime,
 )
 from jobs.people import passwords
-from jobs.people.permissions import ADMIN, BULK_UPDATE, SEND_COMMUNICATIONS, USER
+from jobs.people.permissions import (
+    ADMIN,
+    APPROVE_COMMUNICATIONS,
+    BULK_UPDATE,
+    SEND_COMMUNICATIONS,
+    USER,
+)
 
 #: "Today" for the demo data: last worked, payments and birth dates are relative to it.
 SEED_DATE = dt.date(2026, 11, 1)
@@ -51,7 +57,8 @@ _USERS = [  # username, display name, role, permissions, job-completion emails
     ("alice", "Alice Analyst", USER, [BULK_UPDATE, SEND_COMMUNICATIONS], "all"),
     ("bob", "Bob Builder", USER, [BULK_UPDATE], "failures"),
     ("carol", "Carol Clerk", USER, [], "none"),
-    ("dave", "Dave Supervisor", USER, [BULK_UPDATE, SEND_COMMUNICATIONS], "failures"),
+    ("dave", "Dave Supervisor", USER,
+     [BULK_UPDATE, SEND_COMMUNICATIONS, APPROVE_COMMUNICATIONS], "failures"),
 ]
 _CLIENTS = [  # code, name, share of accounts (%), portfolios, creditors
     ("ACME", "Acme Retail Credit", 30,

@@ -14,8 +14,10 @@ from jobs.status import DELETABLE, STOPPABLE, JobStatus
 BULK_UPDATE = "bulk_update_interactions"
 #: May schedule emails and text messages to debtors (the communications actions).
 SEND_COMMUNICATIONS = "send_communications"
+#: May approve or reject communications sent for approval (supervisors; admins hold it).
+APPROVE_COMMUNICATIONS = "approve_communications"
 
-ALL_PERMISSIONS = (BULK_UPDATE, SEND_COMMUNICATIONS)
+ALL_PERMISSIONS = (BULK_UPDATE, SEND_COMMUNICATIONS, APPROVE_COMMUNICATIONS)
 
 ADMIN = "admin"
 USER = "user"
@@ -57,6 +59,7 @@ def require(actor: Actor, permission: str) -> None:
 _PERMISSION_NAMES = {
     BULK_UPDATE: "Client Bulk Updates | Bulk Update - Interactions",
     SEND_COMMUNICATIONS: "Send emails and text messages",
+    APPROVE_COMMUNICATIONS: "Approve emails and text messages sent for approval",
 }
 
 
