@@ -136,6 +136,36 @@ class Account(Base):
     """A debt account in the collections back office: what bulk actions act on."""
 
     __tablename__ = "accounts"
+    __table_args__ = (
+        # The account grid (jobs.grid): a page in each sort order is a walk of one index,
+        # the id breaking ties. SQLite's indexes end in the rowid (the id) already, so the
+        # single-column ones serve it there; PostgreSQL's need the id spelled out.
+        Index("ix_accounts_balance_id", "current_balance", "id"),
+        Index("ix_accounts_last_worked_id", "last_worked", "id"),
+        *(
+            Index(f"ix_accounts_{name}_id", name, "id").ddl_if(dialect="postgresql")
+            for name in (
+                "status",
+                "client_id",
+                "portfolio_id",
+                "collector_id",
+                "debtor_name",
+                "account_number",
+                "state",
+            )
+        ),
+        # The grid's free text (contains, any case) on PostgreSQL: pg_trgm GIN indexes,
+        # which ILIKE '%…%' uses (see migration 0008).
+        *(
+            Index(
+                f"ix_accounts_{name}_trgm",
+                literal_column(name),
+                postgresql_using="gin",
+                postgresql_ops={name: "gin_trgm_ops"},
+            ).ddl_if(dialect="postgresql")
+            for name in ("debtor_name", "account_number", "file_number")
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     file_number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -413,8 +443,9 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(String(16))
     #: The collector the payment is credited to.
     collector_id: Mapped[int | None] = mapped_column(ForeignKey("collectors.id"), index=True)
-    #: The import (or other job) that created it; empty for payments entered otherwise.
-    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), index=True)
+    #: The import (or other job) that created it; empty for payments entered otherwise. No
+    #: foreign key: clearing jobs (a TRUNCATE … CASCADE) must not take payments with it.
+    job_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -444,4 +475,32 @@ class SmsTemplate(Base):
     body: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccountGridPreference(Base):
+    """What one user's account grid shows: the optional columns they chose (jobs.grid)."""
+
+    __tablename__ = "account_grid_preferences"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    #: Keys of the optional columns shown, in order (``jobs.grid.columns.OPTIONAL``).
+    columns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    page_size: Mapped[int] = mapped_column(Integer, default=25)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExportTemplate(Base):
+    """A saved choice of export columns and which sensitive ones are shown unmasked."""
+
+    __tablename__ = "export_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    #: Keys of the exported columns, in file order (``jobs.grid.columns.EXPORTABLE``).
+    columns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: Sensitive columns written in clear; every other sensitive column is masked.
+    unmasked: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -35,7 +35,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["collector_id"], ["collectors.id"], name=op.f("fk_payments_collector_id_collectors")
         ),
-        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"], name=op.f("fk_payments_job_id_jobs")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
     )
     op.create_index(op.f("ix_payments_account_id"), "payments", ["account_id"])
