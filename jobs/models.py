@@ -138,12 +138,11 @@ class Account(Base):
     __tablename__ = "accounts"
     __table_args__ = (
         # The account grid (jobs.grid): a page in each sort order is a walk of one index,
-        # the id breaking ties. SQLite's indexes end in the rowid (the id) already, so the
-        # single-column ones serve it there; PostgreSQL's need the id spelled out.
+        # the id breaking ties (PostgreSQL's single-column indexes do not end in the id).
         Index("ix_accounts_balance_id", "current_balance", "id"),
         Index("ix_accounts_last_worked_id", "last_worked", "id"),
         *(
-            Index(f"ix_accounts_{name}_id", name, "id").ddl_if(dialect="postgresql")
+            Index(f"ix_accounts_{name}_id", name, "id")
             for name in (
                 "status",
                 "client_id",
