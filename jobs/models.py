@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -503,3 +505,99 @@ class ExportTemplate(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImportTask(Base):
+    """The figures of a CSV import job (issue 11): its file, what it found, what it did."""
+
+    __tablename__ = "import_tasks"
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    #: ``accounts``, ``interactions`` or ``payments`` (``jobs.imports.specs.IMPORT_TYPES``).
+    import_type: Mapped[str] = mapped_column(String(16))
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    encoding: Mapped[str] = mapped_column(String(16))
+    delimiter: Mapped[str] = mapped_column(String(4))
+    #: The file's headings in order, each as ``[heading, field key]``.
+    headings: Mapped[list[list[str]]] = mapped_column(JSON)
+    match_by: Mapped[str] = mapped_column(String(16))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    imported: Mapped[int] = mapped_column(Integer, default=0)
+    invalid: Mapped[int] = mapped_column(Integer, default=0)
+    no_match: Mapped[int] = mapped_column(Integer, default=0)
+    ambiguous: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ImportRow(Base):
+    """One staged row of an import's file, typed; item ``seq`` of the import job.
+
+    A value that is not valid is NULL here and kept as the file had it in ``raw``.
+    """
+
+    __tablename__ = "import_rows"
+    __table_args__ = (
+        Index("ix_import_rows_job_status", "job_id", "status", "seq"),
+        {"sqlite_with_rowid": False},
+    )
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: The row's number as a spreadsheet shows it (the headings are row 1).
+    row_no: Mapped[int] = mapped_column(Integer)
+    #: ``jobs.imports.statuses.RowStatus``.
+    status: Mapped[int] = mapped_column(SmallInteger, default=0)
+    problem: Mapped[str | None] = mapped_column(Text)
+    #: The file's text of the values that were not valid, by heading.
+    raw: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    match_count: Mapped[int | None] = mapped_column(Integer)
+    matched_account_id: Mapped[int | None] = mapped_column(Integer)
+    account_ref: Mapped[int | None] = mapped_column(Integer)
+    file_number: Mapped[str | None] = mapped_column(String(20))
+    ssn: Mapped[str | None] = mapped_column(String(11))
+    first_name: Mapped[str | None] = mapped_column(String(64))
+    last_name: Mapped[str | None] = mapped_column(String(64))
+    birth_date: Mapped[dt.date | None] = mapped_column(Date)
+    client: Mapped[str | None] = mapped_column(String(16))
+    portfolio: Mapped[str | None] = mapped_column(String(128))
+    account_number: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    state: Mapped[str | None] = mapped_column(String(2))
+    account_status: Mapped[str | None] = mapped_column(String(24))
+    balance: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    creditor: Mapped[str | None] = mapped_column(String(128))
+    collector: Mapped[str | None] = mapped_column(String(128))
+    interaction_type: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    interaction_date: Mapped[dt.date | None] = mapped_column(Date)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    paid_on: Mapped[dt.date | None] = mapped_column(Date)
+    payment_status: Mapped[str | None] = mapped_column(String(16))
+
+
+class ImportMatch(Base):
+    """A record an import row matched when it matched several: one message row each."""
+
+    __tablename__ = "import_matches"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    account_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class TaskView(Base):
+    """A user's saved view of the All System Tasks grid: its name and extra columns."""
+
+    __tablename__ = "task_views"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_task_views_user_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    name: Mapped[str] = mapped_column(String(64))
+    columns: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
