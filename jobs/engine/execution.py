@@ -25,6 +25,7 @@ from jobs.engine.ending import end_job
 from jobs.errors import BulkdeskError
 from jobs.models import ChunkState, ItemOutcome, Job, JobChunk, JobItem, utcnow
 from jobs.sources import source_from_dict
+from jobs.sources.accounts import count_drift
 from jobs.status import JobStatus, move
 
 log = logging.getLogger(__name__)
@@ -107,6 +108,9 @@ def start(db: Database, job_id: int, chunk_size: int, in_flight: int | None = No
             conn, audit.START, job_id=job_id, actor_id=None, at=now, summary=f"Job {job_id} started"
         )
         total = source_from_dict(job.selection).snapshot(session, job_id)
+        drift = count_drift(job.selection.get("count_at_submit"), total)
+        if drift:  # the selection changed between submit and start: the job says so
+            audit.record(conn, "selection", job_id=job_id, actor_id=None, at=now, summary=drift)
         action = get_action(job.action)
         context = JobContext(
             job_id=job_id,

@@ -3,6 +3,7 @@ SQL select over accounts."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -45,6 +46,12 @@ class AccountFilter:
     min_balance: float | None = None
     max_balance: float | None = None
     locked: bool | None = None
+    #: True: only accounts assigned to no collector.
+    unassigned: bool | None = None
+    #: Last Worked (the later of the account's date and its newest interaction) on or
+    #: after / on or before these days. An account never worked matches neither.
+    worked_from: dt.date | None = None
+    worked_to: dt.date | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> AccountFilter:
@@ -72,6 +79,12 @@ class AccountFilter:
             raise InvalidInput(
                 f"An account filter value is not a number: {exc}", field="filter"
             ) from exc
+        for key in ("worked_from", "worked_to"):
+            if key in data:
+                data[key] = _date(data[key], key)
+        for key in ("locked", "unassigned"):
+            if key in data and not isinstance(data[key], bool):
+                raise InvalidInput(f"The account filter {key} is true or false", field=key)
         flt = cls(**data)
         if (
             flt.min_balance is not None
@@ -79,10 +92,21 @@ class AccountFilter:
             and flt.min_balance > flt.max_balance
         ):
             raise InvalidInput("The minimum balance is above the maximum balance", field="filter")
+        if flt.worked_from and flt.worked_to and flt.worked_from > flt.worked_to:
+            raise InvalidInput("The Last Worked range starts after it ends", field="worked_from")
+        if flt.unassigned and flt.collector_id is not None:
+            raise InvalidInput(
+                "Choose a collector or unassigned accounts, not both", field="collector_id"
+            )
         return flt
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        """The criteria given, as JSON values (dates as ISO text)."""
+        return {
+            k: v.isoformat() if isinstance(v, dt.date) else v
+            for k, v in asdict(self).items()
+            if v is not None
+        }
 
     def check(self, session: Session) -> None:
         """Refuse a criterion whose value names nothing: a status, state, client, portfolio or
@@ -130,19 +154,32 @@ class AccountFilter:
             value = getattr(self, key)
             if value is not None:
                 conds.append(getattr(Account, key) == value)
-        if self.text:
-            like = f"%{self.text.strip().lower()}%"
+        if self.unassigned:
+            conds.append(Account.collector_id.is_(None))
+        if self.text and self.text.strip():
+            # ILIKE on PostgreSQL (served by the pg_trgm indexes), lower() LIKE on SQLite;
+            # % and _ typed by a person are matched as themselves.
+            word = self.text.strip()
+            for char in "\\%_":
+                word = word.replace(char, "\\" + char)
+            like = f"%{word}%"
             conds.append(
                 or_(
-                    func.lower(Account.debtor_name).like(like),
-                    Account.account_number.like(like),
-                    func.lower(Account.file_number).like(like),
+                    Account.debtor_name.ilike(like, escape="\\"),
+                    Account.account_number.ilike(like, escape="\\"),
+                    Account.file_number.ilike(like, escape="\\"),
                 )
             )
         if self.min_balance is not None:
             conds.append(Account.current_balance >= self.min_balance)
         if self.max_balance is not None:
             conds.append(Account.current_balance <= self.max_balance)
+        # accounts.last_worked is kept at the later of the account's own date and its newest
+        # interaction by the database (migration 0008), so the range is one indexed column.
+        if self.worked_from is not None:
+            conds.append(Account.last_worked >= self.worked_from)
+        if self.worked_to is not None:
+            conds.append(Account.last_worked <= self.worked_to)
         return and_(true(), *conds)
 
 
@@ -259,3 +296,28 @@ class AccountSelection(Source):
         if self.excluded_ids:
             parts.append(f"{len(self.excluded_ids)} excluded")
         return "; ".join(parts)
+
+
+def _date(value: Any, key: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a date (use YYYY-MM-DD)", field=key) from None
+
+
+def count_drift(shown: int | None, now: int, noun: str = "accounts") -> str | None:
+    """What a job says when its items at start differ from the count shown at submit.
+
+    Returns:
+      e.g. "412 accounts at start, 3 fewer than the 415 shown at submit", or None when
+      they are the same (or nothing was shown).
+    """
+    if shown is None or int(shown) == now:
+        return None
+    diff = now - int(shown)
+    more = "more" if diff > 0 else "fewer"
+    return f"{now:,} {noun} at start, {abs(diff):,} {more} than the {int(shown):,} shown at submit"
