@@ -28,10 +28,12 @@ from jobs.models import (
     Base,
     Client,
     Collector,
+    EmailTemplate,
     Group,
     GroupMember,
     Payment,
     Portfolio,
+    SmsTemplate,
     User,
     UTCDateTime,
 )
@@ -197,6 +199,7 @@ def seed(
             stop = min(start + BATCH_SIZE, accounts + 1)
             conn.execute(insert(_table(Account)), [maker.row(i) for i in range(start, stop)])
         groups, members = _insert_groups(conn, random.Random(f"{random_seed}:groups"))
+        _insert_templates(conn)
         payments = _insert_payments(conn)
         if not db.is_sqlite:
             _advance_sequences(conn)
@@ -495,3 +498,45 @@ def _insert_payments(conn: Connection) -> int:
     ).where(a.status.in_(["Promise to pay", "Payment plan"]), a.collector_id.is_not(None))
     conn.execute(insert(p).from_select(columns, pending.order_by(a.id)))
     return conn.execute(select(func.count()).select_from(p)).scalar_one()
+
+
+#: Demo email templates: name, subject, body (``{placeholders}``: ``jobs.comms.templates``).
+DEMO_EMAIL_TEMPLATES = [
+    (
+        "Payment reminder",
+        "Your account {file_number} with {client}",
+        "Dear {debtor_name},\n\nOur records show a balance of {balance} on your {creditor} "
+        "account ending {account_last4}.\n\nPlease call us or pay online by {send_date} to "
+        "keep your account in good standing.\n\nSincerely,\n{client} collections team",
+    ),
+    (
+        "Settlement offer",
+        "A settlement offer for account {file_number}",
+        "Dear {first_name},\n\nWe would like to help you resolve your balance of {balance} "
+        "with {client}. Reply to this email or call us to discuss a settlement.\n\n"
+        "{client} collections team",
+    ),
+]
+#: Demo text message templates: name, body.
+DEMO_SMS_TEMPLATES = [
+    (
+        "Payment reminder",
+        "{client}: {first_name}, your balance on account ending {account_last4} is {balance}. "
+        "Call us to arrange a payment.",
+    ),
+    ("Please call us", "{client}: {first_name}, please call us about file {file_number}."),
+]
+
+
+def _insert_templates(conn: Connection) -> None:
+    """The demo email and text message templates (checked as a person's save would be)."""
+    from jobs.comms.templates import check_template
+
+    emails = [
+        check_template(name=name, subject=subject, body=body)
+        for name, subject, body in DEMO_EMAIL_TEMPLATES
+    ]
+    texts = [check_template(name=name, body=body, sms=True) for name, body in DEMO_SMS_TEMPLATES]
+    extra = {"active": True, "updated_at": SEED_TIME}
+    conn.execute(insert(_table(EmailTemplate)), [{**t, **extra} for t in emails])
+    conn.execute(insert(_table(SmsTemplate)), [{**t, **extra} for t in texts])

@@ -5,9 +5,13 @@ from __future__ import annotations
 from jobs.actions.add_interaction import AddInteraction
 from jobs.actions.base import BulkAction, ChunkContext, DryRun, JobContext
 from jobs.actions.change_status import ChangeStatus
+from jobs.actions.send_email import SendEmail
+from jobs.actions.send_sms import SendSms
 from jobs.errors import InvalidInput
 
-ACTIONS: dict[str, BulkAction] = {a.name: a for a in (AddInteraction(), ChangeStatus())}
+ACTIONS: dict[str, BulkAction] = {
+    a.name: a for a in (AddInteraction(), ChangeStatus(), SendEmail(), SendSms())
+}
 
 
 def get_action(name: str) -> BulkAction:

@@ -41,7 +41,8 @@ class DeliveryFailed(BulkdeskError):
 
 
 def build_message(payload: dict[str, Any], *, delivery_id: int, settings: Settings) -> EmailMessage:
-    """The email of a delivery: ``payload`` is ``{"to", "subject", "body"}`` (plain text).
+    """The email of a delivery: ``payload`` is ``{"to", "subject", "body"}`` (plain text),
+    with an optional ``"html"`` alternative.
 
     Its Message-ID is ``<bulkdesk-delivery-{id}@{domain of the From address}>``, the same
     however often the delivery is sent.
@@ -55,6 +56,9 @@ def build_message(payload: dict[str, Any], *, delivery_id: int, settings: Settin
     # RFC 3834: out-of-office replies and the like are not sent back to a robot.
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(str(payload.get("body", "")))
+    if payload.get("html"):
+        # A communication's HTML form, its values escaped (jobs.comms.templates).
+        message.add_alternative(str(payload["html"]), subtype="html")
     return message
 
 

@@ -114,6 +114,10 @@ def _send(kind: str, payload: dict[str, Any], delivery_id: int, settings: Settin
         from jobs.outbound import mail
 
         return mail.send(payload, delivery_id=delivery_id, settings=settings)
+    if kind == "sms":
+        from jobs.comms import sms
+
+        return sms.send(payload, delivery_id=delivery_id, settings=settings)
     raise ValueError(f"No way to deliver a {kind!r}")
 
 
@@ -179,6 +183,8 @@ def describe(kind: str, payload: dict[str, Any]) -> str:
     """A delivery in words: "The email to alice@example.com"."""
     if kind == "email":
         return f"The email to {payload.get('to')}"
+    if kind == "sms":
+        return f"The text message to {payload.get('to')}"
     return f"The {kind}"
 
 

@@ -1,0 +1,1 @@
+"""Communications: email and SMS templates, rendering, the SMS gateway, approvals."""

@@ -1,0 +1,325 @@
+"""What Schedule Emails and Schedule Text Messages share: a template, a send date, only
+accounts with a valid address, messages written to the outbox, and approval.
+
+- At submit, the chosen template's text is frozen on the job (its ``plan``), so that what an
+  approver approves is what goes out, whatever happens to the template later; the send date
+  becomes the job's ``not_before``: the engine does not start it before that day (UTC).
+- A person without the send permission may submit it all the same: it then waits in
+  *Awaiting approval* (``jobs.comms.approvals``).
+- Each chunk renders its accounts' messages and writes them to the outbox (``deliveries``),
+  in the chunk's transaction; the ``deliver`` actor sends them after commit (email by SMTP,
+  text messages through ``jobs.comms.sms``). A delivery that finally fails turns its item
+  into an exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FromClause
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Boolean
+
+from jobs import clock
+from jobs.actions.base import SAMPLE_SIZE, AccountAction, ChunkContext, DryRun, JobContext
+from jobs.comms import store
+from jobs.db import json_object
+from jobs.errors import InvalidInput
+from jobs.models import Account, Client, Delivery, DeliveryState, Job, JobItem
+from jobs.people.permissions import SEND_COMMUNICATIONS, Actor
+from jobs.sources.base import Source
+
+LOCKED = "Account is locked; bulk updates are not allowed"
+CLOSED = "Account is closed"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What a submit stores on the job besides its parameters."""
+
+    plan: dict[str, Any] | None = None
+    not_before: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    """One rendered message, for a dry run's sample or an approver's preview."""
+
+    file_number: str
+    debtor: str
+    to: str
+    subject: str
+    text: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CommunicationAction(AccountAction):
+    """A bulk action that sends every account of the selection one message from a template."""
+
+    #: ``email`` or ``sms``: the kind of template and of delivery.
+    kind: ClassVar[str]
+    #: The exception of an account without a usable address.
+    no_address: ClassVar[str]
+    #: Who may send directly; anyone else's job waits for approval.
+    send_permission: ClassVar[str] = SEND_COMMUNICATIONS
+
+    # -- parameters --------------------------------------------------------------------
+
+    def check(self, params: Any, session: Session) -> None:
+        if params.send_date < clock.today():
+            raise InvalidInput(
+                f"The send date {params.send_date.isoformat()} is in the past; "
+                "choose today or a later day",
+                field="send_date",
+            )
+        store.find(session, self.kind, params.template)
+
+    def describe(self, params: Any) -> str:
+        return (
+            f"{store.kind_words(self.kind).capitalize()} “{params.template}” on {params.send_date}"
+        )
+
+    def submission(self, params: Any, session: Session) -> Submission:
+        """The template frozen as it is now, and the send date as the earliest start."""
+        template = store.find(session, self.kind, params.template)
+        return Submission(
+            plan={"message": template.frozen(), "send_date": params.send_date.isoformat()},
+            not_before=not_before(params.send_date),
+        )
+
+    def needs_approval(self, actor: Actor) -> bool:
+        return not actor.has(self.send_permission)
+
+    # -- exceptions and the dry run ------------------------------------------------------
+
+    def valid_address(self, account: FromClause) -> ColumnElement[bool]:
+        raise NotImplementedError
+
+    def address(self, account: FromClause) -> ColumnElement[Any]:
+        raise NotImplementedError
+
+    def exception_reason(
+        self, account: FromClause, params: Any, closed: list[str]
+    ) -> ColumnElement[str]:
+        return case(
+            (account.c.locked, literal(LOCKED)),
+            (account.c.status.in_(closed), literal(CLOSED)),
+            (self.valid_address(account), literal("")),
+            else_=literal(self.no_address),
+        )
+
+    def before_after(
+        self, account: FromClause, params: Any
+    ) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+        return self.address(account), literal(f"“{params.template}” on {params.send_date}")
+
+    def dry_run(self, session: Session, source: Source, params: Any) -> DryRun:
+        """Counts as every account action's; the sample shows each message as it would go."""
+        counted = super().dry_run(session, source, params)
+        template = store.find(session, self.kind, params.template)
+        sample = self.messages(session, source, template.frozen(), params.send_date)
+        return DryRun(
+            noun=counted.noun,
+            total=counted.total,
+            touch=counted.touch,
+            exceptions=counted.exceptions,
+            sample=[
+                {
+                    "file_number": m.file_number,
+                    "debtor": m.debtor,
+                    "before": m.to,
+                    "after": m.subject or m.text,
+                }
+                for m in sample
+            ],
+        )
+
+    def messages(
+        self,
+        session: Session,
+        source: Source,
+        message: dict[str, Any],
+        send_date: dt.date,
+        limit: int = SAMPLE_SIZE,
+    ) -> list[Message]:
+        """The first messages ``source``'s sendable accounts would get (a sample)."""
+        account = Account.__table__.alias("a")
+        items = source.items(session).subquery()
+        reason = self.exception_reason(account, None, _closed(session))
+        rows = session.execute(
+            _message_columns(account, self.address(account))
+            .join(items, items.c.account_id == account.c.id)
+            .where(reason == "")
+            .order_by(account.c.id)
+            .limit(limit)
+        ).all()
+        return [self.render(row, message, send_date) for row in rows]
+
+    # -- the engine's hooks ------------------------------------------------------------
+
+    def plan(self, conn: Connection, job: JobContext) -> dict[str, Any] | None:
+        # The message was frozen at submit (``submission``); keep it. A job queued some other
+        # way freezes the template as it is at start.
+        frozen = conn.scalar(select(Job.plan).where(Job.id == job.job_id))
+        if frozen and "message" in frozen:
+            return frozen
+        with Session(bind=conn) as session:
+            return self.submission(job.params, session).plan
+
+    def apply(self, conn: Connection, chunk: ChunkContext) -> None:
+        message = chunk.plan["message"]
+        send_date = dt.date.fromisoformat(chunk.plan["send_date"])
+        account = Account.__table__.alias("a")
+        rows = conn.execute(
+            _message_columns(account, self.address(account))
+            .add_columns(JobItem.seq)
+            .join(JobItem, JobItem.account_id == account.c.id)
+            .where(chunk.pending())
+        ).all()
+        if not rows:
+            return
+        # One statement for the chunk's whole outbox (executemany), due now: a worker's
+        # reaper sends them within about a second of the commit.
+        conn.execute(
+            insert(Delivery.__table__),
+            [
+                {
+                    "job_id": chunk.job_id,
+                    "item_seq": row.seq,
+                    "kind": self.kind,
+                    "payload": self.payload(self.render(row, message, send_date)),
+                    "state": DeliveryState.PENDING,
+                    "attempts": 0,
+                    "due_at": chunk.now,
+                    "created_at": chunk.now,
+                }
+                for row in rows
+            ],
+        )
+        to = select(self.address(account)).where(account.c.id == JobItem.account_id)
+        conn.execute(
+            update(JobItem)
+            .where(chunk.pending())
+            .values(
+                payload=json_object(
+                    "before",
+                    to.scalar_subquery(),
+                    "after",
+                    f"{store.kind_words(self.kind).capitalize()} “{message['name']}” queued",
+                )
+            )
+        )
+
+    # -- one message -------------------------------------------------------------------
+
+    def render(self, row: Any, message: dict[str, Any], send_date: dt.date) -> Message:
+        raise NotImplementedError
+
+    def payload(self, message: Message) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+def not_before(send_date: dt.date) -> dt.datetime:
+    """The first moment of the send date (UTC): the job does not start before it."""
+    return dt.datetime.combine(send_date, dt.time(0), tzinfo=dt.UTC)
+
+
+def submission_of(action: Any, params: Any, session: Session) -> Submission:
+    """What submitting ``action`` stores besides its parameters (nothing for most actions)."""
+    if isinstance(action, CommunicationAction):
+        return action.submission(params, session)
+    return Submission()
+
+
+def needs_approval(action: Any, actor: Actor) -> bool:
+    """Whether ``actor``'s job of ``action`` waits for approval instead of being queued."""
+    return isinstance(action, CommunicationAction) and action.needs_approval(actor)
+
+
+def _message_columns(account: FromClause, address: ColumnElement[Any]) -> Any:
+    return (
+        select(
+            account.c.id,
+            account.c.file_number,
+            account.c.account_number,
+            account.c.debtor_name,
+            account.c.current_balance,
+            account.c.creditor,
+            Client.name.label("client"),
+            address.label("address"),
+        )
+        .select_from(account)
+        .join(Client, Client.id == account.c.client_id)
+    )
+
+
+def _closed(session: Session) -> list[str]:
+    from jobs.actions.base import closed_statuses
+
+    return closed_statuses(session.connection())
+
+
+# -- what a valid address is, in SQL -------------------------------------------------------
+
+
+class digits_only(FunctionElement[bool]):  # noqa: N801  (an SQL expression, named like one)
+    """True when the text is one or more digits and nothing else."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "digits_only"
+
+
+@compiles(digits_only)
+def _digits_only_sqlite(element: digits_only, compiler: Any, **kw: Any) -> str:
+    text = compiler.process(element.clauses, **kw)
+    return f"({text} <> '' AND {text} NOT GLOB '*[^0-9]*')"
+
+
+@compiles(digits_only, "postgresql")
+def _digits_only_postgresql(element: digits_only, compiler: Any, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} ~ '^[0-9]+$')"
+
+
+def valid_email(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Something@something.tld, one @, no spaces (NULL for no address: not valid)."""
+    email = func.trim(column)
+    return and_(
+        email.like("%_@_%._%"),
+        ~email.like("%@%@%"),
+        ~email.like("% %"),
+        func.length(email) <= 254,
+    )
+
+
+def phone_digits(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    stripped = column
+    for separator in (" ", "-", "(", ")", ".", "+"):
+        stripped = func.replace(stripped, separator, "")
+    return stripped
+
+
+def valid_phone(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """10 digits, or 11 starting with 1, once spaces, dashes, dots, brackets and + are gone
+    (the numbers :func:`jobs.comms.sms.normalise_phone` accepts)."""
+    digits = phone_digits(column)
+    return and_(
+        digits_only(digits),
+        or_(func.length(digits) == 10, and_(func.length(digits) == 11, digits.like("1%"))),
+    )
