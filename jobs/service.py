@@ -23,6 +23,10 @@ from jobs.actions.params import Field, dump
 from jobs.db import Database
 from jobs.engine import ending
 from jobs.errors import ActionNotAllowed, InvalidInput, NotFound, PermissionDenied
+from jobs.grid import preferences as grid_preferences
+from jobs.grid import query as grid
+from jobs.grid.preferences import GridPreferences
+from jobs.grid.query import GridPage
 from jobs.models import (
     Account,
     AccountStatus,
@@ -250,6 +254,60 @@ class JobService:
                 .offset((page - 1) * page_size)
             ).all()
             return Page([_account_row(a, newest) for a, newest in rows], total, page, page_size)
+
+    # -- the account grid (jobs.grid) -----------------------------------------------------
+
+    def account_grid(
+        self,
+        actor: ActorLike,
+        flt: AccountFilter,
+        *,
+        page: int = 1,
+        page_size: int = 25,
+        sort: str = "file_number",
+        descending: bool = False,
+    ) -> GridPage:
+        """One page of the account grid: accounts matching ``flt``, sorted on the server over
+        all of them by a column of ``jobs.grid.columns`` (the id breaking ties).
+
+        Raises:
+          InvalidInput: for a column that cannot be sorted by, or a filter naming nothing.
+        """
+        self.actor(actor)
+        with self.db.read() as session:
+            flt.check(session)
+            return grid.grid_page(
+                session,
+                flt.clause(),
+                sort=sort,
+                descending=descending,
+                page=page,
+                page_size=page_size,
+            )
+
+    def grid_choices(self, actor: ActorLike) -> grid.GridChoices:
+        """The clients, portfolios, collectors and statuses the grid's filters offer."""
+        self.actor(actor)
+        with self.db.read() as session:
+            return grid.choices(session)
+
+    def grid_preferences(self, actor: ActorLike) -> GridPreferences:
+        """The acting user's remembered grid columns and page size."""
+        who = self.actor(actor)
+        with self.db.read() as session:
+            return grid_preferences.read(session.connection(), who.id)
+
+    def save_grid_preferences(
+        self, actor: ActorLike, columns: list[str] | str, page_size: int | None = None
+    ) -> GridPreferences:
+        """Remember the acting user's optional grid columns (and page size).
+
+        Raises:
+          InvalidInput: for a column that is not an optional one.
+        """
+        who = self.actor(actor)
+        with self.db.write_conn() as conn:
+            return grid_preferences.save(conn, who.id, columns, page_size)
 
     # -- jobs ----------------------------------------------------------------------------
 
