@@ -20,6 +20,9 @@ from sqlalchemy import func, select, update
 from jobs import audit
 from jobs.actions import ACTIONS, BulkAction, DryRun, get_action
 from jobs.actions.params import Field, dump
+from jobs.comms import action as comms
+from jobs.comms import approvals
+from jobs.comms import store as comms_store
 from jobs.db import Database
 from jobs.engine import ending
 from jobs.errors import ActionNotAllowed, InvalidInput, NotFound, PermissionDenied
@@ -332,6 +335,8 @@ class JobService:
         permissions.require(who, bulk_action.permission)
         description = _clean_description(description)
         heard = _workers_will_hear()
+        # A communication by someone without the send permission waits for approval.
+        waits = comms.needs_approval(bulk_action, who)
         with self.db.write() as session:
             params = bulk_action.validate(parameters, session)
             source.check(session)
@@ -342,15 +347,18 @@ class JobService:
                 )
             stored = dump(params)
             shown = {**source.as_dict(), "text": source.describe(session), "count_at_submit": count}
+            extra = comms.submission_of(bulk_action, params, session)
             job = Job(
                 action=bulk_action.name,
                 description=description,
                 parameters=stored,
                 selection=shown,
                 owner_id=who.id,
-                status=int(JobStatus.QUEUED),
+                status=int(JobStatus.AWAITING_APPROVAL if waits else JobStatus.QUEUED),
                 submitted_at=(now := utcnow()),
-                last_progress_at=now if heard else None,
+                last_progress_at=now if heard and not waits else None,
+                plan=extra.plan,
+                not_before=extra.not_before,
             )
             session.add(job)
             session.flush()
@@ -359,11 +367,14 @@ class JobService:
                 audit.SUBMIT,
                 job_id=job.id,
                 actor_id=who.id,
-                summary=f"{who.display_name} submitted job {job.id}: {description}",
-                details={"action": bulk_action.name, "parameters": stored, "targets": count},
+                summary=f"{who.display_name} submitted job {job.id}: {description}"
+                + (" (sent for approval)" if waits else ""),
+                details={"action": bulk_action.name, "parameters": stored, "targets": count}
+                | ({"awaiting_approval": True} if waits else {}),
             )
             job_id = job.id
-        self._wake(job_id, heard)
+        if not waits:
+            self._wake(job_id, heard)
         return self.job(who, job_id).summary
 
     def submit_to_accounts(
@@ -715,6 +726,118 @@ class JobService:
                 with self.db.write_conn() as conn:
                     conn.execute(update(Job).where(Job.id == job_id).values(last_progress_at=None))
 
+    # -- communications: templates and approvals (jobs.comms) -------------------------
+
+    def templates(self, actor: ActorLike, kind: str) -> list[comms_store.Template]:
+        """Every email (``kind="email"``) or text message (``"sms"``) template."""
+        self.actor(actor)
+        with self.db.read() as session:
+            return comms_store.list_templates(session, kind)
+
+    def save_template(
+        self,
+        actor: ActorLike,
+        kind: str,
+        *,
+        name: str,
+        body: str,
+        subject: str | None = None,
+        active: bool = True,
+    ) -> int:
+        """Create or replace a template (admins and supervisors); audited. Jobs already
+        submitted keep the text they were submitted with.
+
+        Raises:
+          PermissionDenied: without the approve permission. InvalidInput: naming the field
+            (an unknown placeholder, an empty message, a subject too long).
+        """
+        who = self.actor(actor)
+        permissions.require(who, permissions.APPROVE_COMMUNICATIONS)
+        with self.db.write_conn() as conn:
+            return comms_store.save(
+                conn, kind, name=name, body=body, subject=subject, active=active, actor_id=who.id
+            )
+
+    def needs_approval(self, actor: ActorLike, action: str) -> bool:
+        """Whether ``actor``'s job of ``action`` would wait for approval (the launch form
+        then offers "Send for Approval")."""
+        return comms.needs_approval(get_action(action), self.actor(actor))
+
+    def approvals(
+        self,
+        actor: ActorLike,
+        *,
+        page: int = 1,
+        page_size: int = 25,
+        sort: str = "submitted",
+        descending: bool = False,
+    ) -> Page[approvals.ApprovalRow]:
+        """The communications waiting for approval: all for an approver, else one's own."""
+        who = self.actor(actor)
+        with self.db.read() as session:
+            return approvals.waiting_page(
+                session, who, page=page, page_size=page_size, sort=sort, descending=descending
+            )
+
+    def approval(self, actor: ActorLike, job_id: int | str) -> approvals.ApprovalDetail:
+        """A communication's message and a sample of it, for an approver to read.
+
+        Raises:
+          NotFound: a job the actor may not look at, in the words of one that does not exist.
+        """
+        who = self.actor(actor)
+        with self.db.read() as session:
+            found = approvals.find(session, who, _job_id(job_id))
+            if found is None:
+                raise NotFound(_not_found(job_id))
+            return approvals.detail(session, who, *found)
+
+    def approve(self, actor: ActorLike, job_id: int | str) -> JobStatus:
+        """Approve a communication Awaiting approval: it is queued for its send date.
+
+        Raises:
+          NotFound, PermissionDenied, ActionNotAllowed: with the reason in words.
+        """
+        who, job = self._deciding(actor, job_id)
+        heard = _workers_will_hear()
+        with self.db.write_conn() as conn:
+            if not approvals.approve(conn, job.id, who, heard=heard):
+                raise ActionNotAllowed(_decided_meanwhile(job.id))
+        self._wake(job.id, heard)
+        return JobStatus.QUEUED
+
+    def reject(self, actor: ActorLike, job_id: int | str, reason: str) -> JobStatus:
+        """Reject a communication Awaiting approval with a reason: it ends Stopped, nothing
+        is sent, and its submitter is told (the job's error, and the completion email).
+
+        Raises:
+          InvalidInput: (field ``reason``) no reason. NotFound, PermissionDenied,
+            ActionNotAllowed: with the reason in words.
+        """
+        text = approvals.clean_reason(reason)
+        who, job = self._deciding(actor, job_id)
+        with self.db.write_conn() as conn:
+            ended = approvals.reject(conn, job.id, who, text)
+            if ended is None:
+                raise ActionNotAllowed(_decided_meanwhile(job.id))
+        _send_deliveries(ended.deliveries)
+        return JobStatus.STOPPED
+
+    def _deciding(self, actor: ActorLike, job_id: int | str) -> tuple[Actor, Job]:
+        who = self.actor(actor)
+        with self.db.read() as session:
+            found = approvals.find(session, who, _job_id(job_id))
+            if found is None:
+                raise NotFound(_not_found(job_id))
+            job = found[0]
+            session.expunge(job)
+        refusal = approvals.decide_refusal(who, job.owner_id, JobStatus(job.status))
+        if refusal is None:
+            return who, job
+        if not approvals.is_approver(who) or who.id == job.owner_id:
+            raise PermissionDenied(refusal)
+        raise ActionNotAllowed(refusal)
+
     # -- the acting user's own profile ---------------------------------------------------
 
     def profile(self, actor: ActorLike) -> Profile:
@@ -841,6 +964,10 @@ def _iso(value: dt.datetime | None) -> str:
 
 def _not_found(job_id: int | str) -> str:
     return f"Job {job_id} was not found; it may have been deleted"
+
+
+def _decided_meanwhile(job_id: int) -> str:
+    return f"Job {job_id} was approved or rejected meanwhile; refresh to see its status"
 
 
 def _job_id(value: int | str) -> int:

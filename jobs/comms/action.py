@@ -131,7 +131,7 @@ class CommunicationAction(AccountAction):
 
     def dry_run(self, session: Session, source: Source, params: Any) -> DryRun:
         """Counts as every account action's; the sample shows each message as it would go."""
-        counted = super().dry_run(session, source, params)
+        counted = self.counted(session, source, params)
         template = store.find(session, self.kind, params.template)
         sample = self.messages(session, source, template.frozen(), params.send_date)
         return DryRun(
@@ -149,6 +149,10 @@ class CommunicationAction(AccountAction):
                 for m in sample
             ],
         )
+
+    def counted(self, session: Session, source: Source, params: Any) -> DryRun:
+        """How many accounts would get a message, and the exceptions (no sample)."""
+        return AccountAction.dry_run(self, session, source, params)
 
     def messages(
         self,
