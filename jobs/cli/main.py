@@ -288,6 +288,7 @@ def audit(date_from: str, date_to: str, username: str, user: str, out_dir: str |
         click.echo(f"Wrote {folder / f'{stem}.{suffix}'}")
 
 
+from jobs.cli.approvals import COMMANDS as approval_commands  # noqa: E402
 from jobs.cli.profile import profile  # noqa: E402
 from jobs.cli.submit import submit  # noqa: E402
 from jobs.cli.users import users  # noqa: E402
@@ -295,6 +296,8 @@ from jobs.cli.users import users  # noqa: E402
 main.add_command(submit)
 main.add_command(users)
 main.add_command(profile)
+for _command in approval_commands:
+    main.add_command(_command)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,12 @@ def _submit(
         if wait and runtime.settings().embedded_broker:
             worker_threads = _start_embedded()
         job = svc.submit(username, action.name, selection, parameters, description)
+        if job.status is JobStatus.AWAITING_APPROVAL:
+            click.echo(
+                f"Job {job.id} sent for approval: {job.description}. An admin or a supervisor "
+                f"approves it (`bulkdesk approve {job.id}`) or rejects it."
+            )
+            return
         click.echo(f"Job {job.id} queued: {job.description}")
         if wait:
             outcome_code = EXIT_CODES.get(_watch(svc, username, job.id), EXIT_REFUSED)
