@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 import panel as pn
 import param
 
-from apps.accounts import AccountSearch
+from apps.account_grid import AccountGrid
 from apps.display import esc, not_permitted
 from apps.history import HistoryFollower
 from apps.launch import LaunchForm
@@ -51,7 +51,7 @@ def _launch(shell: Shell) -> pn.viewable.Viewable:
 
 
 def _accounts(shell: Shell) -> pn.viewable.Viewable:
-    return AccountSearch(shell.service, shell.user, on_bulk_update=shell.launch_with)
+    return AccountGrid(shell.service, shell.user, on_submitted=shell.launched)
 
 
 def _profile(shell: Shell) -> pn.viewable.Viewable:
@@ -139,6 +139,14 @@ class Shell:
         elif title:
             self.go(title)
 
+    def open_account(self, file_number: str) -> None:
+        """Follow a File Number link (``?page=accounts&account=F0000123``): the grid, filtered
+        to that account."""
+        self.go("Accounts")
+        grid = self.built.get("Accounts")
+        if isinstance(grid, AccountGrid) and hasattr(grid, "state"):
+            grid.show_account(file_number)
+
     def go(self, title: str) -> None:
         if self.nav.value == title:
             self._show(title)
@@ -225,10 +233,13 @@ def app(user: str | None, service: JobService | None = None, note: str = "") -> 
         return values[0].decode(errors="replace") if values else None
 
     page, job = arg("page"), arg("job")
+    account = arg("account")
 
     def follow_and_keep_the_address() -> None:
         if page or job:
             shell.open_link(page, job)
+        if account:
+            shell.open_account(account)
         location = pn.state.location
         if location is None:
             return
