@@ -186,7 +186,9 @@ class JobService:
     def actions(self, actor: ActorLike) -> list[BulkAction]:
         """The bulk actions ``actor`` may launch, in the order the launch page offers them."""
         who = self.actor(actor)
-        return [a for a in ACTIONS.values() if who.has(a.permission)]
+        return [
+            a for a in ACTIONS.values() if who.has(a.permission) and getattr(a, "on_accounts", True)
+        ]
 
     def action_fields(self, actor: ActorLike, action: str) -> list[FieldView]:
         """An action's parameters as a form shows them, with their current choices."""
@@ -837,6 +839,58 @@ class JobService:
         if not approvals.is_approver(who) or who.id == job.owner_id:
             raise PermissionDenied(refusal)
         raise ActionNotAllowed(refusal)
+
+    # -- import tasks (jobs.imports.tasks; permissions checked as for every job) ----------
+
+    def submit_import(self, actor: ActorLike, kind: str, path: str, **options: Any) -> JobSummary:
+        """Queue an import of a CSV file as a job (``jobs.imports.tasks.submit``)."""
+        from jobs.imports import tasks
+
+        return tasks.submit(self, actor, kind, path, **options)
+
+    def import_tasks(self, actor: ActorLike, **options: Any) -> Page[Any]:
+        """One page of the All System Tasks grid (``jobs.imports.tasks.list_tasks``)."""
+        from jobs.imports import tasks
+
+        return tasks.list_tasks(self, actor, **options)
+
+    def import_task(self, actor: ActorLike, job_id: int | str) -> Any:
+        """An import task's data (``jobs.imports.tasks.task``)."""
+        from jobs.imports import tasks
+
+        return tasks.task(self, actor, job_id)
+
+    def import_statuses(self, actor: ActorLike, job_id: int | str) -> list[str]:
+        """The row statuses an import produced (``jobs.imports.tasks.statuses_present``)."""
+        from jobs.imports import tasks
+
+        return tasks.statuses_present(self, actor, job_id)
+
+    def import_messages(self, actor: ActorLike, job_id: int | str, **options: Any) -> Any:
+        """One page of an import's Task Messages (``jobs.imports.tasks.messages``)."""
+        from jobs.imports import tasks
+
+        return tasks.messages(self, actor, job_id, **options)
+
+    def export_import_messages_csv(
+        self, actor: ActorLike, job_id: int | str, status: str | None = None
+    ) -> Iterator[str]:
+        """An import's Task Messages as CSV, ready to fix and import again."""
+        from jobs.imports import tasks
+
+        return tasks.export_messages_csv(self, actor, job_id, status)
+
+    def task_views(self, actor: ActorLike) -> dict[str, list[str]]:
+        """The actor's saved views of the All System Tasks grid, the default first."""
+        from jobs.imports import tasks
+
+        return tasks.views(self, actor)
+
+    def save_task_view(self, actor: ActorLike, name: str, columns: list[str]) -> None:
+        """Save one of the actor's views of the All System Tasks grid."""
+        from jobs.imports import tasks
+
+        tasks.save_view(self, actor, name, columns)
 
     # -- the acting user's own profile ---------------------------------------------------
 

@@ -8,10 +8,13 @@ from jobs.actions.change_status import ChangeStatus
 from jobs.actions.send_email import SendEmail
 from jobs.actions.send_sms import SendSms
 from jobs.errors import InvalidInput
+from jobs.imports.actions import IMPORT_ACTIONS
 
 ACTIONS: dict[str, BulkAction] = {
     a.name: a for a in (AddInteraction(), ChangeStatus(), SendEmail(), SendSms())
 }
+# Imports (jobs.imports): their items are a file's rows, not accounts (``on_accounts`` false).
+ACTIONS.update({a.name: a for a in IMPORT_ACTIONS})
 
 
 def get_action(name: str) -> BulkAction:

@@ -80,7 +80,8 @@ def _command(action: BulkAction) -> click.Command:
 
 
 for _action in ACTIONS.values():
-    submit.add_command(_command(_action))
+    if getattr(_action, "on_accounts", True):  # imports have `bulkdesk import`
+        submit.add_command(_command(_action))
 
 
 def _submit(

@@ -7,8 +7,10 @@ from typing import Any
 from jobs.errors import InvalidInput
 from jobs.sources.accounts import AccountFilter, AccountSelection
 from jobs.sources.base import Source
+from jobs.sources.file_rows import FileRows
 
 SOURCES: dict[str, type[Source]] = {AccountSelection.kind: AccountSelection}
+SOURCES[FileRows.kind] = FileRows
 
 
 def source_from_dict(data: dict[str, Any]) -> Source:

@@ -1,0 +1,235 @@
+"""Staging a file's rows: read by pandas in chunks, typed column by column (vectorised, never
+row by row), and written set-based into ``import_rows`` (COPY on PostgreSQL, one
+executemany per chunk on SQLite). Duplicate keys within the file are then found in SQL.
+
+A value that is not valid is staged as NULL with a row problem naming the heading and the
+value, and the file's text of it is kept in ``raw``, so that an export can show it again.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, String, and_, func, literal, select, update
+
+from jobs.imports.reading import FileFormat, read_chunks
+from jobs.imports.specs import MATCH_RULES, STATES, Column, ImportType
+from jobs.models import ImportRow
+
+#: Rows per pandas chunk: a few MB of text at a time.
+CHUNK_ROWS = 50_000
+_MAX_INT = 2**31 - 1
+_ROWS = ImportRow.__table__
+
+
+@dataclass(frozen=True)
+class Staged:
+    rows: int
+
+
+def stage_file(
+    conn: Connection,
+    job_id: int,
+    path: Path,
+    fmt: FileFormat,
+    headings: list[tuple[str, str | None]],
+    itype: ImportType,
+    rule: str,
+    chunk_rows: int = CHUNK_ROWS,
+) -> Staged:
+    """Stage every row of the file as ``import_rows`` of the job, numbered 1..n.
+
+    Returns:
+      How many rows were staged.
+    """
+    keys = [key for _, key in headings]
+    columns = [itype.column(k) for k in keys if k]
+    needed = (
+        set(MATCH_RULES[rule][1]) if rule != "account_id" or itype.name != "accounts" else set()
+    )
+    seq = 0
+    for frame in read_chunks(path, fmt, chunk_rows):
+        frame = frame.iloc[:, : len(keys)].fillna("")
+        frame.columns = [k or f"_ignored{n}" for n, k in enumerate(keys)]
+        staged = type_chunk(frame, columns, needed, itype)
+        n = len(staged)
+        staged.insert(0, "row_no", np.arange(seq + 2, seq + 2 + n))
+        staged.insert(0, "seq", np.arange(seq + 1, seq + 1 + n))
+        staged.insert(0, "job_id", job_id)
+        _insert(conn, staged)
+        seq += n
+    return Staged(rows=seq)
+
+
+def type_chunk(
+    frame: pd.DataFrame, columns: list[Column], needed: set[str], itype: ImportType
+) -> pd.DataFrame:
+    """The chunk's values typed per their column, with each row's problems and raw text.
+
+    ``needed``: fields every row must have (the match key, where the rule needs one).
+    """
+    out = pd.DataFrame(index=frame.index)
+    problems = np.full(len(frame), "", dtype=object)
+    raw_cells: dict[str, pd.Series] = {}
+    for column in columns:
+        text = frame[column.key].astype(str).str.strip()
+        value, bad, reason = _typed(text, column)
+        empty = text == ""
+        if column.required_value or column.key in needed:
+            missing = empty.to_numpy()
+            problems = _add(problems, missing, f"{column.heading} is required")
+        problems = _add(problems, bad.to_numpy(), reason.to_numpy())
+        out[column.key] = value.where(~(bad | empty), None)
+        if bad.any():
+            raw_cells[column.heading] = text.where(bad, None)
+    out["problem"] = pd.Series(problems, index=frame.index).replace("", None)
+    raw = pd.Series(None, index=frame.index, dtype=object)
+    if raw_cells:
+        cells = pd.DataFrame(raw_cells)
+        rows = cells.notna().any(axis=1)
+        raw[rows] = [
+            json.dumps({k: v for k, v in r.items() if isinstance(v, str)}, ensure_ascii=False)
+            for r in cells[rows].to_dict("records")
+        ]
+    out["raw"] = raw
+    return out
+
+
+def _typed(text: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(typed value as text, invalid mask, reason) for one column of a chunk."""
+    given = text != ""
+    h = column.heading
+    quoted = "'" + text.str.slice(0, 40) + "'"
+    if column.kind == "int":
+        ok = text.str.fullmatch(r"\d{1,10}")
+        ok &= pd.to_numeric(text.where(ok, "0"), errors="coerce").fillna(_MAX_INT + 1) <= _MAX_INT
+        return text, given & ~ok, f"{h} " + quoted + " is not a whole number"
+    if column.kind == "decimal":
+        clean = text.str.replace(r"[\s$]", "", regex=True)
+        both = clean.str.contains(",", regex=False) & clean.str.contains(".", regex=False)
+        clean = clean.where(~both, clean.str.replace(",", "", regex=False))
+        comma = clean.str.fullmatch(r"-?\d+,\d{1,2}")
+        clean = clean.where(~comma, clean.str.replace(",", ".", regex=False))
+        ok = clean.str.fullmatch(r"-?\d{1,10}(\.\d{1,2})?")
+        reason = f"{h} " + quoted + " is not an amount (such as 1234.56)"
+        if column.key == "amount":
+            positive = pd.to_numeric(clean.where(ok, "0"), errors="coerce") > 0
+            reason = reason.where(~ok | positive, f"{h} must be more than 0")
+            ok &= positive
+        return clean, given & ~ok, reason
+    if column.kind == "date":
+        iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        us = pd.to_datetime(text, format="%m/%d/%Y", errors="coerce")
+        when = iso.fillna(us)
+        ok = when.notna() & when.dt.year.between(1900, 2100)
+        value = when.dt.strftime("%Y-%m-%d").where(ok, "")
+        return value, given & ~ok, f"{h} " + quoted + " is not a date (YYYY-MM-DD or MM/DD/YYYY)"
+    if column.kind == "ssn":
+        digits = text.str.replace(r"[\s-]", "", regex=True)
+        ok = digits.str.fullmatch(r"\d{9}")
+        value = digits.str.slice(0, 3) + "-" + digits.str.slice(3, 5) + "-" + digits.str.slice(5)
+        return value, given & ~ok, f"{h} " + quoted + " is not an SSN (9 digits)"
+    if column.kind == "state":
+        value = text.str.upper()
+        ok = value.isin(STATES)
+        return value, given & ~ok, f"{h} " + quoted + " is not a state code (such as TX)"
+    if column.kind == "choice":
+        canonical = {c.casefold(): c for c in column.choices}
+        value = text.str.casefold().map(canonical)
+        ok = value.notna()
+        reason = f"{h} " + quoted + " is not one of " + ", ".join(column.choices)
+        return value.fillna(""), given & ~ok, reason
+    if column.kind == "email":
+        ok = text.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+") & (text.str.len() <= 254)
+        return text, given & ~ok, f"{h} " + quoted + " is not an email address"
+    value = text.str.replace(r"\s+", " ", regex=True) if column.key != "note" else text
+    if column.max_length:
+        long = value.str.len() > column.max_length
+        reason = (
+            f"{h} is "
+            + value.str.len().astype(str)
+            + f" characters long; the limit is {column.max_length}"
+        )
+        return value, given & long, reason
+    return value, pd.Series(False, index=text.index), pd.Series("", index=text.index)
+
+
+def _add(problems: np.ndarray, mask: np.ndarray, reason: object) -> np.ndarray:
+    """Append ``reason`` (text, or one per row) to the rows of ``mask``."""
+    if not mask.any():
+        return problems
+    reasons = np.asarray(reason, dtype=object) if not isinstance(reason, str) else reason
+    joined = np.where(problems == "", reasons, problems + "; " + reasons)
+    return np.where(mask, joined, problems)
+
+
+def _insert(conn: Connection, staged: pd.DataFrame) -> None:
+    names = list(staged.columns)
+    if conn.dialect.name == "postgresql":
+        buf = io.StringIO()
+        staged.to_csv(buf, index=False, header=False)
+        cols = ", ".join(names)
+        raw = conn.connection.driver_connection
+        with (
+            raw.cursor() as cur,
+            cur.copy(f"COPY import_rows ({cols}) FROM STDIN (FORMAT csv)") as cp,
+        ):
+            cp.write(buf.getvalue())
+        return
+    marks = ", ".join("?" for _ in names)
+    values = staged.astype(object).where(staged.notna(), None)
+    conn.exec_driver_sql(
+        f"INSERT INTO import_rows ({', '.join(names)}, status) VALUES ({marks}, 0)",
+        list(values.itertuples(index=False, name=None)),
+    )
+
+
+def mark_duplicates(conn: Connection, job_id: int, itype: ImportType, rule: str) -> None:
+    """Rows whose key (the match key, and the type's duplicate fields) repeats an earlier
+    row's get a problem naming that row; the first of them imports."""
+    keys = list(MATCH_RULES[rule][1]) + list(itype.duplicate_fields)
+    cols = [_ROWS.c[k] for k in keys]
+    key_given = and_(*(_ROWS.c[k].is_not(None) for k in MATCH_RULES[rule][1]))
+    ranked = (
+        select(
+            _ROWS.c.seq,
+            func.min(_ROWS.c.row_no).over(partition_by=cols).label("first_row"),
+            func.row_number().over(partition_by=cols, order_by=_ROWS.c.seq).label("rank"),
+        )
+        .where(_ROWS.c.job_id == job_id, key_given)
+        .subquery()
+    )
+    what = " + ".join(MATCH_RULES[rule][0].split(" + ")) if not itype.duplicate_fields else "row"
+    message = literal(f"Duplicate {what}: the same as row ") + ranked.c.first_row.cast(String)
+    conn.execute(
+        update(_ROWS)
+        .where(_ROWS.c.job_id == job_id, _ROWS.c.seq == ranked.c.seq, ranked.c.rank > 1)
+        .values(problem=func.coalesce(_ROWS.c.problem + literal("; "), literal("")) + message)
+    )
+    if itype.name == "accounts":
+        _mark_duplicate_file_numbers(conn, job_id)
+
+
+def _mark_duplicate_file_numbers(conn: Connection, job_id: int) -> None:
+    ranked = (
+        select(
+            _ROWS.c.seq,
+            func.min(_ROWS.c.row_no).over(partition_by=_ROWS.c.file_number).label("first_row"),
+            func.row_number()
+            .over(partition_by=_ROWS.c.file_number, order_by=_ROWS.c.seq)
+            .label("rank"),
+        )
+        .where(_ROWS.c.job_id == job_id, _ROWS.c.file_number.is_not(None))
+        .subquery()
+    )
+    message = literal("Duplicate File Number: the same as row ") + ranked.c.first_row.cast(String)
+    conn.execute(
+        update(_ROWS)
+        .where(_ROWS.c.job_id == job_id, _ROWS.c.seq == ranked.c.seq, ranked.c.rank > 1)
+        .values(problem=func.coalesce(_ROWS.c.problem + literal("; "), literal("")) + message)
+    )
