@@ -65,7 +65,9 @@ def targets(db) -> Iterator[Targets]:
         conn.execute(update(table).where(table.c.id == found.no_email).values(email=None))
         conn.execute(update(table).where(table.c.id == found.bad_email).values(email="n/a"))
         conn.execute(update(table).where(table.c.id == found.no_phone).values(phone=None))
-        conn.execute(update(table).where(table.c.id == found.bad_phone).values(phone="555-0100"))
+        conn.execute(
+            update(table).where(table.c.id == found.bad_phone).values(phone="201-555-01AB")
+        )
         conn.execute(
             update(table).where(table.c.id == found.script).values(debtor_name=SCRIPT_NAME)
         )
