@@ -1,0 +1,301 @@
+"""The account grid: pages sorted on the server over the whole filter, filters, remembered
+columns, and the selection (select-all of the filter less exclusions, picked accounts),
+which a job resolves when it starts and reports if its count moved since submit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, text, update
+
+from apps.account_grid import AccountGrid
+from apps.account_grid_actions import ActionDialog
+from apps.account_grid_state import AccountGridState
+from jobs.engine import execution
+from jobs.errors import InvalidInput
+from jobs.grid.columns import CORE
+from jobs.models import Account, AuditEvent, Interaction, Job, JobItem
+from jobs.sources.accounts import AccountFilter, AccountSelection, count_drift
+from tests.helpers import interactions_per_account
+
+NOTE = {"interaction_type": "Note", "outcome": "Information only", "note": "grid"}
+
+
+def _run(db, job_id: int) -> None:
+    """Start the job and work every chunk here, in order (no broker needed)."""
+    for chunk_id in execution.start(db, job_id, chunk_size=40).chunks:
+        assert execution.claim(db, chunk_id, "test", 30)
+        execution.process_chunk(db, chunk_id, "test")
+    # chunks beyond the window are admitted one by one as others finish
+    while True:
+        with db.read() as s:
+            waiting = s.scalars(
+                text("SELECT id FROM job_chunks WHERE job_id = :j AND state != 2 ORDER BY id"),
+                {"j": job_id},
+            ).all()
+        if not waiting:
+            return
+        for chunk_id in waiting:
+            assert execution.claim(db, chunk_id, "test", 30)
+            execution.process_chunk(db, chunk_id, "test")
+
+
+def _ids(db, where: str, **params) -> set[int]:
+    with db.read() as s:
+        return set(s.scalars(text(f"SELECT id FROM accounts WHERE {where}"), params))
+
+
+def test_select_all_over_pages_less_exclusions_on_two_pages_touches_exactly_those_accounts(
+    db, service, stub_broker
+):
+    # Given alice's grid filtered to open accounts in California: several pages
+    grid = AccountGridState(service, "alice", page_size=25)
+    grid.filters.param.update(state="CA", status="Open")
+    expected = _ids(db, "state = 'CA' AND status = 'Open'")
+    assert grid.total == len(expected) and grid.pages >= 4
+    # When she selects every match, then unchecks two accounts on page 2 and one on page 4
+    grid.select_all()
+    assert grid.counter_text() == f"{len(expected):,} selected of {len(expected):,}"
+    excluded = []
+    for page, rows in ((2, (3, 17)), (4, (0,))):
+        grid.go(page)
+        for i in rows:
+            row = grid.rows[i]
+            grid.check(row["id"], row["file_number"], False)
+            excluded.append(row["id"])
+    assert grid.counter_text() == f"{len(expected) - 3:,} selected of {len(expected):,}"
+    # And launches Add Interaction on the selection from the toolbar's dialog
+    job = service.submit(
+        "alice", "add_interaction", grid.selection(), NOTE, "Grid select-all less three"
+    )
+    _run(db, job.id)
+    # Then the job's frozen items are exactly the filtered accounts less the three
+    with db.read() as s:
+        items = set(s.scalars(select(JobItem.account_id).where(JobItem.job_id == job.id)))
+    assert items == expected - set(excluded)
+    # And it touched each of them once, but for the locked ones (exceptions, untouched)
+    locked = _ids(db, "state = 'CA' AND status = 'Open' AND locked")
+    touched = interactions_per_account(db, job.id)
+    assert set(touched) == expected - set(excluded) - locked
+    assert set(touched.values()) == {1}
+    # And the job keeps the selection it was given: filter, exclusions, count at submit
+    with db.read() as s:
+        stored = s.get(Job, job.id).selection
+    assert stored["filter"] == {"state": "CA", "status": "Open"}
+    assert sorted(stored["excluded_ids"]) == sorted(excluded)
+    assert stored["count_at_submit"] == len(expected) - 3
+
+
+def test_accounts_picked_by_hand_stay_picked_across_filters_and_pages(db, service, stub_broker):
+    grid = AccountGridState(service, "bob")
+    grid.filters.state = "TX"
+    texan = grid.rows[0]
+    grid.check(texan["id"], texan["file_number"], True)
+    grid.filters.state = "NY"
+    grid.go(2)
+    new_yorker = grid.rows[5]
+    grid.check(new_yorker["id"], new_yorker["file_number"], True)
+    assert grid.counter_text() == f"2 selected of {grid.total:,}"
+    assert grid.selection() == AccountSelection(
+        account_ids=tuple(sorted((texan["id"], new_yorker["id"])))
+    )
+    job = service.submit("bob", "add_interaction", grid.selection(), NOTE, "Two by hand")
+    _run(db, job.id)
+    with db.read() as s:
+        items = set(s.scalars(select(JobItem.account_id).where(JobItem.job_id == job.id)))
+    assert items == {texan["id"], new_yorker["id"]}
+
+
+def test_a_job_says_by_how_much_its_accounts_changed_between_submit_and_start(
+    db, service, stub_broker
+):
+    # Given a select-all of the Texas "Promise to pay" accounts, submitted
+    flt = AccountFilter(state="TX", status="Promise to pay")
+    shown = service.count_targets("dave", AccountSelection(filter=flt))
+    job = service.submit(
+        "dave", "add_interaction", AccountSelection(filter=flt), NOTE, "Texas promises"
+    )
+    # When three of them leave the filter before the job starts
+    leaving = sorted(_ids(db, "state = 'TX' AND status = 'Promise to pay'"))[:3]
+    with db.write_conn() as conn:
+        conn.execute(update(Account).where(Account.id.in_(leaving)).values(state="OK"))
+    try:
+        _run(db, job.id)
+    finally:
+        with db.write_conn() as conn:
+            conn.execute(update(Account).where(Account.id.in_(leaving)).values(state="TX"))
+    # Then the job's history says how many it found at start, and by how much that differs
+    with db.read() as s:
+        said = s.scalars(
+            select(AuditEvent.summary).where(
+                AuditEvent.job_id == job.id, AuditEvent.action == "selection"
+            )
+        ).all()
+    assert said == [f"{shown - 3:,} accounts at start, 3 fewer than the {shown:,} shown at submit"]
+    assert set(interactions_per_account(db, job.id)).isdisjoint(leaving)
+
+
+def test_the_count_difference_reads_in_words():
+    assert count_drift(415, 412) == "412 accounts at start, 3 fewer than the 415 shown at submit"
+    assert count_drift(1000, 1002) == (
+        "1,002 accounts at start, 2 more than the 1,000 shown at submit"
+    )
+    assert count_drift(5, 5) is None and count_drift(None, 5) is None
+
+
+@pytest.mark.parametrize("sort", [*CORE, "last_worked", "state"])
+def test_each_column_sorts_every_page_on_the_server(db, service, sort):
+    # The whole ordering, page after page, is the database's own ORDER BY over the filter
+    # (names of clients, portfolios and collectors; unassigned accounts after every name;
+    # empty values where each database puts them).
+    named = {
+        "client": "lower(c.name), a.client_id",
+        "portfolio": "lower(p.name), a.portfolio_id",
+        "assigned_to": "CASE WHEN o.name IS NULL THEN 1 ELSE 0 END, lower(o.name), a.collector_id",
+        "debtor": "a.debtor_name",
+        "account_number": "a.account_number",
+        "current_balance": "a.current_balance",
+    }
+    for descending in (False, True):
+        order = named.get(sort, f"a.{sort}")
+        if descending:
+            order = ", ".join(f"{part} DESC" for part in order.split(", "))
+        with db.read() as s:
+            want = list(
+                s.scalars(
+                    text(
+                        "SELECT a.id FROM accounts a JOIN clients c ON c.id = a.client_id "
+                        "JOIN portfolios p ON p.id = a.portfolio_id "
+                        "LEFT JOIN collectors o ON o.id = a.collector_id "
+                        f"WHERE a.state = 'CA' ORDER BY {order}, a.id"
+                    )
+                )
+            )
+        got: list[int] = []
+        page = 1
+        while True:
+            found = service.account_grid(
+                "alice",
+                AccountFilter(state="CA"),
+                sort=sort,
+                descending=descending,
+                page=page,
+                page_size=50,
+            )
+            got += [r["id"] for r in found.rows]
+            if page * 50 >= found.total:
+                break
+            page += 1
+        assert got == want, f"sort by {sort}, descending={descending}"
+
+
+def test_filters_narrow_the_grid_as_the_database_says(db, service):
+    def ids(**criteria):
+        flt = AccountFilter.from_dict(criteria)
+        page = service.account_grid("alice", flt, page_size=500)
+        got = {r["id"] for r in page.rows}
+        assert page.total == len(got) or page.total > 500
+        return got if page.total <= 500 else page.total
+
+    assert ids(client_id=5, status="Disputed") == _ids(db, "client_id = 5 AND status = 'Disputed'")
+    assert ids(portfolio_id=3, collector_id=2) == _ids(db, "portfolio_id = 3 AND collector_id = 2")
+    assert ids(unassigned=True, state="NV") == _ids(db, "collector_id IS NULL AND state = 'NV'")
+    assert ids(min_balance=20000, max_balance=21000) == _ids(
+        db, "current_balance BETWEEN 20000 AND 21000"
+    )
+    assert ids(text="mith", state="TX") == _ids(
+        db, "lower(debtor_name) LIKE '%mith%' AND state = 'TX'"
+    )
+    assert ids(worked_from="2026-10-20", worked_to="2026-10-25") == _ids(
+        db, "last_worked BETWEEN '2026-10-20' AND '2026-10-25'"
+    )
+    # A % typed by a person is a percent sign, not "anything"
+    assert ids(text="%") == set()
+    # Bad ranges are refused with what is wrong
+    with pytest.raises(InvalidInput, match="Last Worked range starts after it ends"):
+        AccountFilter.from_dict({"worked_from": "2026-10-25", "worked_to": "2026-10-01"})
+    with pytest.raises(InvalidInput, match="not a date"):
+        AccountFilter.from_dict({"worked_from": "last tuesday"})
+
+
+def test_an_interaction_moves_last_worked_so_the_filter_and_sort_see_it(db, service, stub_broker):
+    # Given an account last worked long ago
+    with db.read() as s:
+        account = s.scalar(select(Account).where(Account.last_worked < dt.date(2026, 6, 1)))
+    today = dt.date.today()
+    # When a bulk job logs an interaction on it today
+    job = service.submit(
+        "alice",
+        "add_interaction",
+        AccountSelection(account_ids=(account.id,)),
+        {**NOTE, "interaction_date": today.isoformat()},
+        "Worked today",
+    )
+    _run(db, job.id)
+    # Then the grid shows it as worked today, and the Last Worked filter finds it
+    found = service.account_grid(
+        "alice", AccountFilter(worked_from=today, text=account.file_number)
+    )
+    assert [r["last_worked"] for r in found.rows] == [today]
+    # And an older interaction does not move it back
+    with db.write_conn() as conn:
+        conn.execute(
+            Interaction.__table__.insert().values(
+                account_id=account.id,
+                type="Note",
+                outcome="Information only",
+                note="",
+                interaction_date=dt.date(2020, 1, 1),
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+    with db.read() as s:
+        assert s.get(Account, account.id).last_worked == today
+
+
+def test_columns_are_remembered_per_user(db, service):
+    grid = AccountGridState(service, "alice")
+    grid.show_columns(["Last Worked", "declined_transactions"])
+    assert AccountGridState(service, "alice").columns == ["last_worked", "declined_transactions"]
+    assert AccountGridState(service, "bob").columns == []
+    with pytest.raises(InvalidInput, match="SSN cannot be chosen here"):
+        service.save_grid_preferences("alice", ["ssn"])
+    with pytest.raises(InvalidInput, match="no account column 'shoe size'"):
+        service.save_grid_preferences("alice", ["shoe size"])
+
+
+def test_the_header_checkbox_selects_every_match_and_unchecks_record_exclusions(sqlite_db):
+    from jobs.service import JobService
+
+    service = JobService(sqlite_db)
+    grid = AccountGrid(service, "alice")
+    s = grid.state
+    s.filters.state = "TX"
+    assert grid.toolbar.objects[0].disabled  # nothing selected: actions are off
+    # The header checkbox ticks every row of the page at once: every match is selected
+    grid.table.selection = list(range(len(s.rows)))
+    assert s.all_selected and f"{s.total:,} selected of {s.total:,}" in grid.counter.object
+    assert not grid.toolbar.objects[0].disabled
+    # Unchecking two rows records them as exclusions, shown under the counter
+    grid.table.selection = list(range(2, len(s.rows)))
+    first_two = sorted(r["file_number"] for r in s.rows[:2])
+    assert sorted(grid.exclusions.value) == first_two and grid.exclusions.visible
+    assert f"{s.total - 2:,} selected of {s.total:,}" in grid.counter.object
+    # The next page shows its rows checked; removing an exclusion selects it again
+    s.go(2)
+    assert list(grid.table.selection) == list(range(len(s.rows)))
+    grid.exclusions.value = first_two[1:]
+    assert f"{s.total - 1:,} selected of {s.total:,}" in grid.counter.object
+    # The toolbar opens an action on the selection, with its dry run before Queue
+    dialog = grid.open_action("change_status")
+    assert isinstance(dialog, ActionDialog)
+    assert f"This will touch <b>{s.total - 1:,}</b>" in dialog.count.object
+    assert dialog.queue_button.disabled
+    dialog.state.set_value("to", "On hold")
+    dialog.state.description = "Texas on hold"
+    assert dialog.review() is not None and not dialog.queue_button.disabled
+    assert "Would change" in dialog.preview[0].object
+    # Unticking the header clears the whole selection
+    grid.table.selection = []
+    assert not s.all_selected and s.selected == 0
