@@ -25,6 +25,7 @@ def make_broker(settings: Settings) -> Broker:
       ConfigError: for a URL scheme that is neither redis, amqp nor empty (``Settings``
         refuses those already).
     """
+    from jobs.imports.folder import FileInWatcher
     from jobs.worker.leases import ChunkLeases
     from jobs.worker.reaper import Reaper
 
@@ -46,6 +47,7 @@ def make_broker(settings: Settings) -> Broker:
     broker.add_middleware(ChunkLeases(), before=Retries)
     broker.add_middleware(CurrentMessage())
     broker.add_middleware(Reaper())
+    broker.add_middleware(FileInWatcher())  # the imports' file-in folder (jobs.imports.folder)
     return broker
 
 
