@@ -17,7 +17,10 @@ SEND_COMMUNICATIONS = "send_communications"
 #: May approve or reject communications sent for approval (supervisors; admins hold it).
 APPROVE_COMMUNICATIONS = "approve_communications"
 
-ALL_PERMISSIONS = (BULK_UPDATE, SEND_COMMUNICATIONS, APPROVE_COMMUNICATIONS)
+#: May export sensitive account data (SSN, birth date, email, phone) unmasked.
+UNMASK_SENSITIVE = "unmask_sensitive_data"
+
+ALL_PERMISSIONS = (BULK_UPDATE, SEND_COMMUNICATIONS, APPROVE_COMMUNICATIONS, UNMASK_SENSITIVE)
 
 ADMIN = "admin"
 USER = "user"
@@ -60,6 +63,7 @@ _PERMISSION_NAMES = {
     BULK_UPDATE: "Client Bulk Updates | Bulk Update - Interactions",
     SEND_COMMUNICATIONS: "Send emails and text messages",
     APPROVE_COMMUNICATIONS: "Approve emails and text messages sent for approval",
+    UNMASK_SENSITIVE: "Export sensitive data unmasked",
 }
 
 
