@@ -23,6 +23,11 @@ from apps.launch_state import AccountCriteria, LaunchState
 from jobs.people import permissions
 from jobs.reports.queries import JobSummary
 from jobs.service import DESCRIPTION_MAX, FieldView, JobService
+from jobs.status import JobStatus
+
+QUEUE = "Queue the bulk update"
+#: What a person without the send permission sees for a communication (seed 004).
+SEND_FOR_APPROVAL = "Send for Approval"
 
 
 def criteria_widgets(criteria: AccountCriteria) -> list[pn.viewable.Viewable]:
@@ -151,7 +156,7 @@ class LaunchForm(pn.viewable.Viewer):
         )
         self.review_button.on_click(lambda _: self.review())
         self.queue_button = pn.widgets.Button(
-            label="Queue the bulk update",
+            label=QUEUE,
             color="success",
             width=220,
             disabled=True,
@@ -222,7 +227,8 @@ class LaunchForm(pn.viewable.Viewer):
         job = self.state.submit()
         self.done.visible = job is not None
         if job is not None:
-            self.done.object = esc(f"Job {job.id} queued: {job.description}")
+            verb = "sent for approval" if job.status is JobStatus.AWAITING_APPROVAL else "queued"
+            self.done.object = esc(f"Job {job.id} {verb}: {job.description}")
             if self.on_submitted is not None:
                 self.on_submitted(job)
         return job
@@ -242,10 +248,15 @@ class LaunchForm(pn.viewable.Viewer):
         s = self.state
         assert s is not None
         self.summary.object = esc(s.summary)
+        # Without the send permission a communication goes for approval (the service decides).
+        waits = bool(s.action_name) and self.service.needs_approval(s.actor, s.action_name or "")
+        self.queue_button.label = SEND_FOR_APPROVAL if waits else QUEUE
         rows: list[pn.viewable.Viewable] = []
         self.field_errors = {"description": self.field_errors["description"]}
         for field in s.fields:
             widget = field_widget(field, s.values.get(field.name))
+            if s.values.get(field.name) is None and widget.value is not None:
+                s.set_value(field.name, widget.value)  # a Select shows its first choice
             widget.param.watch(lambda e, name=field.name: s.set_value(name, e.new), "value")
             self.field_errors[field.name] = self._error_pane(field.name)
             rows.append(widget)
@@ -327,8 +338,9 @@ class LaunchForm(pn.viewable.Viewer):
             )
         parts.append(
             pn.pane.HTML(
-                '<div style="color:#4b5563">Nothing has been changed yet. "Queue the bulk update" '
-                "runs it; changing any input asks for a new review.</div>"
+                '<div style="color:#4b5563">Nothing has been changed yet. '
+                f'"{self.queue_button.label}" runs it; changing any input asks for a new '
+                "review.</div>"
             )
         )
         self.preview[:] = parts
