@@ -2,15 +2,16 @@
 
 A notebook runs with its own folder (``notebooks/``) as working directory under JupyterLab, and
 with the project root under ``panel serve``; :func:`database_url` finds the same database in both.
-:func:`run_notebook` executes a notebook with papermill on a kernel of *this* interpreter, so the
-kernel sees the same installed Bulkdesk whatever kernels the machine has registered.
+The notebooks name the "Bulkdesk" kernel (:data:`KERNEL_NAME`): ``make lab`` registers it for the
+project's venv with :func:`install_kernel`, so any JupyterLab of the user can run them.
+:func:`run_notebook` executes a notebook with papermill on that kernel, made for *this*
+interpreter, so the kernel sees the same installed Bulkdesk whatever kernels the machine has.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import sys
 import tempfile
@@ -23,11 +24,18 @@ from dramatiq import Worker
 
 from jobs import runtime
 from jobs.config import Settings
+from jobs.errors import NotFound
+from jobs.people.permissions import Actor
 from jobs.reports.queries import JobSummary
 from jobs.service import JobService
 
-#: The name of the kernel :func:`run_notebook` registers for the current interpreter.
-KERNEL_NAME = "bulkdesk-python"
+#: The kernel the notebooks name in their metadata (``make lab`` registers it).
+KERNEL_NAME = "bulkdesk"
+#: How JupyterLab lists that kernel (launcher, kernel picker).
+KERNEL_DISPLAY_NAME = "Bulkdesk"
+#: The kernel's environment: Panel loads its JavaScript and CSS from this installation, never
+#: from a CDN, in any notebook run on it (the notebooks also ask for it themselves).
+KERNEL_ENV = {"PANEL_INLINE": "true"}
 
 
 def notebook_path(name: str) -> Path:
@@ -87,6 +95,29 @@ def connect(url: str | None = None) -> JobService:
     return JobService(runtime.database())
 
 
+def acting_user(service: JobService, user: str) -> Actor:
+    """The user a notebook acts as, held to the same rules as a login.
+
+    Parameters:
+      service: the service API.
+      user: the notebook's ``user`` parameter.
+
+    Returns:
+      That user, as the service sees them (role, permissions).
+
+    Raises:
+      NotFound: when ``user`` is empty, unknown or disabled, in words that name the parameter;
+        every call of the service checks the user again, so a user disabled later is refused.
+    """
+    try:
+        return service.actor(user or "")
+    except NotFound:
+        raise NotFound(
+            f"The notebook's user parameter is {user!r}: there is no active Bulkdesk user of "
+            "that name (`bulkdesk users list` lists them; a disabled user may not act)"
+        ) from None
+
+
 def embedded_broker() -> bool:
     """True when jobs run on in-process worker threads (no Redis or RabbitMQ configured)."""
     return runtime.settings().embedded_broker
@@ -97,7 +128,10 @@ def start_worker(threads: int = 2) -> Worker | None:
 
     Call it after :func:`connect`. With a Redis or RabbitMQ broker nothing starts here: the
     ``bulkdesk worker`` processes work the jobs. Nothing starts either when the process already
-    has workers of its own (``panel serve --setup apps/serve.py`` starts them).
+    has workers of its own (``panel serve --setup apps/serve.py`` starts them). The threads live
+    as long as the process (the notebook's kernel): a job launched after the last cell still
+    runs, and *Run All* again gets the same worker (a second worker on the same broker would
+    add dramatiq's worker middleware twice).
 
     Parameters:
       threads: worker threads to start (the first call decides).
@@ -113,11 +147,19 @@ def start_worker(threads: int = 2) -> Worker | None:
     return broker.shared_in_process_worker(broker.current(), threads)
 
 
-def stop_worker() -> None:
-    """Stop this process's in-process worker threads (their current chunks finish)."""
-    from jobs.worker import broker
-
-    broker.stop_shared_in_process_worker(broker.current())
+def how_jobs_run(worker: Worker | None) -> str:
+    """One sentence for the notebook: who works the jobs it launches, and for how long."""
+    if worker is None:
+        return (
+            "Jobs go to the configured broker; `bulkdesk worker` processes (or a served "
+            "dashboard) work them, whether or not this kernel runs."
+        )
+    threads = getattr(worker, "worker_threads", None) or "its"
+    return (
+        f"Jobs run on {threads} worker threads inside this kernel, for as long as the kernel "
+        "runs: jobs launched from the form keep running after the last cell. Shutting the kernel "
+        "down pauses them; the next Bulkdesk worker on this database resumes them."
+    )
 
 
 def wait_until_final(
@@ -152,20 +194,38 @@ def wait_until_final(
         time.sleep(poll)
 
 
+def install_kernel(*, user: bool = True, prefix: Path | None = None) -> Path:
+    """Register the "Bulkdesk" kernel: ipykernel on *this* interpreter (the project's venv).
+
+    Parameters:
+      user: into the user's Jupyter data folder (``~/.local/share/jupyter``), where every
+        JupyterLab of this user finds it; ignored with ``prefix``.
+      prefix: into ``<prefix>/share/jupyter/kernels`` instead (tests, throw-away kernels).
+
+    Returns:
+      The folder holding the kernel's ``kernel.json``.
+    """
+    from ipykernel.kernelspec import install
+
+    return Path(
+        install(
+            user=user and prefix is None,
+            prefix=str(prefix) if prefix is not None else None,
+            kernel_name=KERNEL_NAME,
+            display_name=KERNEL_DISPLAY_NAME,
+            env=dict(KERNEL_ENV),
+        )
+    )
+
+
 @contextlib.contextmanager
-def _kernel_for_this_python() -> Iterator[str]:
-    """Register a throw-away kernelspec that starts ipykernel with ``sys.executable``."""
+def kernel_for_this_python() -> Iterator[str]:
+    """A throw-away "Bulkdesk" kernel for ``sys.executable``, first on ``JUPYTER_PATH``."""
     with tempfile.TemporaryDirectory(prefix="bulkdesk-kernel-") as tmp:
-        spec_dir = Path(tmp) / "kernels" / KERNEL_NAME
-        spec_dir.mkdir(parents=True)
-        spec = {
-            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "Bulkdesk (this Python)",
-            "language": "python",
-        }
-        (spec_dir / "kernel.json").write_text(json.dumps(spec))
+        install_kernel(prefix=Path(tmp))
         before = os.environ.get("JUPYTER_PATH")
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (tmp, before) if p)
+        shared = str(Path(tmp) / "share" / "jupyter")
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (shared, before) if p)
         try:
             yield KERNEL_NAME
         finally:
@@ -198,7 +258,7 @@ def run_notebook(
     import papermill
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    with _kernel_for_this_python() as kernel:
+    with kernel_for_this_python() as kernel:
         papermill.execute_notebook(
             str(notebook),
             str(output),
@@ -222,3 +282,19 @@ def output_dir(explicit: str | None = None) -> Path:
     folder = Path(explicit) if explicit else _var_dir() / "reports"
     folder.mkdir(parents=True, exist_ok=True)
     return folder.resolve()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m jobs.notebooks install-kernel``: register the "Bulkdesk" kernel (make lab)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m jobs.notebooks", description=main.__doc__)
+    parser.add_argument("command", choices=["install-kernel"])
+    parser.add_argument("--prefix", type=Path, help="install under PREFIX/share/jupyter")
+    args = parser.parse_args(argv)
+    folder = install_kernel(prefix=args.prefix)
+    print(f'Kernel "{KERNEL_DISPLAY_NAME}" ({sys.executable}) registered in {folder}')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Panel in a notebook on a machine without internet: nothing from Panel's CDN, and words
+instead of a blank widget when the browser lacks Bokeh or Panel.
+
+``pn.extension(..., inline=True)`` puts Bokeh's and Panel's JavaScript into the notebook and
+inlines the stylesheets of what a cell shows first. A component that changes afterwards is sent
+again with Panel's cached stylesheet *links* (Panel 1.9: an HTML pane's text update re-sends
+``css/loading.css`` and the design's ``bundled/theme/default.css`` and ``native.css`` as
+``cdn.holoviz.org`` URLs, e.g. the Monitor's pager on every refresh), which an offline browser
+cannot fetch. :func:`offline_notebook` makes each such link a ``data:`` URL of the file Panel
+ships, so the stylesheet travels with the model, and returns a line that says, in the
+browser, whether Bokeh and Panel loaded and from where::
+
+    pn.extension("tabulator", "modal", inline=True)
+    offline_notebook()   # the cell's last expression: the line under the cell
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from functools import cache, wraps
+from pathlib import Path
+from typing import Any
+
+import panel as pn
+import panel.io.resources as panel_resources
+import panel.reactive as panel_reactive
+from IPython.display import HTML
+
+_PATCHED = "_bulkdesk_offline"
+
+
+@cache
+def _data_url(path: Path) -> str:
+    return "data:text/css;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def local_stylesheet_url(url: str) -> str:
+    """``url`` itself, or, for a file of Panel's CDN that this Panel ships, a ``data:`` URL of it.
+
+    Parameters:
+      url: a stylesheet's URL.
+    """
+    cdn = panel_resources.CDN_DIST
+    if not url.startswith(cdn):
+        return url
+    path = panel_resources.DIST_DIR / url[len(cdn) :].split("?")[0]
+    return _data_url(path) if path.is_file() else url
+
+
+def _keeping_inline(patch_stylesheet: Any) -> Any:
+    """Panel's ``patch_stylesheet``, then, in inline mode, no link to Panel's CDN left."""
+    if getattr(patch_stylesheet, _PATCHED, False):
+        return patch_stylesheet
+
+    @wraps(patch_stylesheet)
+    def patched(stylesheet: Any, dist_url: str) -> None:
+        patch_stylesheet(stylesheet, dist_url)
+        if not pn.config.inline:
+            return
+        try:
+            url = stylesheet.url
+        except Exception:  # an unset URL, as Panel's own function allows for
+            return
+        local = local_stylesheet_url(url)
+        if local != url:
+            stylesheet.url = local
+
+    setattr(patched, _PATCHED, True)
+    return patched
+
+
+def keep_stylesheets_inline() -> None:
+    """From now on, in inline mode, every Panel stylesheet a component is sent with is local.
+
+    Idempotent: *Run All* again wraps nothing twice.
+    """
+    for module in (panel_resources, panel_reactive):
+        module.patch_stylesheet = _keeping_inline(module.patch_stylesheet)
+
+
+#: The line under ``offline_notebook()``. It starts as a warning that appears after a few
+#: seconds; the script, when the browser runs it, replaces it with what it found. So a browser
+#: where Bokeh and Panel never loaded (no internet and a CDN, outputs not trusted) shows the
+#: warning in words instead of leaving the widgets blank without a reason.
+_CHECK_HTML = """
+<style>
+@keyframes bd-appear {{ to {{ opacity: 1; }} }}
+.bd-resources-check {{ font-size: 13px; padding: 6px 10px; border-radius: 4px; }}
+.bd-resources-check.bd-missing {{ opacity: 0; animation: bd-appear 0s 4s forwards;
+  background: #fef2f2; border: 1px solid #fecaca; color: #991b1b; }}
+.bd-resources-check.bd-outside {{ background: #fef2f2; border: 1px solid #fecaca;
+  color: #991b1b; }}
+.bd-resources-check.bd-loaded {{ color: #4b5563; padding-left: 0; }}
+</style>
+<div class="bd-resources-check bd-missing" id="{id}" role="status">{missing}</div>
+<script>
+(function () {{
+  const box = document.getElementById("{id}");
+  const started = Date.now();
+  function report() {{  // again later too: widgets fetch their stylesheets when they show
+    const elsewhere = (url) => /^https?:/.test(url) && new URL(url).host !== location.host;
+    const fetched = performance.getEntriesByType("resource").map((entry) => entry.name)
+      .concat(Array.from(document.querySelectorAll("script[src]"), (el) => el.src));
+    const hosts = Array.from(new Set(fetched.filter(elsewhere).map((u) => new URL(u).host)));
+    box.className = "bd-resources-check " + (hosts.length ? "bd-outside" : "bd-loaded");
+    box.textContent = "Bokeh " + window.Bokeh.version + " and Panel loaded " + (hosts.length
+      ? "but this page also asked " + hosts.join(", ") + " for resources: without internet "
+        + "some widgets may look wrong or stay blank."
+      : "from this installation: the widgets need no internet.");
+  }}
+  function check() {{
+    if (!box) return;
+    const bokeh = window.Bokeh;
+    if (bokeh && bokeh.Panel) {{
+      report();
+      [3000, 10000, 30000].forEach((ms) => setTimeout(report, ms));
+    }} else if (Date.now() - started < 60000) {{
+      setTimeout(check, 250);
+    }} else {{
+      box.textContent += " (" + (bokeh ? "Panel" : "Bokeh") + " is missing.)";
+    }}
+  }}
+  check();
+}})();
+</script>
+"""
+
+_MISSING = (
+    "The widgets of this notebook cannot show: Bokeh's and Panel's JavaScript has not loaded in "
+    "this browser. Run this cell again (widgets show only for cells run since the notebook was "
+    "opened). If this stays, run <code>pn.extension(..., inline=True)</code> in this cell "
+    "(see the README, <i>Analysts in JupyterLab</i>)."
+)
+
+
+def resources_check() -> HTML:
+    """A line that says, in the browser, whether Bokeh and Panel loaded and from where."""
+    element_id = f"bd-check-{time.monotonic_ns()}"
+    return HTML(_CHECK_HTML.format(id=element_id, missing=_MISSING))
+
+
+def offline_notebook() -> HTML:
+    """Keep Panel's stylesheets inline (:func:`keep_stylesheets_inline`) and return the line
+    of :func:`resources_check`, for the cell that runs ``pn.extension(..., inline=True)``."""
+    keep_stylesheets_inline()
+    return resources_check()
