@@ -13,6 +13,7 @@ import io
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
@@ -26,6 +27,8 @@ from jobs.comms import store as comms_store
 from jobs.db import Database
 from jobs.engine import ending
 from jobs.errors import ActionNotAllowed, InvalidInput, NotFound, PermissionDenied
+from jobs.exports import templates as export_templates
+from jobs.exports.templates import TemplateView
 from jobs.grid import preferences as grid_preferences
 from jobs.grid import query as grid
 from jobs.grid.preferences import GridPreferences
@@ -211,6 +214,7 @@ class JobService:
         permissions.require(who, bulk_action.permission)
         with self.db.read() as session:
             params = bulk_action.validate(parameters, session)
+            _require_what_params_need(who, bulk_action, params)
             source.check(session)
             return bulk_action.dry_run(session, source, params)
 
@@ -314,6 +318,71 @@ class JobService:
         with self.db.write_conn() as conn:
             return grid_preferences.save(conn, who.id, columns, page_size)
 
+    # -- exports (jobs.exports) -----------------------------------------------------------
+
+    def export_templates(self, actor: ActorLike) -> list[TemplateView]:
+        """The saved export templates, by name."""
+        self.actor(actor)
+        with self.db.read() as session:
+            return export_templates.list_templates(session)
+
+    def save_export_template(
+        self,
+        actor: ActorLike,
+        name: str,
+        columns: list[str] | str,
+        unmasked: list[str] | str | None = None,
+    ) -> TemplateView:
+        """Save (or replace) an export template; a template that unmasks needs the unmask
+        permission, like an export that does.
+
+        Raises:
+          PermissionDenied, InvalidInput: naming what is wrong.
+        """
+        who = self.actor(actor)
+        permissions.require(who, permissions.BULK_UPDATE)
+        with self.db.write() as session:
+            saved = export_templates.save(session, name, columns, unmasked, who.id)
+            if saved.unmasked:
+                permissions.require(who, permissions.UNMASK_SENSITIVE)
+            audit.record(
+                session.connection(),
+                "template",
+                job_id=None,
+                actor_id=who.id,
+                summary=f"{who.display_name} saved the export template “{saved.name}”",
+                details={"columns": saved.columns, "unmasked": saved.unmasked},
+            )
+            return saved
+
+    def export_file(self, actor: ActorLike, job_id: int | str) -> Path:
+        """The file of a finished export job the actor may see; the download is audited.
+
+        Raises:
+          NotFound: for a job that is not an export, not the actor's, or has no file (yet).
+        """
+        from jobs.actions.export_accounts import EXPORT, export_path
+
+        who = self.actor(actor)
+        detail = self.job(who, job_id)
+        job_number = detail.summary.id
+        with self.db.read() as session:
+            job = session.get(Job, job_number)
+            action, plan = job.action, job.plan
+        path = export_path(plan) if action == "export_accounts" else None
+        if path is None or not detail.summary.status.is_final or not path.exists():
+            raise NotFound(f"Job {job_number} has no export file to download")
+        with self.db.write_conn() as conn:
+            audit.record(
+                conn,
+                EXPORT + "_download",
+                job_id=job_number,
+                actor_id=who.id,
+                summary=f"{who.display_name} downloaded {path.name}",
+                details={"file": path.name},
+            )
+        return path
+
     # -- jobs ----------------------------------------------------------------------------
 
     def submit(
@@ -341,6 +410,7 @@ class JobService:
         waits = comms.needs_approval(bulk_action, who)
         with self.db.write() as session:
             params = bulk_action.validate(parameters, session)
+            _require_what_params_need(who, bulk_action, params)
             source.check(session)
             count = source.count(session)
             if count == 0:
@@ -961,6 +1031,13 @@ class FieldView:
             required=f.required,
             flag=f.flag,
         )
+
+
+def _require_what_params_need(who: Actor, action: BulkAction, params: Any) -> None:
+    """Permissions an action's parameters need beyond the action's own (an export that
+    unmasks sensitive columns); the action says which (``needs``)."""
+    for permission in getattr(action, "needs", lambda _params: [])(params):
+        permissions.require(who, permission)
 
 
 def _send_deliveries(delivery_ids: list[int]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from jobs.actions.add_interaction import AddInteraction
 from jobs.actions.base import BulkAction, ChunkContext, DryRun, JobContext
 from jobs.actions.change_status import ChangeStatus
+from jobs.actions.export_accounts import ExportAccounts
 from jobs.actions.send_email import SendEmail
 from jobs.actions.send_sms import SendSms
 from jobs.errors import InvalidInput
@@ -15,6 +16,7 @@ ACTIONS: dict[str, BulkAction] = {
 }
 # Imports (jobs.imports): their items are a file's rows, not accounts (``on_accounts`` false).
 ACTIONS.update({a.name: a for a in IMPORT_ACTIONS})
+ACTIONS[ExportAccounts.name] = ExportAccounts()
 
 
 def get_action(name: str) -> BulkAction:
