@@ -17,6 +17,7 @@ import panel as pn
 import param
 
 from apps.account_grid import AccountGrid
+from apps.approvals import ApprovalsPage
 from apps.display import esc, not_permitted
 from apps.history import HistoryFollower
 from apps.launch import LaunchForm
@@ -58,10 +59,15 @@ def _profile(shell: Shell) -> pn.viewable.Viewable:
     return ProfilePage(shell.service, shell.user)
 
 
+def _approvals(shell: Shell) -> pn.viewable.Viewable:
+    return ApprovalsPage(shell.service, shell.user)
+
+
 PAGES: list[PageSpec] = [
     PageSpec("Monitor", _monitor),
     PageSpec("Launch", _launch),
     PageSpec("Accounts", _accounts),
+    PageSpec("Approvals", _approvals),
     # Everyone's own settings (job completion emails), with or without the bulk permission.
     PageSpec("Profile", _profile, permission=None),
 ]
