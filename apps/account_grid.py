@@ -21,6 +21,7 @@ import panel as pn
 from bokeh.models.widgets.tables import HTMLTemplateFormatter
 
 from apps.account_grid_actions import ActionDialog
+from apps.account_grid_export import ExportDialog, ExportList
 from apps.account_grid_state import AccountGridState
 from apps.display import esc, not_permitted
 from apps.paged_table import PagedTable
@@ -88,6 +89,7 @@ class AccountGrid(pn.viewable.Viewer):
         self.state = s = AccountGridState(service, self.actor)
         self._showing = False
         self._page_ids: list[int] = []
+        self._exports_pending = False
         self.table_view = PagedTable(
             s,
             grid_frame,
@@ -192,6 +194,10 @@ class AccountGrid(pn.viewable.Viewer):
         self.bulk.on_click(lambda _: self.bulk_update())
         self.alert = pn.pane.Alert("", alert_type="danger", visible=False)
         self.modal = pn.Modal(width=900, css_classes=["bd-modal"])
+        self.exports = ExportList(service, self.actor)
+        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+            # Served: an export being written shows its file here as soon as it is ready.
+            pn.state.add_periodic_callback(self._refresh_exports, period=2000)
         self._layout = pn.Column(
             pn.pane.HTML('<h2 style="margin:0">Accounts</h2>'),
             pn.Row(
@@ -203,6 +209,7 @@ class AccountGrid(pn.viewable.Viewer):
                     self.alert,
                     pn.Row(self.info, self.column_picker, self.page_size),
                     self.table_view,
+                    self.exports,
                     sizing_mode="stretch_width",
                 ),
                 sizing_mode="stretch_width",
@@ -251,11 +258,22 @@ class AccountGrid(pn.viewable.Viewer):
             if file_number not in kept:
                 self.state.include_again(account_id)
 
-    def open_action(self, name: str) -> ActionDialog | None:
+    def open_action(self, name: str) -> ActionDialog | ExportDialog | None:
         """The toolbar: ``name``'s dialog on the selection (fields, dry run, Queue)."""
         s = self.state
         if not s.selected:
             return None
+        if name == "export_accounts":
+            export = ExportDialog(
+                self.service,
+                self.actor,
+                s.selection(),
+                s.selection_text(),
+                on_submitted=lambda _job: self._export_queued(),
+            )
+            self.modal[:] = [export]
+            self.modal.open = True
+            return export
         dialog = ActionDialog(
             self.service,
             self.actor,
@@ -268,7 +286,12 @@ class AccountGrid(pn.viewable.Viewer):
         self.modal.open = True
         return dialog
 
-    def bulk_update(self) -> ActionDialog | None:
+    def _refresh_exports(self) -> None:
+        if self.exports.unfinished() or self._exports_pending:
+            self.exports.refresh()
+            self._exports_pending = self.exports.unfinished()
+
+    def bulk_update(self) -> ActionDialog | ExportDialog | None:
         """Every account the filters match: select them all and open the first action."""
         self.state.select_all()
         return self.open_action(next(iter(self.actions))) if self.actions else None
@@ -277,6 +300,10 @@ class AccountGrid(pn.viewable.Viewer):
         """The grid filtered to one account (where File Number links lead)."""
         self.state.filters.clear()
         self.state.filters.text = file_number.strip()
+
+    def _export_queued(self) -> None:
+        self._exports_pending = True
+        self.exports.refresh()
 
     def _submitted(self, job: JobSummary) -> None:
         if self.on_submitted is not None:

@@ -15,11 +15,12 @@ import pandas as pd
 import panel as pn
 
 from apps.display import esc
-from apps.launch import field_widget
+from apps.launch import SEND_FOR_APPROVAL, field_widget
 from apps.launch_state import AccountCriteria, LaunchState
 from jobs.reports.queries import JobSummary
 from jobs.service import DESCRIPTION_MAX, JobService
 from jobs.sources.accounts import AccountFilter, AccountSelection
+from jobs.status import JobStatus
 
 
 class SelectionCriteria(AccountCriteria):
@@ -82,6 +83,8 @@ class ActionDialog(pn.viewable.Viewer):
         self.fields = pn.Column(sizing_mode="stretch_width")
         for f in s.fields:
             widget = field_widget(f, s.values.get(f.name))
+            if s.values.get(f.name) is None and widget.value is not None:
+                s.set_value(f.name, widget.value)  # a Select shows its first choice
             widget.param.watch(lambda e, name=f.name: s.set_value(name, e.new), "value")
             self.fields.append(widget)
         description = pn.widgets.TextInput.from_param(
@@ -94,8 +97,14 @@ class ActionDialog(pn.viewable.Viewer):
         self.review_button = pn.widgets.Button(
             label="Review (dry run)", color="primary", width=180, css_classes=["bd-review"]
         )
+        # Without the send permission a communication goes for approval (the service says).
+        waits = service.needs_approval(s.actor, s.action_name or "")
         self.queue_button = pn.widgets.Button(
-            label="Queue", color="success", width=160, disabled=True, css_classes=["bd-submit"]
+            label=SEND_FOR_APPROVAL if waits else "Queue",
+            color="success",
+            width=180,
+            disabled=True,
+            css_classes=["bd-submit"],
         )
         self.review_button.on_click(lambda _: self.review())
         self.queue_button.on_click(lambda _: self.submit())
@@ -127,7 +136,8 @@ class ActionDialog(pn.viewable.Viewer):
     def submit(self) -> JobSummary | None:
         job = self.state.submit()
         if job is not None:
-            self.done.object = esc(f"Job {job.id} queued: {job.description}")
+            verb = "sent for approval" if job.status is JobStatus.AWAITING_APPROVAL else "queued"
+            self.done.object = esc(f"Job {job.id} {verb}: {job.description}")
             self.done.visible = True
             self.queue_button.disabled = True
             if self.on_submitted is not None:
@@ -188,8 +198,9 @@ class ActionDialog(pn.viewable.Viewer):
             )
         parts.append(
             pn.pane.HTML(
-                '<div style="color:#4b5563">Nothing has been changed yet. "Queue" runs it; '
-                "changing any input asks for a new review.</div>"
+                '<div style="color:#4b5563">Nothing has been changed yet. '
+                f'"{self.queue_button.label}" runs it; changing any input asks for a new '
+                "review.</div>"
             )
         )
         self.preview[:] = parts
