@@ -93,8 +93,10 @@ def write_csv(
     partial = path.with_name(path.name + ".partial")
     writers = cell_writers(columns, unmasked)
     rows = 0
-    result = conn.execution_options(stream_results=True, max_row_buffer=BATCH).execute(
-        rows_select(job_id, columns)
+    # Per statement: Connection.execution_options would change the (chunk's) connection.
+    result = conn.execute(
+        rows_select(job_id, columns),
+        execution_options={"stream_results": True, "max_row_buffer": BATCH},
     )
     try:
         with open(partial, "w", newline="", encoding="utf-8") as out:
