@@ -518,7 +518,7 @@ class ImportTask(Base):
     file_name: Mapped[str] = mapped_column(String(255))
     file_size: Mapped[int] = mapped_column(BigInteger)
     encoding: Mapped[str] = mapped_column(String(16))
-    delimiter: Mapped[str] = mapped_column(String(4))
+    delimiter: Mapped[str] = mapped_column(String(16))
     #: The file's headings in order, each as ``[heading, field key]``.
     headings: Mapped[list[list[str]]] = mapped_column(JSON)
     match_by: Mapped[str] = mapped_column(String(16))
