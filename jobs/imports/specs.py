@@ -165,7 +165,9 @@ class ImportType:
             column = by_name.get(name)
             if column is None:
                 shown = heading if len(heading) <= 60 else heading[:57] + "…"
-                problems.append(f"the heading {shown!r} (column {n}) is not an {self.name} column")
+                problems.append(
+                    f"the heading {shown!r} (column {n}) is not a column of {self.name} imports"
+                )
                 continue
             if name in seen:
                 problems.append(

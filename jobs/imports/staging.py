@@ -61,6 +61,7 @@ def stage_file(
         staged.insert(0, "row_no", np.arange(seq + 2, seq + 2 + n))
         staged.insert(0, "seq", np.arange(seq + 1, seq + 1 + n))
         staged.insert(0, "job_id", job_id)
+        staged["status"] = 0
         _insert(conn, staged)
         seq += n
     return Staged(rows=seq)
@@ -184,7 +185,7 @@ def _insert(conn: Connection, staged: pd.DataFrame) -> None:
     marks = ", ".join("?" for _ in names)
     values = staged.astype(object).where(staged.notna(), None)
     conn.exec_driver_sql(
-        f"INSERT INTO import_rows ({', '.join(names)}, status) VALUES ({marks}, 0)",
+        f"INSERT INTO import_rows ({', '.join(names)}) VALUES ({marks})",
         list(values.itertuples(index=False, name=None)),
     )
 

@@ -74,7 +74,7 @@ def upgrade() -> None:
         sa.Column("file_name", sa.String(length=255), nullable=False),
         sa.Column("file_size", sa.BigInteger(), nullable=False),
         sa.Column("encoding", sa.String(length=16), nullable=False),
-        sa.Column("delimiter", sa.String(length=4), nullable=False),
+        sa.Column("delimiter", sa.String(length=16), nullable=False),
         sa.Column("headings", sa.JSON(), nullable=False),
         sa.Column("match_by", sa.String(length=16), nullable=False),
         sa.Column("rows", sa.Integer(), nullable=False),
