@@ -144,13 +144,16 @@ class AccountGrid(pn.viewable.Viewer):
         clear = pn.widgets.Button(label="Clear filters", width=130)
         clear.on_click(lambda _: s.filters.clear())
 
-        self.counter = pn.pane.HTML(css_classes=["bd-selection-counter"], width=330)
+        self.counter = pn.pane.HTML(
+            css_classes=["bd-selection-counter"], sizing_mode="stretch_width"
+        )
         self.actions = {a.name: a for a in service.actions(self.actor)}
-        self.toolbar = pn.Row(css_classes=["bd-toolbar"], sizing_mode="stretch_width")
+        self.toolbar = pn.FlexBox(css_classes=["bd-toolbar"], sizing_mode="stretch_width")
         self.action_buttons: dict[str, pn.widgets.Button] = {}
         for action in self.actions.values():
             button = pn.widgets.Button(
                 label=action.label,
+                width=24 + 8 * len(action.label),
                 disabled=True,
                 button_type="primary",
                 button_style="outline",
@@ -160,7 +163,7 @@ class AccountGrid(pn.viewable.Viewer):
             self.action_buttons[action.name] = button
             self.toolbar.append(button)
         self.clear_button = pn.widgets.Button(
-            label="Clear selection", disabled=True, css_classes=["bd-clear-selection"]
+            label="Clear selection", width=140, disabled=True, css_classes=["bd-clear-selection"]
         )
         self.clear_button.on_click(lambda _: s.clear_selection())
         self.toolbar.append(self.clear_button)
@@ -203,7 +206,8 @@ class AccountGrid(pn.viewable.Viewer):
             pn.Row(
                 pn.Column(*filters, clear, self.bulk, width=320),
                 pn.Column(
-                    pn.Row(self.counter, self.toolbar, sizing_mode="stretch_width"),
+                    self.counter,
+                    self.toolbar,
                     self.selection_note,
                     self.exclusions,
                     self.alert,
@@ -344,7 +348,8 @@ class AccountGrid(pn.viewable.Viewer):
             button.disabled = not s.selected
         self.clear_button.disabled = not (s.selected or s.all_selected)
         if s.all_selected:
-            note = f"All <b>{s.total:,}</b> accounts matching {esc(s.described)} are selected"
+            matching = "" if s.applied.is_empty() else f" matching {esc(s.described)}"
+            note = f"All <b>{s.total:,}</b> accounts{matching} are selected"
             if s.excluded:
                 note += f", less <b>{len(s.excluded):,}</b> excluded"
         elif s.picked:

@@ -252,11 +252,17 @@ class AccountGridState(PagedState):
         """What a job launched now acts on: the filter less the exclusions after select-all,
         else the accounts picked by hand."""
         if self.all_selected:
-            return AccountSelection(filter=self.applied, excluded_ids=tuple(sorted(self.excluded)))
+            return AccountSelection(
+                filter=self.applied,
+                excluded_ids=tuple(sorted(self.excluded)),
+                all_accounts=self.applied.is_empty(),
+            )
         return AccountSelection(account_ids=tuple(sorted(self.picked)))
 
     def selection_text(self) -> str:
         if self.all_selected:
             more = f", less {len(self.excluded):,} excluded" if self.excluded else ""
+            if self.applied.is_empty():
+                return f"every account{more}"
             return f"every account matching {self.described}{more}"
         return f"{len(self.picked):,} account{'s' * (len(self.picked) != 1)} picked by hand"

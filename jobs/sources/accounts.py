@@ -197,6 +197,9 @@ class AccountSelection(Source):
     account_ids: tuple[int, ...] = ()
     #: Accounts left out of a select-all.
     excluded_ids: tuple[int, ...] = ()
+    #: Every account, on purpose (the grid's select-all with no filter): without it, a
+    #: selection with no group, filter or ids is refused.
+    all_accounts: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AccountSelection:
@@ -214,6 +217,7 @@ class AccountSelection(Source):
             filter=AccountFilter.from_dict(data.get("filter")),
             account_ids=picked,
             excluded_ids=excluded,
+            all_accounts=data.get("all_accounts") is True,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -226,6 +230,8 @@ class AccountSelection(Source):
             data["account_ids"] = list(self.account_ids)
         if self.excluded_ids:
             data["excluded_ids"] = list(self.excluded_ids)
+        if self.all_accounts:
+            data["all_accounts"] = True
         return data
 
     def require_criteria(self) -> None:
@@ -235,6 +241,8 @@ class AccountSelection(Source):
         Raises:
           InvalidInput: asking for a group, accounts or a filter.
         """
+        if self.all_accounts:
+            return
         if self.group_id is None and self.filter.is_empty() and not self.account_ids:
             raise InvalidInput(
                 "Choose a group, accounts or at least one account filter", field="selection"
