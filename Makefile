@@ -23,6 +23,7 @@ demo: $(STAMP)
 	BOKEH_SIGN_SESSIONS=yes \
 	BOKEH_SECRET_KEY=$${BULKDESK_SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(32))')} \
 	$(BIN)/panel serve apps/app.py --setup apps/serve.py --auth-module apps/auth.py --port 5006 \
+		--plugins apps.task_upload \
 		--allow-websocket-origin localhost:5006 --allow-websocket-origin 127.0.0.1:5006
 
 test: $(STAMP)

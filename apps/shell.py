@@ -25,6 +25,7 @@ from apps.launch_state import AccountCriteria
 from apps.monitor import Monitor
 from apps.profile import ProfilePage
 from apps.styles import FONT, OfflineFast
+from apps.tasks import TasksPage
 from jobs.errors import NotFound
 from jobs.people import permissions
 from jobs.people.permissions import Actor
@@ -63,11 +64,16 @@ def _approvals(shell: Shell) -> pn.viewable.Viewable:
     return ApprovalsPage(shell.service, shell.user)
 
 
+def _tasks(shell: Shell) -> pn.viewable.Viewable:
+    return TasksPage(shell.service, shell.user)
+
+
 PAGES: list[PageSpec] = [
     PageSpec("Monitor", _monitor),
     PageSpec("Launch", _launch),
     PageSpec("Accounts", _accounts),
     PageSpec("Approvals", _approvals),
+    PageSpec("All System Tasks", _tasks),
     # Everyone's own settings (job completion emails), with or without the bulk permission.
     PageSpec("Profile", _profile, permission=None),
 ]
