@@ -55,7 +55,8 @@ class SendEmail(CommunicationAction):
         return func.trim(account.c.email)
 
     def render(self, row: Any, message: dict[str, Any], send_date: dt.date) -> Message:
-        values = templates.values_for(row, send_date)
+        wanted = templates.used(message["subject"], message["body"])
+        values = templates.values_for(row, send_date, wanted)
         return Message(
             file_number=row.file_number,
             debtor=row.debtor_name,

@@ -55,7 +55,7 @@ class SendSms(CommunicationAction):
         return account.c.phone
 
     def render(self, row: Any, message: dict[str, Any], send_date: dt.date) -> Message:
-        values = templates.values_for(row, send_date)
+        values = templates.values_for(row, send_date, templates.used(message["body"]))
         return Message(
             file_number=row.file_number,
             debtor=row.debtor_name,

@@ -11,6 +11,7 @@ HTML form of an email escapes the template's text and every value, so a debtor c
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 from collections.abc import Mapping
@@ -49,7 +50,8 @@ class Piece:
     placeholder: bool = False
 
 
-def parse(text: str, where: str = "template") -> list[Piece]:
+@functools.lru_cache(maxsize=256)
+def parse(text: str, where: str = "template") -> tuple[Piece, ...]:
     """Split a template into literal text and placeholders.
 
     Parameters:
@@ -84,7 +86,8 @@ def parse(text: str, where: str = "template") -> list[Piece]:
         at = match.end()
     if at < len(text):
         pieces.append(Piece(text[at:]))
-    return pieces
+    # Cached: a chunk renders the same template for thousands of accounts.
+    return tuple(pieces)
 
 
 def known_placeholders() -> str:
@@ -98,11 +101,29 @@ def render(text: str, values: Mapping[str, str], *, as_html: bool = False) -> st
     template is text, not markup); line breaks become ``<br>``.
     """
     out = []
-    for piece in parse(text):
-        part = values.get(piece.text, "") if piece.placeholder else piece.text
-        out.append(html.escape(part, quote=True) if as_html else part)
-    joined = "".join(out)
-    return joined.replace("\n", "<br>\n") if as_html else joined
+    for part, is_placeholder in _compiled(text, as_html):
+        if is_placeholder:
+            value = values.get(part, "")
+            out.append(html.escape(value, quote=True) if as_html else value)
+        else:
+            out.append(part)
+    return "".join(out)
+
+
+def used(*texts: str) -> frozenset[str]:
+    """The placeholders the templates use (so that only those values are computed)."""
+    return frozenset(p.text for t in texts for p in parse(t) if p.placeholder)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(text: str, as_html: bool) -> tuple[tuple[str, bool], ...]:
+    """The template's pieces, its literal text already escaped (and line breaks made
+    ``<br>``) for HTML: rendering then escapes only the values."""
+
+    def literal(piece: str) -> str:
+        return html.escape(piece, quote=True).replace("\n", "<br>\n") if as_html else piece
+
+    return tuple((p.text, True) if p.placeholder else (literal(p.text), False) for p in parse(text))
 
 
 def html_document(body_html: str) -> str:
@@ -113,31 +134,39 @@ def html_document(body_html: str) -> str:
     )
 
 
-def values_for(row: Any, send_date: dt.date | None) -> dict[str, str]:
+def values_for(
+    row: Any, send_date: dt.date | None, wanted: frozenset[str] | None = None
+) -> dict[str, str]:
     """The placeholders' values for one account row (debtor_name, account_number,
-    current_balance, file_number, client, creditor)."""
-    name = " ".join(str(row.debtor_name or "").split())
-    first, _, last = name.partition(" ")
-    number = str(row.account_number or "")
-    return {
-        "debtor_name": name,
-        "first_name": first,
-        "last_name": last or first,
-        "file_number": str(row.file_number or ""),
-        "account_last4": number[-4:],
-        "balance": money(row.current_balance),
-        "client": str(row.client or ""),
-        "creditor": str(row.creditor or ""),
-        "send_date": long_date(send_date) if send_date else "",
-    }
+    current_balance, file_number, client, creditor); only those in ``wanted`` if given."""
+    want = PLACEHOLDERS.keys() if wanted is None else wanted
+    values: dict[str, str] = {}
+    if want & {"debtor_name", "first_name", "last_name"}:
+        name = " ".join(str(row.debtor_name or "").split())
+        first, _, last = name.partition(" ")
+        values.update(debtor_name=name, first_name=first, last_name=last or first)
+    if "file_number" in want:
+        values["file_number"] = str(row.file_number or "")
+    if "account_last4" in want:
+        values["account_last4"] = str(row.account_number or "")[-4:]
+    if "balance" in want:
+        values["balance"] = money(row.current_balance)
+    if "client" in want:
+        values["client"] = str(row.client or "")
+    if "creditor" in want:
+        values["creditor"] = str(row.creditor or "")
+    if "send_date" in want:
+        values["send_date"] = long_date(send_date) if send_date else ""
+    return values
 
 
 def money(value: Decimal | float | None) -> str:
     if value is None:
         return ""
-    return f"${Decimal(value):,.2f}"
+    return f"${value if isinstance(value, Decimal) else Decimal(str(value)):,.2f}"
 
 
+@functools.lru_cache(maxsize=64)
 def long_date(day: dt.date) -> str:
     return f"{day.strftime('%B')} {day.day}, {day.year}"
 
