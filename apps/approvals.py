@@ -18,9 +18,13 @@ import panel as pn
 
 from apps.approvals_state import ApprovalsState
 from apps.display import esc, fmt_time
+from apps.live import start_live
 from apps.paged_table import PagedTable
 from jobs.comms.approvals import ApprovalDetail, ApprovalRow
 from jobs.service import JobService
+
+#: How often the list is read again (ms): approvals are not a second-by-second matter.
+REFRESH_MS = 5000
 
 COLUMNS = [
     "Job",
@@ -56,7 +60,7 @@ def approvals_frame(rows: list[ApprovalRow]) -> pd.DataFrame:
 class ApprovalsPage(pn.viewable.Viewer):
     """The Approvals page for ``user``."""
 
-    def __init__(self, service: JobService, user: str, **params: Any) -> None:
+    def __init__(self, service: JobService, user: str, live: bool = True, **params: Any) -> None:
         super().__init__(**params)
         self.state = s = ApprovalsState(service, user)
         self.paged = PagedTable(
@@ -118,9 +122,17 @@ class ApprovalsPage(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             max_width=1200,
         )
+        if live:
+            self._live = start_live(self._tick, period=REFRESH_MS)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout
+
+    def _tick(self) -> None:
+        # New requests show up by themselves, but not while one is being read (a refresh
+        # would take its row, and the person's place, away).
+        if self.state.chosen is None:
+            self.state.load()
 
     # -- what the person does -----------------------------------------------------------
 
