@@ -417,6 +417,7 @@ class JobService:
                 raise InvalidInput(
                     "The selection matches no accounts; nothing was queued", field="selection"
                 )
+            bulk_action.check_targets(params, session, source, count)
             stored = dump(params)
             shown = {**source.as_dict(), "text": source.describe(session), "count_at_submit": count}
             extra = comms.submission_of(bulk_action, params, session)

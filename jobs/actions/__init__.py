@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jobs.actions.add_interaction import AddInteraction
+from jobs.actions.assign import Assign
 from jobs.actions.base import BulkAction, ChunkContext, DryRun, JobContext
 from jobs.actions.change_status import ChangeStatus
 from jobs.actions.export_accounts import ExportAccounts
@@ -17,6 +18,7 @@ ACTIONS: dict[str, BulkAction] = {
 # Imports (jobs.imports): their items are a file's rows, not accounts (``on_accounts`` false).
 ACTIONS.update({a.name: a for a in IMPORT_ACTIONS})
 ACTIONS[ExportAccounts.name] = ExportAccounts()
+ACTIONS[Assign.name] = Assign()
 
 
 def get_action(name: str) -> BulkAction:

@@ -113,6 +113,9 @@ class BulkAction(abc.ABC):
     permission: ClassVar[str] = BULK_UPDATE
     #: The parameters dataclass, each field declared with ``jobs.actions.params.param``.
     Params: ClassVar[type]
+    #: It changes the accounts themselves (status, collector): two such jobs may not work on
+    #: the same accounts at once (``jobs.engine.overlap``).
+    changes_accounts: ClassVar[bool] = False
 
     # -- parameters ---------------------------------------------------------------------
 
@@ -132,6 +135,14 @@ class BulkAction(abc.ABC):
 
     def check(self, params: Any, session: Session) -> None:
         """Rules beyond what the declaration says (a date not in the future)."""
+        return None
+
+    def check_targets(self, params: Any, session: Session, source: Source, count: int) -> None:
+        """Rules that need the number of targets (more accounts to assign than selected).
+
+        Raises:
+          InvalidInput: naming the field and what is wrong with it.
+        """
         return None
 
     def load(self, stored: dict[str, Any]) -> Any:

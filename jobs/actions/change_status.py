@@ -37,6 +37,7 @@ class ChangeStatus(AccountAction):
         "closed and locked accounts become exceptions. Each item keeps the status before."
     )
     Params = ChangeStatusParams
+    changes_accounts = True
 
     def exception_reason(
         self, account: FromClause, params: ChangeStatusParams, closed: list[str]
