@@ -311,6 +311,10 @@ class Job(Base):
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: A scheduled job (a communication's send date) is not started before this time.
     not_before: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: The job this one was made from ("Retry exceptions", "Undo"), and how (``link``).
+    parent_job_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    #: ``retry`` or ``undo`` when there is a parent.
+    link: Mapped[str | None] = mapped_column(String(16))
 
 
 class ItemOutcome:
