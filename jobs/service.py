@@ -21,11 +21,12 @@ from sqlalchemy import func, select, update
 from jobs import audit
 from jobs.actions import ACTIONS, BulkAction, DryRun, get_action
 from jobs.actions.params import Field, dump
+from jobs.actions.undo import REVERSIBLE
 from jobs.comms import action as comms
 from jobs.comms import approvals
 from jobs.comms import store as comms_store
 from jobs.db import Database
-from jobs.engine import ending
+from jobs.engine import ending, overlap
 from jobs.errors import ActionNotAllowed, InvalidInput, NotFound, PermissionDenied
 from jobs.exports import templates as export_templates
 from jobs.exports.templates import TemplateView
@@ -48,7 +49,7 @@ from jobs.people import permissions
 from jobs.people.permissions import Actor
 from jobs.reports import queries
 from jobs.reports.queries import ItemRow, JobDetail, JobFilter, JobSummary, Page
-from jobs.sources import AccountFilter, AccountSelection, Source
+from jobs.sources import AccountFilter, AccountSelection, JobItemsSource, Source
 from jobs.status import JobStatus
 
 if TYPE_CHECKING:
@@ -392,8 +393,12 @@ class JobService:
         source: Source,
         parameters: dict[str, Any],
         description: str,
+        *,
+        parent: tuple[int, str] | None = None,
     ) -> JobSummary:
         """Queue a bulk job; it is visible at once and starts when a worker takes it.
+
+        ``parent``: (job id, ``retry`` or ``undo``) for a job made from an earlier one.
 
         Raises:
           PermissionDenied: when the actor may not run this action.
@@ -418,6 +423,9 @@ class JobService:
                     "The selection matches no accounts; nothing was queued", field="selection"
                 )
             bulk_action.check_targets(params, session, source, count)
+            clash = overlap.first_overlap(session, source, bulk_action)
+            if clash is not None:
+                raise InvalidInput(clash.sentence(), field="selection")
             stored = dump(params)
             shown = {**source.as_dict(), "text": source.describe(session), "count_at_submit": count}
             extra = comms.submission_of(bulk_action, params, session)
@@ -432,6 +440,8 @@ class JobService:
                 last_progress_at=now if heard and not waits else None,
                 plan=extra.plan,
                 not_before=extra.not_before,
+                parent_job_id=parent[0] if parent else None,
+                link=parent[1] if parent else None,
             )
             session.add(job)
             session.flush()
@@ -596,6 +606,8 @@ class JobService:
                 selection_text=job.selection.get("text", ""),
                 error=job.error,
                 events=queries.job_events(session, job.id),
+                parent=(job.parent_job_id, job.link) if job.parent_job_id else None,
+                children=queries.job_children(session, who, job.id),
             )
 
     def job_items(
@@ -681,6 +693,72 @@ class JobService:
             frame = pd.read_sql(query, session.connection())
         frame["outcome"] = frame["outcome"].map(ItemOutcome.LABELS)
         return frame
+
+    def retry_exceptions(self, actor: ActorLike, job_id: int | str) -> JobSummary:
+        """Queue a new job, with the same action and parameters, over exactly the items that
+        ended as exceptions in a finished job; the new job names it as its parent.
+
+        Raises:
+          NotFound, PermissionDenied, ActionNotAllowed: with the reason in words.
+        """
+        who = self.actor(actor)
+        parent = self._target(who, job_id)
+        if not parent.status.is_final:
+            raise ActionNotAllowed(
+                f"Job {parent.id} is {parent.status.label}; its exceptions can be retried "
+                "when it has ended"
+            )
+        if parent.exceptions == 0:
+            raise ActionNotAllowed(f"Job {parent.id} has no exceptions to retry")
+        with self.db.read() as session:
+            stored = session.scalar(select(Job.parameters).where(Job.id == parent.id)) or {}
+        return self.submit(
+            who,
+            parent.action,
+            JobItemsSource(parent.id, "exceptions"),
+            dict(stored),
+            _clip(f"Retry of job {parent.id}: {parent.description}"),
+            parent=(parent.id, "retry"),
+        )
+
+    def undo(self, actor: ActorLike, job_id: int | str) -> JobSummary:
+        """Queue a job that puts back what a finished Change Status or Assign job changed,
+        where the accounts still have the value it gave (see ``jobs.actions.undo``).
+
+        Raises:
+          NotFound, PermissionDenied, ActionNotAllowed, InvalidInput: with the reason.
+        """
+        who = self.actor(actor)
+        parent = self._target(who, job_id)
+        if parent.action not in REVERSIBLE:
+            raise ActionNotAllowed(
+                f"Job {parent.id} cannot be undone: only Change Status and Assign jobs can"
+            )
+        if not parent.status.is_final:
+            raise ActionNotAllowed(
+                f"Job {parent.id} is {parent.status.label}; it can be undone when it has ended"
+            )
+        if parent.ok == 0:
+            raise ActionNotAllowed(f"Job {parent.id} changed no account; there is nothing to undo")
+        with self.db.read() as session:
+            earlier = session.scalar(
+                select(Job.id).where(
+                    Job.parent_job_id == parent.id,
+                    Job.link == "undo",
+                    Job.deleted_at.is_(None),
+                    Job.status.not_in([int(JobStatus.FAILED), int(JobStatus.STOPPED)]),
+                )
+            )
+        if earlier is not None:
+            raise ActionNotAllowed(f"Job {parent.id} is already undone by job {earlier}")
+        return self.submit(
+            who,
+            "undo",
+            JobItemsSource(parent.id, "changed"),
+            {"of_job": parent.id},
+            _clip(f"Undo of job {parent.id}: {parent.description}"),
+            parent=(parent.id, "undo"),
+        )
 
     def stop(self, actor: ActorLike, job_id: int) -> JobSummary:
         """Stop an In progress job; its unprocessed items stay untouched.
@@ -1124,6 +1202,11 @@ def _outcome(value: str | int | None) -> int | None:
         f"Unknown outcome {value!r}; expected one of: " + ", ".join(ItemOutcome.LABELS.values()),
         field="outcome",
     )
+
+
+def _clip(text: str) -> str:
+    """A description made from another one, kept within the limit."""
+    return text if len(text) <= DESCRIPTION_MAX else text[: DESCRIPTION_MAX - 1] + "…"
 
 
 def _clean_description(text: str | None) -> str:

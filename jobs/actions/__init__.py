@@ -9,6 +9,7 @@ from jobs.actions.change_status import ChangeStatus
 from jobs.actions.export_accounts import ExportAccounts
 from jobs.actions.send_email import SendEmail
 from jobs.actions.send_sms import SendSms
+from jobs.actions.undo import Undo
 from jobs.errors import InvalidInput
 from jobs.imports.actions import IMPORT_ACTIONS
 
@@ -19,6 +20,7 @@ ACTIONS: dict[str, BulkAction] = {
 ACTIONS.update({a.name: a for a in IMPORT_ACTIONS})
 ACTIONS[ExportAccounts.name] = ExportAccounts()
 ACTIONS[Assign.name] = Assign()
+ACTIONS[Undo.name] = Undo()
 
 
 def get_action(name: str) -> BulkAction:

@@ -195,6 +195,8 @@ class Assign(AccountAction):
         # Items that already carry a planned collector (a retry of an assignment) keep it.
         unplanned = items & JobItem.payload.is_(None)
         total = conn.scalar(select(func.count()).where(unplanned)) or 0
+        if total == 0:  # every item came planned (a retry): nothing to distribute
+            return {"seed": seed, "shares": [], "left_out": 0, "retry": True}
         counts = counts_for(shares, total)
         big = BigInteger()
         order = (cast(JobItem.seq, big) * literal(MULTIPLIER, big) + literal(seed, big)) % literal(

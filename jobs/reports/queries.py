@@ -132,6 +132,18 @@ class JobDetail:
     selection_text: str
     error: str | None
     events: list[AuditRow] = field(default_factory=list)
+    #: (job id, ``retry`` | ``undo``): the job this one was made from.
+    parent: tuple[int, str] | None = None
+    #: The retries and undos made from this job that the viewer may see: (id, link, status).
+    children: list[tuple[int, str, JobStatus]] = field(default_factory=list)
+
+    def links(self) -> list[str]:
+        """The job's links in words: "Retry of job 12", "Undone by job 15"."""
+        words = {"retry": "Retry of job {}", "undo": "Undo of job {}"}
+        back = {"retry": "Exceptions retried by job {} ({})", "undo": "Undone by job {} ({})"}
+        out = [words[self.parent[1]].format(self.parent[0])] if self.parent else []
+        out += [back[link].format(i, status.label) for i, link, status in self.children]
+        return out
 
 
 @dataclass(frozen=True)
@@ -760,3 +772,13 @@ def item_rows_select(job_id: int, outcome: int | None = None) -> Select[Any]:
     if outcome is not None:
         query = query.where(JobItem.outcome == outcome)
     return query
+
+
+def job_children(session: Session, who: Actor, job_id: int) -> list[tuple[int, str, JobStatus]]:
+    """The retries and undos made from ``job_id`` that ``who`` may see, oldest first."""
+    query = select(Job.id, Job.link, Job.status).where(
+        Job.parent_job_id == job_id, Job.deleted_at.is_(None)
+    )
+    if not who.is_admin:
+        query = query.where(Job.owner_id == who.id)
+    return [(i, link, JobStatus(st)) for i, link, st in session.execute(query.order_by(Job.id))]

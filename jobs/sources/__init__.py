@@ -8,9 +8,11 @@ from jobs.errors import InvalidInput
 from jobs.sources.accounts import AccountFilter, AccountSelection
 from jobs.sources.base import Source
 from jobs.sources.file_rows import FileRows
+from jobs.sources.job_items import JobItemsSource
 
 SOURCES: dict[str, type[Source]] = {AccountSelection.kind: AccountSelection}
 SOURCES[FileRows.kind] = FileRows
+SOURCES[JobItemsSource.kind] = JobItemsSource
 
 
 def source_from_dict(data: dict[str, Any]) -> Source:
@@ -26,4 +28,11 @@ def source_from_dict(data: dict[str, Any]) -> Source:
         raise InvalidInput(f"Unknown kind of source {kind!r}", field="selection") from None
 
 
-__all__ = ["SOURCES", "AccountFilter", "AccountSelection", "Source", "source_from_dict"]
+__all__ = [
+    "SOURCES",
+    "AccountFilter",
+    "AccountSelection",
+    "JobItemsSource",
+    "Source",
+    "source_from_dict",
+]
