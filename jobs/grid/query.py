@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import Session
 
 from jobs.errors import InvalidInput
@@ -20,6 +21,8 @@ from jobs.grid.columns import COLUMNS, CORE, OPTIONAL, SORTABLE
 from jobs.models import Account, AccountStatus, Client, Collector, Portfolio
 
 MAX_PAGE_SIZE = 500
+#: From this many matches on, a page walks the sort's index on SQLite (see ``_walk``).
+WALK_FROM = 10_000
 #: Where accounts assigned to nobody come in a sort by Assigned To: after every name.
 UNASSIGNED = "(unassigned)"
 
@@ -65,15 +68,14 @@ def grid_page(
     else:
         total = session.scalar(select(func.count()).select_from(Account).where(where)) or 0
         order = col.sort.desc() if descending else col.sort.asc()
-        ids = list(
-            session.scalars(
-                select(Account.id)
-                .where(where)
-                .order_by(order, Account.id.asc())
-                .limit(page_size)
-                .offset(offset)
-            )
+        query = (
+            select(Account.id)
+            .where(where)
+            .order_by(order, Account.id.asc())
+            .limit(page_size)
+            .offset(offset)
         )
+        ids = list(session.scalars(_walk(session, query, col.sort, total)))
     return GridPage(rows_of(session, ids), total, page, page_size)
 
 
@@ -101,17 +103,42 @@ def _group_walk(
             offset -= n
             continue
         in_group = key.is_(None) if group is None else key == group
-        ids += session.scalars(
+        query = (
             select(Account.id)
             .where(where, in_group)
             .order_by(key, Account.id.asc())
             .limit(limit - len(ids))
             .offset(offset)
         )
+        ids += session.scalars(_walk(session, query, key, n))
         offset = 0
         if len(ids) >= limit:
             break
     return ids, total
+
+
+def _walk(session: Session, query: Any, key: Any, matches: int) -> Any:
+    """On SQLite, read a page of many matches by walking the sort's ``(column, id)`` index.
+
+    SQLite's planner prefers an index on a filtered column (a balance range, a state) and
+    then sorts every match for one page: 0.3-0.7 s at a million accounts, where walking the
+    sort's index until a page is found takes a few milliseconds when the matches are many
+    (a page of 25 reads about 25 × accounts / matches rows). PostgreSQL weighs both itself.
+    """
+    if matches < WALK_FROM or session.get_bind().dialect.name != "sqlite":
+        return query
+    index = _sqlite_sort_index(session, key.key)
+    return query.with_hint(Account, f"INDEXED BY {index}", "sqlite") if index else query
+
+
+def _sqlite_sort_index(session: Session, column: str) -> str | None:
+    """The index whose columns are ``column`` then the id (or ``column`` alone, unique)."""
+    conn = session.connection()
+    for _seq, name, unique, *_ in conn.exec_driver_sql("PRAGMA index_list(accounts)"):
+        columns = [r[2] for r in conn.exec_driver_sql(f"PRAGMA index_info('{name}')")]
+        if columns == [column, "id"] or (unique and columns == [column]):
+            return str(name)
+    return None
 
 
 def rows_of(session: Session, ids: list[int]) -> list[dict[str, Any]]:
@@ -164,3 +191,12 @@ def choices(session: Session) -> GridChoices:
             )
         ),
     )
+
+
+def _sqlite_from_hint(self: SQLiteCompiler, table: Any, text: str | None) -> str | None:
+    return text
+
+
+# SQLAlchemy's SQLite compiler drops table hints; SQLite's one (INDEXED BY) goes after the
+# table's name, which is where the base compiler puts a hint's text when it keeps it.
+SQLiteCompiler.get_from_hint_text = _sqlite_from_hint  # type: ignore[method-assign]
