@@ -702,6 +702,23 @@ class JobService:
           NotFound, PermissionDenied, ActionNotAllowed: with the reason in words.
         """
         who = self.actor(actor)
+        parent, stored = self._retryable(who, job_id)
+        return self.submit(
+            who,
+            parent.action,
+            JobItemsSource(parent.id, "exceptions"),
+            stored,
+            _clip(f"Retry of job {parent.id}: {parent.description}"),
+            parent=(parent.id, "retry"),
+        )
+
+    def preview_retry(self, actor: ActorLike, job_id: int | str) -> DryRun:
+        """The dry run of :meth:`retry_exceptions` (what it would do now), writing nothing."""
+        who = self.actor(actor)
+        parent, stored = self._retryable(who, job_id)
+        return self.dry_run(who, parent.action, JobItemsSource(parent.id, "exceptions"), stored)
+
+    def _retryable(self, who: Actor, job_id: int | str) -> tuple[JobSummary, dict[str, Any]]:
         parent = self._target(who, job_id)
         if not parent.status.is_final:
             raise ActionNotAllowed(
@@ -712,14 +729,7 @@ class JobService:
             raise ActionNotAllowed(f"Job {parent.id} has no exceptions to retry")
         with self.db.read() as session:
             stored = session.scalar(select(Job.parameters).where(Job.id == parent.id)) or {}
-        return self.submit(
-            who,
-            parent.action,
-            JobItemsSource(parent.id, "exceptions"),
-            dict(stored),
-            _clip(f"Retry of job {parent.id}: {parent.description}"),
-            parent=(parent.id, "retry"),
-        )
+        return parent, dict(stored)
 
     def undo(self, actor: ActorLike, job_id: int | str) -> JobSummary:
         """Queue a job that puts back what a finished Change Status or Assign job changed,
@@ -729,6 +739,24 @@ class JobService:
           NotFound, PermissionDenied, ActionNotAllowed, InvalidInput: with the reason.
         """
         who = self.actor(actor)
+        parent = self._undoable(who, job_id)
+        return self.submit(
+            who,
+            "undo",
+            JobItemsSource(parent.id, "changed"),
+            {"of_job": parent.id},
+            _clip(f"Undo of job {parent.id}: {parent.description}"),
+            parent=(parent.id, "undo"),
+        )
+
+    def preview_undo(self, actor: ActorLike, job_id: int | str) -> DryRun:
+        """The dry run of :meth:`undo` (what it would put back now), writing nothing."""
+        who = self.actor(actor)
+        parent = self._undoable(who, job_id)
+        source = JobItemsSource(parent.id, "changed")
+        return self.dry_run(who, "undo", source, {"of_job": parent.id})
+
+    def _undoable(self, who: Actor, job_id: int | str) -> JobSummary:
         parent = self._target(who, job_id)
         if parent.action not in REVERSIBLE:
             raise ActionNotAllowed(
@@ -751,14 +779,7 @@ class JobService:
             )
         if earlier is not None:
             raise ActionNotAllowed(f"Job {parent.id} is already undone by job {earlier}")
-        return self.submit(
-            who,
-            "undo",
-            JobItemsSource(parent.id, "changed"),
-            {"of_job": parent.id},
-            _clip(f"Undo of job {parent.id}: {parent.description}"),
-            parent=(parent.id, "undo"),
-        )
+        return parent
 
     def stop(self, actor: ActorLike, job_id: int) -> JobSummary:
         """Stop an In progress job; its unprocessed items stay untouched.

@@ -81,6 +81,8 @@ def test_retry_exceptions_runs_over_exactly_the_exceptions_and_both_jobs_show_th
     # Someone unlocks the locked accounts, then alice retries the exceptions
     with db.write_conn() as conn:
         conn.execute(update(Account).where(Account.id.in_(locked)).values(locked=False))
+    preview = service.preview_retry("alice", first.id)
+    assert (preview.total, preview.touch) == (len(exceptions), len(locked))
     retry = service.retry_exceptions("alice", first.id)
     done = wait_for(service, "alice", retry.id)
 
@@ -134,6 +136,15 @@ def test_undo_restores_statuses_except_accounts_changed_since(db, service, stub_
     moved = min(changed)
     with db.write_conn() as conn:
         conn.execute(update(Account).where(Account.id == moved).values(status="Payment plan"))
+
+    # The preview says what the undo would do, and writes nothing
+    preview = service.preview_undo("alice", job.id)
+    assert (preview.total, preview.touch) == (len(changed), len(changed) - 1)
+    assert preview.exceptions == {"Changed since the job: now Payment plan": 1}
+    assert {(x["before"], x["after"]) for x in preview.sample} <= {
+        ("On hold", before[a]) for a in changed
+    }
+    assert _status(db)[min(changed - {moved})] == "On hold"
 
     undo = service.undo("alice", job.id)
     done = wait_for(service, "alice", undo.id)

@@ -60,6 +60,8 @@ class Undo(BulkAction):
     )
     Params = UndoParams
     changes_accounts = True
+    #: Launched from a finished job ("Undo"), not on an account selection.
+    on_accounts = False
 
     def check(self, params: UndoParams, session: Session) -> None:
         parent = session.get(Job, params.of_job)
