@@ -18,6 +18,7 @@ import panel as pn
 import param
 
 from apps.display import esc, fmt_duration, fmt_time, status_badge
+from apps.follow_up import FollowUp
 from apps.items_state import JobItemsState
 from apps.paged_table import PagedTable
 from jobs.errors import BulkdeskError
@@ -107,10 +108,12 @@ class JobStatusView(pn.viewable.Viewer):
             label="Export CSV",
             width=140,
         )
+        self.follow_up = FollowUp(service, user, self.job_id)
         self._layout = pn.Column(
             self._heading,
             self._counters,
             self._progress,
+            self.follow_up,
             pn.Row(
                 pn.widgets.Select.from_param(self.items.param.outcome, width=180),
                 pn.Spacer(),
@@ -151,6 +154,8 @@ class JobStatusView(pn.viewable.Viewer):
         self._counters.object = counters_html(summary)
         self._progress.value = int(round(100 * summary.progress))
         self._progress.bar_color = BAR_COLORS.get(summary.status, "primary")
+        if moving:
+            self.follow_up.update(summary)
         if moving or not self.items.version:
             self.items.load()
 
