@@ -227,3 +227,31 @@ def test_each_actions_options_come_from_its_declaration(cli):
     status = " ".join(cli("submit", "change-status", "--help").stdout.split())
     assert "--to" in status and "--type" not in status
     assert "--dry-run" in status and "0 Completed, 1 Completed with exceptions" in status
+
+
+def test_assign_then_undo_from_the_cli_each_previewed_first(cli):
+    assign = ("submit", "assign", "--as", "admin", "--group", "Big reassignment pool")
+    dry = cli(*assign, "--to", "Maria Gonzalez = 5", "--description", "Preview", "--dry-run")
+    assert "Would change 5 of " in dry.stdout and "Nothing was queued." in dry.stdout
+    # Numbers above the selection are refused where they are typed
+    too_many = cli(*assign, "--to", "Maria Gonzalez = 99999", "--description", "No", ok=False)
+    assert too_many.returncode == 2
+    assert "the numbers add up to 99,999 accounts, but only" in too_many.stderr
+    run = cli(
+        *assign, "--to", "Maria Gonzalez = 5", "--description", "Five to Maria", "--wait", ok=False
+    )
+    assert run.returncode in (0, 1), run.stderr
+    job_id = run.stdout.split()[1]
+    shown = cli("show", job_id, "--as", "admin", "--items", "Ok").stdout
+    assert "→ Maria Gonzalez" in shown
+    # The undo says what it would put back, then does it
+    preview = cli("undo", job_id, "--as", "admin", "--dry-run").stdout
+    assert f"Dry run of the undo of job {job_id}:" in preview and "Nothing was queued." in preview
+    undone = cli("undo", job_id, "--as", "admin", "--wait", ok=False)
+    assert undone.returncode in (0, 1), undone.stderr
+    assert f"queued: Undo of job {job_id}: Five to Maria" in undone.stdout
+    again = cli("undo", job_id, "--as", "admin", ok=False)
+    assert again.returncode == 2 and "already undone by job" in again.stderr
+    # Someone else's job is not found, in the same words as a job that does not exist
+    hidden = cli("retry", job_id, "--as", "bob", ok=False)
+    assert f"Job {job_id} was not found" in hidden.stderr

@@ -290,6 +290,7 @@ def audit(date_from: str, date_to: str, username: str, user: str, out_dir: str |
 
 from jobs.cli.approvals import COMMANDS as approval_commands  # noqa: E402
 from jobs.cli.exports import export  # noqa: E402
+from jobs.cli.follow_up import COMMANDS as follow_up_commands  # noqa: E402
 from jobs.cli.imports import imports  # noqa: E402
 from jobs.cli.profile import profile  # noqa: E402
 from jobs.cli.submit import submit  # noqa: E402
@@ -300,7 +301,7 @@ main.add_command(users)
 main.add_command(profile)
 main.add_command(imports)
 main.add_command(export)
-for _command in approval_commands:
+for _command in [*approval_commands, *follow_up_commands]:
     main.add_command(_command)
 
 
