@@ -53,7 +53,7 @@ def criteria_widgets(criteria: AccountCriteria) -> list[pn.viewable.Viewable]:
     ]
 
 
-def field_widget(field: FieldView, value: Any) -> pn.widgets.Widget:
+def field_widget(field: FieldView, value: Any) -> pn.widgets.Widget | pn.widgets.CompositeWidget:
     """The widget for one declared parameter."""
     css = [f"bd-field-{field.name}"]
     common = {"label": field.label, "css_classes": css, "sizing_mode": "stretch_width"}
@@ -68,6 +68,12 @@ def field_widget(field: FieldView, value: Any) -> pn.widgets.Widget:
         return pn.widgets.DatePicker(value=value, **{**common, "sizing_mode": "fixed"}, width=170)
     if field.kind == "int":
         return pn.widgets.IntInput(value=value, **common)
+    if field.kind == "allocation":
+        from apps.allocation import AllocationInput
+
+        return AllocationInput(
+            label=field.label, options=field.options, value=value or "", css_classes=css
+        )
     text = {"value": value or "", "placeholder": field.help, **common}
     if field.max_length:
         text["max_length"] = field.max_length

@@ -199,7 +199,10 @@ class JobService:
         self.actor(actor)
         bulk_action = get_action(action)
         with self.db.read() as session:
-            return [FieldView.of(f, f.options(session)) for f in bulk_action.fields()]
+            return [
+                FieldView.of(f, f.options(session) or f.suggested(session))
+                for f in bulk_action.fields()
+            ]
 
     def dry_run(
         self, actor: ActorLike, action: str, source: Source, parameters: dict[str, Any]
@@ -1118,7 +1121,9 @@ class FieldView:
 
     @classmethod
     def of(cls, f: Field, options: list[str]) -> FieldView:
-        kind = {dt.date: "date", int: "int"}.get(f.type, "choice" if options else "text")
+        kind = f.widget or {dt.date: "date", int: "int"}.get(
+            f.type, "choice" if options else "text"
+        )
         return cls(
             name=f.name,
             label=f.label,

@@ -52,6 +52,13 @@ MULTIPLIER = 2654435761
 MODULUS = 4294967296
 
 
+def active_collectors(session: Session) -> list[str]:
+    """The names of the collectors accounts can be assigned to, by name."""
+    return list(
+        session.scalars(select(Collector.name).where(Collector.active).order_by(Collector.name))
+    )
+
+
 @dataclass(frozen=True)
 class AssignParams:
     assign_to: str = param(
@@ -63,6 +70,8 @@ class AssignParams:
         ),
         max_length=2000,
         cli="to",
+        suggestions=lambda session: [UNASSIGN, *active_collectors(session)],
+        widget="allocation",
     )
     credit_payments: str = param(
         label="Credit payments",
@@ -258,7 +267,10 @@ class Assign(AccountAction):
             select(Collector.name).where(Collector.id == account.c.collector_id).scalar_subquery(),
             literal("Unassigned"),
         )
-        return before, literal(params.assign_to)
+        names = [p.partition("=")[0].strip() for p in re.split(r"[;\n]", params.assign_to)]
+        names = [n for n in names if n]
+        after = names[0] if len(names) == 1 else "one of " + ", ".join(names) + " (at random)"
+        return before, literal(after)
 
     def apply(self, conn: Connection, chunk: ChunkContext) -> None:
         params: AssignParams = chunk.params

@@ -45,6 +45,10 @@ class Field:
     required: bool = True
     #: The CLI flag without dashes (``to`` for ``--to``); default the name with dashes.
     cli: str | None = None
+    #: Values a form offers to pick from without the field being limited to them (the
+    #: collectors an allocation names); ``widget`` names a form widget for such a field.
+    suggestions: Choices | None = None
+    widget: str | None = None
 
     @property
     def flag(self) -> str:
@@ -52,13 +56,21 @@ class Field:
 
     def options(self, session: Session) -> list[str]:
         """The choices now (empty for a free field)."""
-        if self.choices is None:
-            return []
-        return list(self.choices(session) if callable(self.choices) else self.choices)
+        return _now(self.choices, session)
+
+    def suggested(self, session: Session) -> list[str]:
+        """What a form offers to pick from (empty when nothing is suggested)."""
+        return _now(self.suggestions, session)
 
     def initial(self) -> Any:
         """The value a fresh form shows."""
         return dt.date.today() if self.default == TODAY else self.default
+
+
+def _now(choices: Choices | None, session: Session) -> list[str]:
+    if choices is None:
+        return []
+    return list(choices(session) if callable(choices) else choices)
 
 
 def param(
@@ -71,6 +83,8 @@ def param(
     multiline: bool = False,
     required: bool = True,
     cli: str | None = None,
+    suggestions: Choices | None = None,
+    widget: str | None = None,
 ) -> Any:
     """Declare a parameter of a bulk action (a dataclass field with its description)."""
     spec = {
@@ -82,6 +96,8 @@ def param(
         "multiline": multiline,
         "required": required,
         "cli": cli,
+        "suggestions": suggestions,
+        "widget": widget,
     }
     return dataclasses.field(default=None, metadata={_KEY: spec})
 
