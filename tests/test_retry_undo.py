@@ -185,14 +185,23 @@ def test_undo_of_an_assignment_restores_collectors_and_payment_credit(db, servic
         assert set(s.scalars(select(Account.collector_id).where(Account.id.in_(changed)))) == {
             hannah
         }
+    # Since the job, one moved payment was credited to someone else by hand
+    with db.read() as s:
+        elsewhere = s.scalar(
+            select(Payment.id).where(Payment.account_id.in_(changed)).order_by(Payment.id)
+        )
+        priya = s.scalar(select(Collector.id).where(Collector.name == "Priya Raman"))
+    with db.write_conn() as conn:
+        conn.execute(update(Payment).where(Payment.id == elsewhere).values(collector_id=priya))
     undo = service.undo("admin", job.id)
     wait_for(service, "admin", undo.id)
     with db.read() as s:
         after = dict(s.execute(select(Account.id, Account.collector_id)).all())
         credit_after = dict(s.execute(select(Payment.id, Payment.collector_id)).all())
     assert {a: after[a] for a in changed} == {a: before[a] for a in changed}
-    # Payments whose credit the job moved are credited back to the collector before
-    assert credit_after == credit_before
+    # Payments still credited to the job's collector are credited back to the one before;
+    # the one credited elsewhere since keeps that credit
+    assert credit_after == {**credit_before, elsewhere: priya}
 
 
 def test_undo_is_refused_for_actions_it_cannot_reverse(db, service, stub_worker):
