@@ -38,7 +38,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 #: when Panel found no Bokeh to run on.
 RESOURCE_ERROR = re.compile(
     r"Failed to load resource|net::ERR_|Bokeh or Panel library is missing|"
-    r"Refused to (load|apply)|Loading (module|chunk) .* failed|Could not load",
+    r"Refused to (load|apply)|Loading (module|chunk) .* failed",
     re.IGNORECASE,
 )
 

@@ -1,22 +1,31 @@
-"""Panel in a notebook on a machine without internet: nothing from Panel's CDN, and words
-instead of a blank widget when the browser lacks Bokeh or Panel.
+"""Panel in a notebook as an analyst needs it: nothing from Panel's CDN (so it works without
+internet), words instead of a blank widget when the browser lacks Bokeh or Panel, and live
+tables that survive a stale echo from the browser.
 
 ``pn.extension(..., inline=True)`` puts Bokeh's and Panel's JavaScript into the notebook and
 inlines the stylesheets of what a cell shows first. A component that changes afterwards is sent
 again with Panel's cached stylesheet *links* (Panel 1.9: an HTML pane's text update re-sends
 ``css/loading.css`` and the design's ``bundled/theme/default.css`` and ``native.css`` as
 ``cdn.holoviz.org`` URLs, e.g. the Monitor's pager on every refresh), which an offline browser
-cannot fetch. :func:`offline_notebook` makes each such link a ``data:`` URL of the file Panel
+cannot fetch. :func:`prepare_notebook` makes each such link a ``data:`` URL of the file Panel
 ships, so the stylesheet travels with the model, and returns a line that says, in the
 browser, whether Bokeh and Panel loaded and from where::
 
     pn.extension("tabulator", "modal", inline=True)
-    offline_notebook()   # the cell's last expression: the line under the cell
+    prepare_notebook()   # the cell's last expression: the line under the cell
+
+Over a notebook's comm, a table refreshed from the server (the Monitor, every second) can
+receive the browser's echo of its previous rows just after its rows changed; Panel then fails
+to write the old column into the new frame (pandas: "Must have equal len keys and value") and
+replaces the whole widget with the traceback. :func:`tolerate_stale_table_echo` lets that one
+error go to the log instead (the server's rows are the truth, sent again at the next refresh);
+every other error in a callback is raised as before.
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from functools import cache, wraps
 from pathlib import Path
@@ -28,6 +37,8 @@ import panel.reactive as panel_reactive
 from IPython.display import HTML
 
 _PATCHED = "_bulkdesk_offline"
+
+log = logging.getLogger("bulkdesk.notebook")
 
 
 @cache
@@ -79,7 +90,7 @@ def keep_stylesheets_inline() -> None:
         module.patch_stylesheet = _keeping_inline(module.patch_stylesheet)
 
 
-#: The line under ``offline_notebook()``. It starts as a warning that appears after a few
+#: The line under ``prepare_notebook()``. It starts as a warning that appears after a few
 #: seconds; the script, when the browser runs it, replaces it with what it found. So a browser
 #: where Bokeh and Panel never loaded (no internet and a CDN, outputs not trusted) shows the
 #: warning in words instead of leaving the widgets blank without a reason.
@@ -140,8 +151,43 @@ def resources_check() -> HTML:
     return HTML(_CHECK_HTML.format(id=element_id, missing=_MISSING))
 
 
-def offline_notebook() -> HTML:
-    """Keep Panel's stylesheets inline (:func:`keep_stylesheets_inline`) and return the line
-    of :func:`resources_check`, for the cell that runs ``pn.extension(..., inline=True)``."""
+def _is_stale_table_echo(error: BaseException) -> bool:
+    if not isinstance(error, ValueError) or "equal len keys and value" not in str(error):
+        return False
+    frame = error.__traceback__
+    while frame is not None:
+        code = frame.tb_frame.f_code
+        if code.co_name == "_update_column" and code.co_filename.endswith("tables.py"):
+            return True
+        frame = frame.tb_next
+    return False
+
+
+def _stale_echo_tolerant(handler: Any) -> Any:
+    def handle(error: BaseException) -> None:
+        if _is_stale_table_echo(error):
+            log.info("ignored the browser's echo of a table's previous rows: %s", error)
+            return
+        if handler is not None:
+            handler(error)
+            return
+        raise error
+
+    setattr(handle, _PATCHED, True)
+    return handle
+
+
+def tolerate_stale_table_echo() -> None:
+    """Send only a live table's stale-echo error to the log (see the module's text)."""
+    current = pn.config.exception_handler
+    if not getattr(current, _PATCHED, False):
+        pn.config.exception_handler = _stale_echo_tolerant(current)
+
+
+def prepare_notebook() -> HTML:
+    """For the cell that runs ``pn.extension(..., inline=True)``: keep Panel's stylesheets
+    inline (:func:`keep_stylesheets_inline`), let live tables survive a stale echo
+    (:func:`tolerate_stale_table_echo`), and return the line of :func:`resources_check`."""
     keep_stylesheets_inline()
+    tolerate_stale_table_echo()
     return resources_check()

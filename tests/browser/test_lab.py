@@ -1,0 +1,211 @@
+"""The notebooks in a real JupyterLab, in Chromium, on a machine without internet.
+
+The test starts ``jupyter lab`` from this venv (loopback, a free port, no token) over copies
+of the notebooks, with the "Bulkdesk" kernel of this interpreter and a copy of the seeded test
+database; the browser reaches loopback only (every other request is aborted and recorded).
+It does what an analyst does: open the notebook, *Run → Run All Cells*, look at the widgets,
+use the Launch form, and Run All again in the same kernel. Set ``BULKDESK_SCREENSHOTS=<dir>``
+to keep the screenshots.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lab_tooling import Lab, Offline, serve_lab
+from playwright.sync_api import Page, expect
+
+#: Generous: JupyterLab, a kernel and Panel start slowly on a loaded 2-core machine.
+WAIT = 120_000
+#: How long Run All of a notebook may take (its demo job included).
+RUN_ALL = 400_000
+SHOTS = Path(os.environ["BULKDESK_SCREENSHOTS"]) if os.environ.get("BULKDESK_SCREENSHOTS") else None
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def lab(sqlite_template: Path, browser: object, tmp_path_factory) -> Iterator[Lab]:  # type: ignore[no-untyped-def]
+    """JupyterLab over launch_and_monitor and explore_accounts, on a copy of the seeded database.
+
+    Chunks of 40 accounts with a 0.2 s pause keep a job from the form running for a few
+    seconds, so the Monitor shows it move to its final status.
+    """
+    work = tmp_path_factory.mktemp("lab-db")
+    db = work / "bulkdesk.db"
+    shutil.copy(sqlite_template, db)
+    env = {
+        "BULKDESK_DATABASE_URL": f"sqlite:///{db}",
+        "BULKDESK_VAR_DIR": str(work / "var"),
+        "BULKDESK_BROKER_URL": "",
+        "BULKDESK_CHUNK_SIZE": "40",
+        "BULKDESK_CHUNK_PAUSE": "0.2",
+    }
+    with serve_lab(["launch_and_monitor", "explore_accounts"], env) as served:
+        yield served
+
+
+@pytest.fixture
+def offline_page(browser) -> Iterator[tuple[Page, Offline]]:  # type: ignore[no-untyped-def]
+    context, record = Offline.context(browser, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    record.watch(page)
+    yield page, record
+    context.close()
+
+
+def shot(page: Page, name: str, target=None) -> None:  # type: ignore[no-untyped-def]
+    if SHOTS is not None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        (target or page).screenshot(path=str(SHOTS / name))
+
+
+def open_notebook(page: Page, lab: Lab, name: str) -> None:
+    """Open ``name`` in JupyterLab and wait until its "Bulkdesk" kernel is idle."""
+    page.goto(f"{lab.url}/lab/tree/{name}.ipynb")
+    expect(page.locator(".jp-Notebook")).to_be_visible(timeout=WAIT)
+    # JupyterLab may ask which kernel to start, offering the notebook's own ("Bulkdesk").
+    select = page.locator(".jp-Dialog").get_by_role("button", name="Select")
+    idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    expect(select.or_(idle).first).to_be_visible(timeout=WAIT)
+    if select.is_visible():
+        expect(page.locator(".jp-Dialog select")).to_have_value("bulkdesk")
+        select.click()
+    expect(page.locator(".jp-KernelStatus, .jp-Toolbar-kernelName").first).to_contain_text(
+        "Bulkdesk", timeout=WAIT
+    )
+    expect(idle).to_be_visible(timeout=WAIT)
+
+
+PROMPTS = """() => Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt'),
+  (p) => { const m = p.textContent.match(/\\[(\\d+)\\]/); return m ? Number(m[1]) : null; })"""
+
+
+def run_all(page: Page) -> None:
+    """*Run → Run All Cells*, then wait until every code cell has run (again)."""
+    before = max((n or 0 for n in page.evaluate(PROMPTS)), default=0)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    page.wait_for_function(
+        f"""() => {{
+          const numbers = ({PROMPTS})();
+          return numbers.length > 0 && numbers.every((n) => n !== null && n > {before});
+        }}""",
+        timeout=RUN_ALL,
+    )
+    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible(
+        timeout=WAIT
+    )
+
+
+def cell_errors(page: Page) -> list[str]:
+    """What the cells wrote to stderr, and any traceback shown in place of an output."""
+    stderr = page.locator(
+        ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+    ).all_inner_texts()
+    tracebacks = page.locator(".jp-OutputArea-output", has_text="Traceback").all_inner_texts()
+    return stderr + tracebacks
+
+
+def cell(page: Page, source: str):  # type: ignore[no-untyped-def]
+    """The code cell whose source has ``source``, scrolled into view."""
+    found = page.locator(".jp-CodeCell", has=page.locator(".jp-InputArea", has_text=source))
+    expect(found).to_have_count(1)
+    found.scroll_into_view_if_needed()
+    return found
+
+
+def assert_offline(record: Offline) -> None:
+    assert record.blocked == [], f"asked outside loopback: {record.blocked}"
+    assert record.resource_errors() == [], record.console
+
+
+def test_launch_and_monitor_shows_its_widgets_offline_and_runs_a_job_from_the_form(
+    lab: Lab, offline_page: tuple[Page, Offline]
+) -> None:
+    page, record = offline_page
+    # Given the notebook opened in JupyterLab with its own kernel,
+    open_notebook(page, lab, "launch_and_monitor")
+    # when the analyst runs all cells,
+    run_all(page)
+
+    # then the line under the first code cell says Bokeh and Panel came from this installation,
+    check = page.locator(".bd-resources-check")
+    expect(check).to_contain_text("from this installation", timeout=WAIT)
+    # and the Launch form, the Monitor (with the notebook's own job, Completed) and the
+    # Timeline show as widgets in their cells.
+    form = cell(page, "launch = LaunchForm(")
+    expect(form.locator(".bd-review")).to_be_visible(timeout=WAIT)
+    expect(form.locator(".bd-group select")).to_be_visible()
+    shot(page, "lab-launch-form.png", form)
+    monitor = cell(page, "monitor = Monitor(")
+    expect(monitor.locator(".bd-jobs .tabulator-row").first).to_be_visible(timeout=WAIT)
+    expect(monitor.locator(".bd-jobs")).to_contain_text("Notebook: callback reminders")
+    expect(monitor.locator(".bd-jobs")).to_contain_text("Completed")
+    shot(page, "lab-monitor.png", monitor)
+    timeline = cell(page, "timeline = Timeline(")
+    expect(timeline.locator(".bd-timeline canvas").first).to_be_visible(timeout=WAIT)
+    expect(page.locator(".jp-OutputArea-output", has_text="Job 1 Completed")).to_be_attached()
+    assert cell_errors(page) == []
+    shot(page, "lab-timeline.png", timeline)
+
+    # When, after the last cell, the analyst launches a job from the inline Launch form,
+    description = f"From the inline form {uuid.uuid4().hex[:6]}"
+    form = cell(page, "launch = LaunchForm(")
+    form.locator(".bd-group select").select_option(label="Dispute review")
+    expect(form.locator(".bd-count")).to_contain_text("This will touch", timeout=WAIT)
+    form.get_by_placeholder("Shown in the job list").fill(description)
+    form.get_by_placeholder("Shown in the job list").press("Enter")
+    form.get_by_role("button", name="Review (dry run)").click()
+    expect(form.locator(".bd-preview")).to_contain_text("Would change", timeout=WAIT)
+    shot(page, "lab-launch-form-dry-run.png", form)
+    form.get_by_role("button", name="Queue the bulk update").click()
+
+    # then the kernel's worker threads run it and the inline Monitor shows it end.
+    monitor = cell(page, "monitor = Monitor(")
+    row = monitor.locator(".bd-jobs .tabulator-row", has_text=description)
+    expect(row).to_be_visible(timeout=WAIT)
+    expect(row).to_contain_text("Completed", timeout=WAIT)
+    shot(page, "lab-monitor-after-the-form.png", monitor)
+
+    # And Run All again in the same kernel works, without a warning in any cell.
+    run_all(page)
+    expect(page.locator(".jp-OutputArea-output", has_text="Job 3 Completed")).to_be_visible(
+        timeout=WAIT
+    )
+    assert cell_errors(page) == []
+    expect(page.locator(".bd-resources-check").first).to_contain_text(
+        "from this installation", timeout=WAIT
+    )
+    monitor = cell(page, "monitor = Monitor(")
+    expect(monitor.locator(".bd-jobs .tabulator-row", has_text=description)).to_be_visible(
+        timeout=WAIT
+    )
+    assert_offline(record)
+
+
+def test_explore_accounts_draws_its_plots_offline(
+    lab: Lab, offline_page: tuple[Page, Offline]
+) -> None:
+    page, record = offline_page
+    open_notebook(page, lab, "explore_accounts")
+
+    run_all(page)
+
+    expect(page.locator(".bd-resources-check")).to_contain_text(
+        "from this installation", timeout=WAIT
+    )
+    for n, source in enumerate(["hv.Bars(groups", "hv.Bars(statuses"]):
+        plot = cell(page, source)
+        canvas = plot.locator(".jp-OutputArea-output canvas").first
+        expect(canvas).to_be_visible(timeout=WAIT)
+        box = canvas.bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] > 100, box
+        shot(page, f"lab-explore-plot-{n + 1}.png", plot)
+    assert cell_errors(page) == []
+    assert_offline(record)
