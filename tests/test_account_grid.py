@@ -15,7 +15,7 @@ from apps.account_grid_state import AccountGridState
 from jobs.engine import execution
 from jobs.errors import InvalidInput
 from jobs.grid.columns import CORE
-from jobs.models import Account, AuditEvent, Interaction, Job, JobItem
+from jobs.models import Account, AccountActivity, AuditEvent, Interaction, Job, JobItem
 from jobs.sources.accounts import AccountFilter, AccountSelection, count_drift
 from tests.helpers import interactions_per_account
 
@@ -156,6 +156,10 @@ def test_each_column_sorts_every_page_on_the_server(db, service, sort, monkeypat
         "client": "lower(c.name), a.client_id",
         "portfolio": "lower(p.name), a.portfolio_id",
         "assigned_to": "CASE WHEN o.name IS NULL THEN 1 ELSE 0 END, lower(o.name), a.collector_id",
+        "state": "CASE WHEN a.state IS NULL THEN 1 ELSE 0 END, a.state",
+        "status": "lower(a.status)",
+        "last_worked": "CASE WHEN x.last_interaction > a.last_worked OR a.last_worked IS NULL "
+        "THEN x.last_interaction ELSE a.last_worked END",
         "debtor": "a.debtor_name",
         "account_number": "a.account_number",
         "current_balance": "a.current_balance",
@@ -171,6 +175,7 @@ def test_each_column_sorts_every_page_on_the_server(db, service, sort, monkeypat
                         "SELECT a.id FROM accounts a JOIN clients c ON c.id = a.client_id "
                         "JOIN portfolios p ON p.id = a.portfolio_id "
                         "LEFT JOIN collectors o ON o.id = a.collector_id "
+                        "LEFT JOIN account_activity x ON x.account_id = a.id "
                         f"WHERE a.state = 'CA' ORDER BY {order}, a.id"
                     )
                 )
@@ -210,9 +215,20 @@ def test_filters_narrow_the_grid_as_the_database_says(db, service):
     assert ids(text="mith", state="TX") == _ids(
         db, "lower(debtor_name) LIKE '%mith%' AND state = 'TX'"
     )
-    assert ids(worked_from="2026-10-20", worked_to="2026-10-25") == _ids(
-        db, "last_worked BETWEEN '2026-10-20' AND '2026-10-25'"
+    worked = (
+        "(CASE WHEN x.last_interaction > a.last_worked OR a.last_worked IS NULL "
+        "THEN x.last_interaction ELSE a.last_worked END)"
     )
+    with db.read() as s:
+        in_range = set(
+            s.scalars(
+                text(
+                    "SELECT a.id FROM accounts a LEFT JOIN account_activity x "
+                    f"ON x.account_id = a.id WHERE {worked} BETWEEN '2026-10-20' AND '2026-10-25'"
+                )
+            )
+        )
+    assert ids(worked_from="2026-10-20", worked_to="2026-10-25") == in_range
     # A % typed by a person is a percent sign, not "anything"
     assert ids(text="%") == set()
     # Bad ranges are refused with what is wrong
@@ -254,7 +270,12 @@ def test_an_interaction_moves_last_worked_so_the_filter_and_sort_see_it(db, serv
             )
         )
     with db.read() as s:
-        assert s.get(Account, account.id).last_worked == today
+        kept = s.get(AccountActivity, account.id)
+        assert kept.last_interaction == today
+        # The account's own row is not rewritten (that would cost every bulk job dearly)
+        assert s.get(Account, account.id).last_worked == account.last_worked
+    found = service.account_grid("alice", AccountFilter(text=account.file_number))
+    assert [r["last_worked"] for r in found.rows] == [today]
 
 
 def test_columns_are_remembered_per_user(db, service):

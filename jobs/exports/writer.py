@@ -20,7 +20,15 @@ from sqlalchemy import Connection, Select, select
 
 from jobs.exports.masking import MASKS
 from jobs.grid.columns import COLUMNS
-from jobs.models import Account, Client, Collector, ItemOutcome, JobItem, Portfolio
+from jobs.models import (
+    Account,
+    AccountActivity,
+    Client,
+    Collector,
+    ItemOutcome,
+    JobItem,
+    Portfolio,
+)
 
 BATCH = 5_000
 #: A text cell starting with one of these is a formula to a spreadsheet: written with a
@@ -49,6 +57,7 @@ def rows_select(job_id: int, columns: list[str]) -> Select[Any]:
         .join(Client, Client.id == Account.client_id)
         .join(Portfolio, Portfolio.id == Account.portfolio_id)
         .outerjoin(Collector, Collector.id == Account.collector_id)
+        .outerjoin(AccountActivity, AccountActivity.account_id == Account.id)
         .where(JobItem.job_id == job_id, JobItem.outcome == ItemOutcome.OK)
         .order_by(JobItem.seq)
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from jobs.errors import InvalidInput
 from jobs.models import Account, Client, Collector, Portfolio
+from jobs.sources.accounts import last_worked
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,12 @@ class Column:
       key: its name in parameters, preferences and the CLI (``current_balance``).
       label: its title on screen and in a file's heading (``Current Balance``).
       value: the SQL expression of its value (joined names for client, portfolio, collector).
-      sort: what a page sorted by it is ordered by: an indexed column of ``accounts``; for
-        a name of a few related rows (client, portfolio, collector), the foreign key, and the
-        page walks their groups in name order (``jobs.grid.query``).
+      sort: the column of ``accounts`` a page sorted by it is ordered by.
+      walk: how such a page is read (``jobs.grid.query``): ``index`` walks the column's
+        ``(column, id)`` index; ``groups`` walks the few values' groups in name order (a
+        status, a state, or the name of a client, portfolio or collector: the key is the
+        foreign key and ``by_name`` the table whose ``name`` orders them); ``worked`` merges
+        the two indexes of Last Worked; ``scan`` sorts the matches (optional columns).
       by_name: the related table whose ``name`` orders the groups, for those.
       sensitive: masked in exports unless someone with the permission unmasks it.
       kind: ``text``, ``money``, ``date`` or ``int`` (how screens format it).
@@ -37,29 +41,49 @@ class Column:
     value: ColumnElement | InstrumentedAttribute
     sort: InstrumentedAttribute | None = None
     by_name: type | None = None
+    walk: str = "scan"
     sensitive: bool = False
     kind: str = "text"
 
 
 _CORE = [
-    Column("file_number", "File Number", Account.file_number, Account.file_number),
-    Column("client", "Client", Client.name, Account.client_id, by_name=Client),
-    Column("portfolio", "Portfolio", Portfolio.name, Account.portfolio_id, by_name=Portfolio),
-    Column("account_number", "Account", Account.account_number, Account.account_number),
-    Column("debtor", "Debtor", Account.debtor_name, Account.debtor_name),
-    Column("status", "Status", Account.status, Account.status),
+    Column("file_number", "File Number", Account.file_number, Account.file_number, walk="index"),
+    Column("client", "Client", Client.name, Account.client_id, by_name=Client, walk="groups"),
+    Column(
+        "portfolio",
+        "Portfolio",
+        Portfolio.name,
+        Account.portfolio_id,
+        by_name=Portfolio,
+        walk="groups",
+    ),
+    Column(
+        "account_number", "Account", Account.account_number, Account.account_number, walk="index"
+    ),
+    Column("debtor", "Debtor", Account.debtor_name, Account.debtor_name, walk="index"),
+    Column("status", "Status", Account.status, Account.status, walk="groups"),
     Column(
         "current_balance",
         "Current Balance",
         Account.current_balance,
         Account.current_balance,
         kind="money",
+        walk="index",
     ),
-    Column("assigned_to", "Assigned To", Collector.name, Account.collector_id, by_name=Collector),
+    Column(
+        "assigned_to",
+        "Assigned To",
+        Collector.name,
+        Account.collector_id,
+        by_name=Collector,
+        walk="groups",
+    ),
 ]
 _OPTIONAL = [
     Column("creditor", "Creditor", Account.creditor, Account.creditor),
-    Column("last_worked", "Last Worked", Account.last_worked, Account.last_worked, kind="date"),
+    Column(
+        "last_worked", "Last Worked", last_worked(), Account.last_worked, kind="date", walk="worked"
+    ),
     Column(
         "last_payment_amount",
         "Last Payment Amount",
@@ -74,7 +98,7 @@ _OPTIONAL = [
         Account.last_payment_date,
         kind="date",
     ),
-    Column("state", "State", Account.state, Account.state),
+    Column("state", "State", Account.state, Account.state, walk="groups"),
     Column(
         "declined_transactions",
         "Declined Transactions",

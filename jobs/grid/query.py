@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import Session
 
 from jobs.errors import InvalidInput
 from jobs.grid.columns import COLUMNS, CORE, OPTIONAL, SORTABLE
-from jobs.models import Account, AccountStatus, Client, Collector, Portfolio
+from jobs.models import Account, AccountActivity, AccountStatus, Client, Collector, Portfolio
 
 MAX_PAGE_SIZE = 500
 #: From this many matches on, a page walks the sort's index on SQLite (see ``_walk``).
@@ -61,12 +61,15 @@ def grid_page(
     page_size = min(max(int(page_size), 1), MAX_PAGE_SIZE)
     col = COLUMNS[sort]
     offset = (page - 1) * page_size
-    if col.by_name is not None:
+    if col.walk == "groups":
         ids, total = _group_walk(
             session, where, col.sort, col.by_name, descending, offset, page_size
         )
+        return GridPage(rows_of(session, ids), total, page, page_size)
+    total = session.scalar(select(func.count()).select_from(Account).where(where)) or 0
+    if col.walk == "worked":
+        ids = _worked_walk(session, where, descending, offset, page_size)
     else:
-        total = session.scalar(select(func.count()).select_from(Account).where(where)) or 0
         order = col.sort.desc() if descending else col.sort.asc()
         query = (
             select(Account.id)
@@ -83,17 +86,17 @@ def _group_walk(
     session: Session,
     where: ColumnElement[bool],
     key: Any,
-    named: type,
+    named: type | None,
     descending: bool,
     offset: int,
     limit: int,
 ) -> tuple[list[int], int]:
     counts = dict(session.execute(select(key, func.count()).where(where).group_by(key)).all())
     total = sum(counts.values())
-    names = dict(session.execute(select(named.id, named.name)).all())
+    names = dict(session.execute(select(named.id, named.name)).all()) if named else {}
     order = sorted(
         counts,
-        key=lambda g: (g is None, (names.get(g) or "").lower(), g or 0),
+        key=lambda g: (g is None, str(names.get(g, g) or "").lower(), str(g or "")),
         reverse=descending,
     )
     ids: list[int] = []
@@ -103,10 +106,12 @@ def _group_walk(
             offset -= n
             continue
         in_group = key.is_(None) if group is None else key == group
+        # Within a group the key is the same: the id alone orders it (the key's own index
+        # ends in the id on SQLite; PostgreSQL walks the primary key or sorts the group).
         query = (
             select(Account.id)
             .where(where, in_group)
-            .order_by(key, Account.id.asc())
+            .order_by(Account.id.asc())
             .limit(limit - len(ids))
             .offset(offset)
         )
@@ -115,6 +120,44 @@ def _group_walk(
         if len(ids) >= limit:
             break
     return ids, total
+
+
+def _worked_walk(
+    session: Session, where: ColumnElement[bool], descending: bool, offset: int, limit: int
+) -> list[int]:
+    """A page sorted by Last Worked: two index walks merged.
+
+    An account's Last Worked is its own date when it has no later interaction (walk
+    ``accounts`` by ``last_worked``), else its newest interaction's (walk
+    ``account_activity`` by ``last_interaction``); every account is in exactly one walk, and
+    each walk is in Last Worked order, so the page is the first of both, merged.
+    """
+    own, newest = Account.last_worked, AccountActivity.last_interaction
+    want = offset + limit
+
+    def ordered(column: Any) -> Any:
+        return column.desc() if descending else column.asc()
+
+    by_own = (
+        select(Account.id, own.label("worked"))
+        .outerjoin(AccountActivity, AccountActivity.account_id == Account.id)
+        .where(where, or_(newest.is_(None), newest <= own))
+        .order_by(ordered(own), Account.id.asc())
+        .limit(want)
+    )
+    by_interaction = (
+        select(Account.id, newest.label("worked"))
+        .join(AccountActivity, AccountActivity.account_id == Account.id)
+        .where(where, or_(own.is_(None), own < newest))
+        .order_by(ordered(newest), Account.id.asc())
+        .limit(want)
+    )
+    rows = [*session.execute(by_own), *session.execute(by_interaction)]
+    # Never worked: where the database puts NULLs (SQLite first going up, PostgreSQL last).
+    never = (0,) if session.get_bind().dialect.name == "sqlite" else (2,)
+    rows.sort(key=lambda r: r.id)
+    rows.sort(key=lambda r: never if r.worked is None else (1, r.worked), reverse=descending)
+    return [r.id for r in rows[offset:want]]
 
 
 def _walk(session: Session, query: Any, key: Any, matches: int) -> Any:
@@ -132,11 +175,12 @@ def _walk(session: Session, query: Any, key: Any, matches: int) -> Any:
 
 
 def _sqlite_sort_index(session: Session, column: str) -> str | None:
-    """The index whose columns are ``column`` then the id (or ``column`` alone, unique)."""
+    """The index whose columns are ``column`` then the id, or ``column`` alone."""
     conn = session.connection()
-    for _seq, name, unique, *_ in conn.exec_driver_sql("PRAGMA index_list(accounts)"):
+    for _seq, name, *_ in conn.exec_driver_sql("PRAGMA index_list(accounts)"):
         columns = [r[2] for r in conn.exec_driver_sql(f"PRAGMA index_info('{name}')")]
-        if columns == [column, "id"] or (unique and columns == [column]):
+        # A single-column index ends in the rowid (the id) on SQLite.
+        if columns in ([column, "id"], [column]):
             return str(name)
     return None
 
@@ -151,6 +195,7 @@ def rows_of(session: Session, ids: list[int]) -> list[dict[str, Any]]:
         .join(Client, Client.id == Account.client_id)
         .join(Portfolio, Portfolio.id == Account.portfolio_id)
         .outerjoin(Collector, Collector.id == Account.collector_id)
+        .outerjoin(AccountActivity, AccountActivity.account_id == Account.id)
         .where(Account.id.in_(ids))
     )
     found = {r.id: dict(r._mapping) for r in session.execute(query)}

@@ -1,9 +1,11 @@
 """Account grid preferences and export templates (issue 10)
 
-The account grid's indexes (a page in each sort order is one index walk; pg_trgm for the
-free text on PostgreSQL), and ``accounts.last_worked`` kept up to date by the database: an
-interaction newer than it moves it forward, so Last Worked (the later of the account's own
-date and its newest interaction) is one indexed column instead of a per-query aggregate.
+The account grid's indexes (balance and Last Worked sorts; one pg_trgm index for the free
+text on PostgreSQL), and ``account_activity``: each account's newest interaction date, kept
+by a trigger on interactions, so that Last Worked (the later of the account's own date and
+its newest interaction) filters and sorts from indexes instead of aggregating interactions
+per query. A narrow table, because rewriting account rows on every interaction would cost
+Add Interaction ten times its own time on PostgreSQL (see benchmarks/README.md).
 
 Revision ID: 0008_account_grid_exports
 Revises: 0007_imports_payments
@@ -26,37 +28,28 @@ depends_on = None
 log = logging.getLogger("alembic.runtime.migration")
 
 UTC_TS = sa.DateTime(timezone=True)
-#: Composite sort indexes: PostgreSQL's single-column indexes do not end in the id.
-SORTS = (
-    "status",
-    "client_id",
-    "portfolio_id",
-    "collector_id",
-    "debtor_name",
-    "account_number",
-    "state",
-)
-TRIGRAMS = ("debtor_name", "account_number", "file_number")
-TRIGGER = "tr_interactions_last_worked"
-PG_FUNCTION = "bulkdesk_last_worked"
+TRIGGER = "tr_interactions_activity"
+PG_FUNCTION = "bulkdesk_account_activity"
+SEARCH = "(debtor_name || ' ' || account_number || ' ' || file_number)"
 
 SQLITE_TRIGGER = f"""
 CREATE TRIGGER {TRIGGER} AFTER INSERT ON interactions
 BEGIN
-  UPDATE accounts SET last_worked = NEW.interaction_date
-  WHERE id = NEW.account_id
-    AND (last_worked IS NULL OR last_worked < NEW.interaction_date);
+  INSERT INTO account_activity (account_id, last_interaction)
+  VALUES (NEW.account_id, NEW.interaction_date)
+  ON CONFLICT (account_id) DO UPDATE SET last_interaction = excluded.last_interaction
+  WHERE excluded.last_interaction > account_activity.last_interaction;
 END
 """
-# One set-based UPDATE per INSERT statement (a transition table), not one per row: a bulk
+# One set-based upsert per INSERT statement (a transition table), not one per row: a bulk
 # job's chunk of 10,000 interactions costs one statement.
 PG_TRIGGER_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE accounts AS a SET last_worked = n.newest
-  FROM (SELECT account_id, max(interaction_date) AS newest
-        FROM new_interactions GROUP BY account_id) AS n
-  WHERE a.id = n.account_id AND (a.last_worked IS NULL OR a.last_worked < n.newest);
+  INSERT INTO account_activity AS x (account_id, last_interaction)
+  SELECT account_id, max(interaction_date) FROM new_interactions GROUP BY account_id
+  ON CONFLICT (account_id) DO UPDATE SET last_interaction = EXCLUDED.last_interaction
+  WHERE EXCLUDED.last_interaction > x.last_interaction;
   RETURN NULL;
 END
 $$
@@ -67,11 +60,8 @@ REFERENCING NEW TABLE AS new_interactions
 FOR EACH STATEMENT EXECUTE FUNCTION {PG_FUNCTION}()
 """
 BACKFILL = """
-UPDATE accounts SET last_worked = (
-  SELECT max(i.interaction_date) FROM interactions AS i WHERE i.account_id = accounts.id)
-WHERE EXISTS (
-  SELECT 1 FROM interactions AS i WHERE i.account_id = accounts.id
-    AND (accounts.last_worked IS NULL OR i.interaction_date > accounts.last_worked))
+INSERT INTO account_activity (account_id, last_interaction)
+SELECT account_id, max(interaction_date) FROM interactions GROUP BY account_id
 """
 
 
@@ -102,12 +92,22 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_export_templates")),
         sa.UniqueConstraint("name", name=op.f("uq_export_templates_name")),
     )
+    op.create_table(
+        "account_activity",
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("last_interaction", sa.Date(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_account_activity_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("account_id", name=op.f("pk_account_activity")),
+    )
+    op.create_index(
+        "ix_account_activity_last_id", "account_activity", ["last_interaction", "account_id"]
+    )
     op.create_index("ix_accounts_balance_id", "accounts", ["current_balance", "id"])
     op.create_index("ix_accounts_last_worked_id", "accounts", ["last_worked", "id"])
-    for name in SORTS:
-        op.create_index(f"ix_accounts_{name}_id", "accounts", [name, "id"])
-    dialect = op.get_bind().dialect.name
     op.execute(BACKFILL)
+    dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
         op.execute(SQLITE_TRIGGER)
         op.execute("ANALYZE accounts")
@@ -115,11 +115,10 @@ def upgrade() -> None:
         op.execute(PG_TRIGGER_FUNCTION)
         op.execute(PG_TRIGGER)
         if _trigrams_available():
-            for name in TRIGRAMS:
-                op.execute(
-                    f"CREATE INDEX ix_accounts_{name}_trgm ON accounts "
-                    f"USING gin ({name} gin_trgm_ops)"
-                )
+            op.execute(
+                f"CREATE INDEX ix_accounts_search_trgm ON accounts "
+                f"USING gin ({SEARCH} gin_trgm_ops)"
+            )
         op.execute("ANALYZE accounts")
 
 
@@ -128,12 +127,11 @@ def downgrade() -> None:
     op.execute(f"DROP TRIGGER IF EXISTS {TRIGGER}" + (" ON interactions" * (dialect != "sqlite")))
     if dialect == "postgresql":
         op.execute(f"DROP FUNCTION IF EXISTS {PG_FUNCTION}()")
-        for name in TRIGRAMS:
-            op.execute(f"DROP INDEX IF EXISTS ix_accounts_{name}_trgm")
-    for name in reversed(SORTS):
-        op.drop_index(f"ix_accounts_{name}_id", table_name="accounts")
+        op.execute("DROP INDEX IF EXISTS ix_accounts_search_trgm")
     op.drop_index("ix_accounts_last_worked_id", table_name="accounts")
     op.drop_index("ix_accounts_balance_id", table_name="accounts")
+    op.drop_index("ix_account_activity_last_id", table_name="account_activity")
+    op.drop_table("account_activity")
     op.drop_table("export_templates")
     op.drop_table("account_grid_preferences")
 
