@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format seed clean
+.PHONY: demo test lint format seed clean lab
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ demo: $(STAMP)
 	$(BIN)/panel serve apps/app.py --setup apps/serve.py --auth-module apps/auth.py --port 5006 \
 		--plugins apps.task_upload \
 		--allow-websocket-origin localhost:5006 --allow-websocket-origin 127.0.0.1:5006
+
+# Analysts: JupyterLab (the `lab` extra, in the venv) on notebooks/, with the "Bulkdesk" kernel
+# of this venv registered for the user (any JupyterLab of theirs can use it); the demo
+# database is seeded when empty. Everything loads from the venv: no internet needed.
+lab: $(STAMP)
+	$(BIN)/bulkdesk seed --if-empty
+	$(BIN)/python -m jobs.notebooks install-kernel
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
