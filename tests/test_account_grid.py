@@ -176,7 +176,7 @@ def test_each_column_sorts_every_page_on_the_server(db, service, sort, monkeypat
                         "JOIN portfolios p ON p.id = a.portfolio_id "
                         "LEFT JOIN collectors o ON o.id = a.collector_id "
                         "LEFT JOIN account_activity x ON x.account_id = a.id "
-                        f"WHERE a.state = 'CA' ORDER BY {order}, a.id"
+                        f"WHERE a.state = 'CA' ORDER BY {order}, a.id{' DESC' * descending}"
                     )
                 )
             )

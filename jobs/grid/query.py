@@ -74,12 +74,18 @@ def grid_page(
         query = (
             select(Account.id)
             .where(where)
-            .order_by(order, Account.id.asc())
+            .order_by(order, _ties(descending))
             .limit(page_size)
             .offset(offset)
         )
         ids = list(session.scalars(_walk(session, query, col.sort, total)))
     return GridPage(rows_of(session, ids), total, page, page_size)
+
+
+def _ties(descending: bool) -> Any:
+    """The id breaks ties in the sort's direction: a descending page is then one backward
+    walk of a ``(column, id)`` index, with no sort of a whole run of equal values."""
+    return Account.id.desc() if descending else Account.id.asc()
 
 
 def _group_walk(
@@ -107,11 +113,11 @@ def _group_walk(
             continue
         in_group = key.is_(None) if group is None else key == group
         # Within a group the key is the same: the id alone orders it (the key's own index
-        # ends in the id on SQLite; PostgreSQL walks the primary key or sorts the group).
+        # ends in the id on SQLite; PostgreSQL walks the primary key).
         query = (
             select(Account.id)
             .where(where, in_group)
-            .order_by(Account.id.asc())
+            .order_by(_ties(descending))
             .limit(limit - len(ids))
             .offset(offset)
         )
@@ -142,21 +148,22 @@ def _worked_walk(
         select(Account.id, own.label("worked"))
         .outerjoin(AccountActivity, AccountActivity.account_id == Account.id)
         .where(where, or_(newest.is_(None), newest <= own))
-        .order_by(ordered(own), Account.id.asc())
+        .order_by(ordered(own), _ties(descending))
         .limit(want)
     )
     by_interaction = (
         select(Account.id, newest.label("worked"))
         .join(AccountActivity, AccountActivity.account_id == Account.id)
         .where(where, or_(own.is_(None), own < newest))
-        .order_by(ordered(newest), Account.id.asc())
+        .order_by(ordered(newest), ordered(AccountActivity.account_id))
         .limit(want)
     )
     rows = [*session.execute(by_own), *session.execute(by_interaction)]
     # Never worked: where the database puts NULLs (SQLite first going up, PostgreSQL last).
     never = (0,) if session.get_bind().dialect.name == "sqlite" else (2,)
-    rows.sort(key=lambda r: r.id)
-    rows.sort(key=lambda r: never if r.worked is None else (1, r.worked), reverse=descending)
+    rows.sort(
+        key=lambda r: (never if r.worked is None else (1, r.worked), r.id), reverse=descending
+    )
     return [r.id for r in rows[offset:want]]
 
 
