@@ -323,3 +323,21 @@ def test_the_header_checkbox_selects_every_match_and_unchecks_record_exclusions(
     # Unticking the header clears the whole selection
     grid.table.selection = []
     assert not s.all_selected and s.selected == 0
+
+
+def test_select_all_with_no_filter_is_every_account_on_purpose(db, service):
+    # Given the grid with no filter, every account selected less one
+    grid = AccountGridState(service, "alice")
+    grid.select_all()
+    row = grid.rows[0]
+    grid.check(row["id"], row["file_number"], False)
+    selection = grid.selection()
+    # Then the selection says "every account" on purpose, and counts them less the one
+    assert selection.all_accounts and selection.excluded_ids == (row["id"],)
+    with db.read() as s:
+        everyone = s.scalar(text("SELECT count(*) FROM accounts"))
+    assert service.count_targets("alice", selection) == everyone - 1
+    assert AccountSelection.from_dict(selection.as_dict()) == selection
+    # While a selection with no criteria, made by accident elsewhere, is still refused
+    with pytest.raises(InvalidInput, match="Choose a group, accounts or at least one"):
+        service.count_targets("alice", AccountSelection())
