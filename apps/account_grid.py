@@ -222,7 +222,7 @@ class AccountGrid(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             css_classes=["bd-account-grid"],
         )
-        s.apply()
+        self._show_page()
         self._show_columns()
         self._show_selection()
 

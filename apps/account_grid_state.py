@@ -147,6 +147,7 @@ class AccountGridState(PagedState):
         super().__init__(**params)
         self.filters.param.watch(lambda *_: self.apply(), _FILTERS)
         self.param.watch(self._count, ["all_selected", "picked", "excluded", "total"])
+        self.load()
 
     # -- filters and the page -------------------------------------------------------------
 
