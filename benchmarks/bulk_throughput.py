@@ -78,6 +78,7 @@ from jobs.config import Settings  # noqa: E402
 from jobs.db import Database, upgrade  # noqa: E402
 from jobs.models import (  # noqa: E402
     Account,
+    Collector,
     Interaction,
     ItemOutcome,
     Job,
@@ -227,6 +228,7 @@ def reset(db: Database) -> None:
     """Every measurement starts equal: no jobs, items, chunks, audit events, deliveries or
     interactions, every account in its seeded status, the files / tables vacuumed."""
     restore_statuses(db)
+    restore_collectors(db)
     with db.engine.begin() as conn:
         if db.is_sqlite:
             for table in JOB_TABLES:
@@ -376,7 +378,91 @@ class ChangeStatus:
         return f"{missing:,} ok items without a before/after payload" if missing else None
 
 
-ACTIONS = {a.name: a for a in (AddInteraction, ChangeStatus)}
+class Assign:
+    name = "assign"
+    label = "Assign To Collector"
+    #: A collector no seeded account has (made here), so every workable account changes.
+    COLLECTOR = "Benchmark Collector"
+    COLLECTOR_ID = 0  # set by keep_collectors
+    PARAMETERS = {"assign_to": COLLECTOR, "credit_payments": "No"}
+    what_raw = "UPDATE accounts SET collector_id = :c"
+
+    @classmethod
+    def collector_id(cls, db: Database) -> int:
+        with db.engine.begin() as conn:
+            found = conn.scalar(select(Collector.id).where(Collector.name == cls.COLLECTOR))
+            if found is None:
+                conn.execute(insert(Collector).values(name=cls.COLLECTOR, active=True))
+                found = conn.scalar(select(Collector.id).where(Collector.name == cls.COLLECTOR))
+        return found
+
+    @classmethod
+    def where(cls, closed: list[str]) -> ColumnElement[bool]:
+        return workable(closed)
+
+    @classmethod
+    def raw_statement(cls, closed: list[str], user_id: int) -> Executable:
+        target = select(Collector.id).where(Collector.name == cls.COLLECTOR).scalar_subquery()
+        return update(Account).where(cls.where(closed)).values(collector_id=target)
+
+    @classmethod
+    def written(cls, db: Database, job_id: int | None = None) -> int:
+        return count(db, Account, Account.collector_id == cls.collector_id(db))
+
+    @classmethod
+    def naive_send(cls, account_id: int, user_id: int) -> None:
+        from benchmarks.naive_actor import naive_assign
+
+        naive_assign.send(account_id, cls.COLLECTOR_ID)
+
+    @classmethod
+    def naive_done(cls, db: Database, last_id: int) -> int:
+        return count(db, Account, Account.collector_id == cls.COLLECTOR_ID, Account.id <= last_id)
+
+    @classmethod
+    def check_job(cls, db: Database, job_id: int, ok: int) -> str | None:
+        changed = cls.written(db, job_id)
+        return None if changed == ok else f"{changed:,} accounts assigned for {ok:,} ok items"
+
+
+ACTIONS = {a.name: a for a in (AddInteraction, ChangeStatus, Assign)}
+ORIGINAL_COLLECTOR = "bench_original_collector"
+
+
+def keep_collectors(db: Database) -> None:
+    """Keep every account's seeded collector (once: before any Assign measurement)."""
+    Assign.COLLECTOR_ID = Assign.collector_id(db)
+    with db.engine.begin() as conn:
+        if inspect(conn).has_table(ORIGINAL_COLLECTOR):
+            return
+        conn.execute(
+            text(
+                f"CREATE TABLE {ORIGINAL_COLLECTOR} (id INTEGER PRIMARY KEY, collector_id INTEGER)"
+            )
+        )
+        conn.execute(
+            text(
+                f"INSERT INTO {ORIGINAL_COLLECTOR} (id, collector_id) "
+                "SELECT id, collector_id FROM accounts"
+            )
+        )
+
+
+def restore_collectors(db: Database) -> None:
+    """Put back the seeded collector of every account an Assign measurement changed."""
+    keep_collectors(db)
+    with db.engine.begin() as conn:
+        if db.is_sqlite:
+            sql = (
+                f"UPDATE accounts SET collector_id = (SELECT o.collector_id FROM "
+                f"{ORIGINAL_COLLECTOR} o WHERE o.id = accounts.id) WHERE collector_id = :c"
+            )
+        else:
+            sql = (
+                "UPDATE accounts AS a SET collector_id = o.collector_id "
+                f"FROM {ORIGINAL_COLLECTOR} o WHERE o.id = a.id AND a.collector_id = :c"
+            )
+        conn.execute(text(sql), {"c": Assign.COLLECTOR_ID})
 
 
 # -- (1) the raw limit ------------------------------------------------------------------------
@@ -876,7 +962,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--actions",
         default=",".join(ACTIONS),
-        help=f"comma-separated: {', '.join(ACTIONS)} (default both)",
+        help=f"comma-separated: {', '.join(ACTIONS)} (default all)",
     )
     parser.add_argument(
         "--naive-sample",

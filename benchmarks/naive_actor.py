@@ -5,7 +5,8 @@ own transaction, with the same locked/closed rule as the bulk job (closed status
 ``account_statuses`` in the same statement):
 
 - ``bench_naive_add_interaction`` logs the interaction (the row the bulk job writes);
-- ``bench_naive_change_status`` sets the account's status (skipping it when already there).
+- ``bench_naive_change_status`` sets the account's status (skipping it when already there);
+- ``bench_naive_assign`` gives the account a collector.
 
 They are declared on the process's Bulkdesk broker, so ``dramatiq jobs.worker.actors
 benchmarks.naive_actor`` worker processes pick them up next to the real actors, on the same
@@ -83,3 +84,13 @@ def bind(broker: dramatiq.Broker) -> None:
     for actor in (naive_add_interaction, naive_change_status):
         actor.broker = broker
         broker.declare_actor(actor)
+
+
+ASSIGN_ACTOR_NAME = "bench_naive_assign"
+
+
+@dramatiq.actor(actor_name=ASSIGN_ACTOR_NAME, **OPTIONS)
+def naive_assign(account_id: int, collector_id: int) -> None:
+    """Give one account a collector, in one transaction (one message = one item)."""
+    with runtime.database().write_conn() as conn:
+        conn.execute(update(Account).where(_workable(account_id)).values(collector_id=collector_id))
