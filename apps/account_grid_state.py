@@ -40,6 +40,16 @@ _FILTERS = [
 ]
 
 
+#: How each filter reads in the line above the grid ("state = TX, text = smith").
+_WORDS = {
+    "collector": "assigned to",
+    "min_balance": "balance from",
+    "max_balance": "balance to",
+    "worked_from": "last worked from",
+    "worked_to": "last worked to",
+}
+
+
 class GridFilters(param.Parameterized):
     """The grid's filters as a person sets them (names; ids come from the choices)."""
 
@@ -100,13 +110,14 @@ class GridFilters(param.Parameterized):
         )
 
     def describe(self) -> str:
-        """The filter in words ("client = Northwind Bank, state = TX")."""
+        """The filter in words ("client = Northwind Bank, state = TX", as the account
+        search says it)."""
         parts = []
         for name in _FILTERS:
             value = getattr(self, name)
             if value in (None, "", ANY):
                 continue
-            label = self.param[name].label.split(" (")[0]
+            label = _WORDS.get(name, name)
             if isinstance(value, dt.date):
                 value = value.isoformat()
             parts.append(f"{label} = {value}")

@@ -26,7 +26,7 @@ def _accounts(page: Page, state: str) -> None:
     box = page.locator(".bd-state input")
     box.fill(state)
     box.press("Enter")
-    expect(page.locator(".bd-account-count")).to_contain_text(f"State = {state}", timeout=WAIT)
+    expect(page.locator(".bd-account-count")).to_contain_text(f"state = {state}", timeout=WAIT)
 
 
 def _count(page: Page) -> int:
