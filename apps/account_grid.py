@@ -291,7 +291,8 @@ class AccountGrid(pn.viewable.Viewer):
         return dialog
 
     def _refresh_exports(self) -> None:
-        if self.exports.unfinished() or self._exports_pending:
+        """While an export queued here is unfinished, its line follows it (then it stops)."""
+        if self._exports_pending:
             self.exports.refresh()
             self._exports_pending = self.exports.unfinished()
 
