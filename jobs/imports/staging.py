@@ -12,6 +12,7 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,98 +74,166 @@ def type_chunk(
     """The chunk's values typed per their column, with each row's problems and raw text.
 
     ``needed``: fields every row must have (the match key, where the rule needs one).
+    Vectorised per column; the words of a problem are made only for the rows that have it.
     """
     out = pd.DataFrame(index=frame.index)
     problems = np.full(len(frame), "", dtype=object)
     raw_cells: dict[str, pd.Series] = {}
     for column in columns:
-        text = frame[column.key].astype(str).str.strip()
+        text = frame[column.key].astype(object).str.strip()
+        empty = (text == "").to_numpy()
         value, bad, reason = _typed(text, column)
-        empty = text == ""
         if column.required_value or column.key in needed:
-            missing = empty.to_numpy()
-            problems = _add(problems, missing, f"{column.heading} is required")
-        problems = _add(problems, bad.to_numpy(), reason.to_numpy())
-        out[column.key] = value.where(~(bad | empty), None)
+            problems = _add(problems, empty, f"{column.heading} is required")
         if bad.any():
-            raw_cells[column.heading] = text.where(bad, None)
+            wrong = text[bad]
+            words = reason(wrong) if callable(reason) else reason
+            problems = _add(problems, bad.to_numpy(), words, wrong.index, frame.index)
+            raw_cells[column.heading] = wrong
+            value = value.where(~bad, None)
+        out[column.key] = value.where(~empty, None)
     out["problem"] = pd.Series(problems, index=frame.index).replace("", None)
     raw = pd.Series(None, index=frame.index, dtype=object)
     if raw_cells:
         cells = pd.DataFrame(raw_cells)
-        rows = cells.notna().any(axis=1)
-        raw[rows] = [
+        raw[cells.index] = [
             json.dumps({k: v for k, v in r.items() if isinstance(v, str)}, ensure_ascii=False)
-            for r in cells[rows].to_dict("records")
+            for r in cells.to_dict("records")
         ]
     out["raw"] = raw
     return out
 
 
-def _typed(text: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(typed value as text, invalid mask, reason) for one column of a chunk."""
+def _quoted(text: pd.Series) -> pd.Series:
+    return "'" + text.str.slice(0, 40) + "'"
+
+
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+_AMOUNT = r"-?\d{1,10}(\.\d{1,2})?"
+_SSN = r"\d{3}-\d{2}-\d{4}"
+
+
+def _typed(text: pd.Series, column: Column) -> tuple[pd.Series, pd.Series, Any]:
+    """(typed value as text, invalid mask, reason) for one column of a chunk; the reason is
+    text, or made from the invalid values only (a function of them)."""
     given = text != ""
     h = column.heading
-    quoted = "'" + text.str.slice(0, 40) + "'"
     if column.kind == "int":
-        ok = text.str.fullmatch(r"\d{1,10}")
+        ok = text.str.fullmatch(r"\d{1,10}").astype(bool)
         ok &= pd.to_numeric(text.where(ok, "0"), errors="coerce").fillna(_MAX_INT + 1) <= _MAX_INT
-        return text, given & ~ok, f"{h} " + quoted + " is not a whole number"
+        return text, given & ~ok, lambda t: f"{h} " + _quoted(t) + " is not a whole number"
     if column.kind == "decimal":
-        clean = text.str.replace(r"[\s$]", "", regex=True)
-        both = clean.str.contains(",", regex=False) & clean.str.contains(".", regex=False)
-        clean = clean.where(~both, clean.str.replace(",", "", regex=False))
-        comma = clean.str.fullmatch(r"-?\d+,\d{1,2}")
-        clean = clean.where(~comma, clean.str.replace(",", ".", regex=False))
-        ok = clean.str.fullmatch(r"-?\d{1,10}(\.\d{1,2})?")
-        reason = f"{h} " + quoted + " is not an amount (such as 1234.56)"
+        ok = text.str.fullmatch(_AMOUNT).astype(bool)
+        value = text
+        if not (ok | ~given).all():  # "$1,250.50", "12,50": cleaned only where needed
+            odd = given & ~ok
+            clean = text[odd].str.replace(r"[\s$]", "", regex=True)
+            both = clean.str.contains(",", regex=False) & clean.str.contains(".", regex=False)
+            clean = clean.where(~both, clean.str.replace(",", "", regex=False))
+            comma = clean.str.fullmatch(r"-?\d+,\d{1,2}").astype(bool)
+            clean = clean.where(~comma, clean.str.replace(",", ".", regex=False))
+            value = text.copy()
+            value[odd] = clean
+            ok = ok | (odd & value.str.fullmatch(_AMOUNT).astype(bool))
         if column.key == "amount":
-            positive = pd.to_numeric(clean.where(ok, "0"), errors="coerce") > 0
-            reason = reason.where(~ok | positive, f"{h} must be more than 0")
-            ok &= positive
-        return clean, given & ~ok, reason
+            positive = pd.to_numeric(value.where(ok, "0"), errors="coerce") > 0
+            zero = ok & given & ~positive
+            bad = (given & ~ok) | zero
+
+            def reason(t: pd.Series) -> pd.Series:
+                words = f"{h} " + _quoted(t) + " is not an amount (such as 1234.56)"
+                return words.where(~zero[t.index], f"{h} must be more than 0")
+
+            return value, bad, reason
+        return (
+            value,
+            given & ~ok,
+            lambda t: f"{h} " + _quoted(t) + " is not an amount (such as 1234.56)",
+        )
     if column.kind == "date":
-        iso = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-        us = pd.to_datetime(text, format="%m/%d/%Y", errors="coerce")
-        when = iso.fillna(us)
+        iso = text.str.fullmatch(_ISO_DATE).astype(bool)
+        when = pd.to_datetime(text.where(iso, ""), format="%Y-%m-%d", errors="coerce")
+        value = text
+        if not (iso | ~given).all():
+            us = pd.to_datetime(text[given & ~iso], format="%m/%d/%Y", errors="coerce")
+            when[us.index] = us
+            value = text.copy()
+            value[us.index] = us.dt.strftime("%Y-%m-%d")
         ok = when.notna() & when.dt.year.between(1900, 2100)
-        value = when.dt.strftime("%Y-%m-%d").where(ok, "")
-        return value, given & ~ok, f"{h} " + quoted + " is not a date (YYYY-MM-DD or MM/DD/YYYY)"
+        return (
+            value,
+            given & ~ok,
+            lambda t: f"{h} " + _quoted(t) + " is not a date (YYYY-MM-DD or MM/DD/YYYY)",
+        )
     if column.kind == "ssn":
-        digits = text.str.replace(r"[\s-]", "", regex=True)
-        ok = digits.str.fullmatch(r"\d{9}")
-        value = digits.str.slice(0, 3) + "-" + digits.str.slice(3, 5) + "-" + digits.str.slice(5)
-        return value, given & ~ok, f"{h} " + quoted + " is not an SSN (9 digits)"
+        ok = text.str.fullmatch(_SSN).astype(bool)
+        value = text
+        if not (ok | ~given).all():
+            odd = given & ~ok
+            digits = text[odd].str.replace(r"[\s-]", "", regex=True)
+            value = text.copy()
+            value[odd] = (
+                digits.str.slice(0, 3) + "-" + digits.str.slice(3, 5) + "-" + digits.str.slice(5)
+            )
+            ok = ok | (
+                odd & digits.reindex(text.index, fill_value="").str.fullmatch(r"\d{9}").astype(bool)
+            )
+        return value, given & ~ok, lambda t: f"{h} " + _quoted(t) + " is not an SSN (9 digits)"
     if column.kind == "state":
         value = text.str.upper()
         ok = value.isin(STATES)
-        return value, given & ~ok, f"{h} " + quoted + " is not a state code (such as TX)"
+        return (
+            value,
+            given & ~ok,
+            lambda t: f"{h} " + _quoted(t) + " is not a state code (such as TX)",
+        )
     if column.kind == "choice":
         canonical = {c.casefold(): c for c in column.choices}
-        value = text.str.casefold().map(canonical)
+        value = text.map(canonical)
+        missing = value.isna() & given
+        if missing.any():
+            value[missing] = text[missing].str.casefold().map(canonical)
         ok = value.notna()
-        reason = f"{h} " + quoted + " is not one of " + ", ".join(column.choices)
-        return value.fillna(""), given & ~ok, reason
-    if column.kind == "email":
-        ok = text.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+") & (text.str.len() <= 254)
-        return text, given & ~ok, f"{h} " + quoted + " is not an email address"
-    value = text.str.replace(r"\s+", " ", regex=True) if column.key != "note" else text
-    if column.max_length:
-        long = value.str.len() > column.max_length
-        reason = (
-            f"{h} is "
-            + value.str.len().astype(str)
-            + f" characters long; the limit is {column.max_length}"
+        return (
+            value.fillna(""),
+            given & ~ok,
+            lambda t: f"{h} " + _quoted(t) + " is not one of " + ", ".join(column.choices),
         )
-        return value, given & long, reason
-    return value, pd.Series(False, index=text.index), pd.Series("", index=text.index)
+    if column.kind == "email":
+        ok = text.str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+").astype(bool) & (text.str.len() <= 254)
+        return text, given & ~ok, lambda t: f"{h} " + _quoted(t) + " is not an email address"
+    value = text
+    if column.key in ("first_name", "last_name", "portfolio", "collector", "creditor"):
+        spaced = text.str.contains("  ", regex=False).astype(bool)
+        if spaced.any():
+            value = text.copy()
+            value[spaced] = text[spaced].str.replace(r"\s+", " ", regex=True)
+    if column.max_length:
+        limit = column.max_length
+        return (
+            value,
+            value.str.len() > limit,
+            lambda t: (
+                f"{h} is " + t.str.len().astype(str) + f" characters long; the limit is {limit}"
+            ),
+        )
+    return value, pd.Series(False, index=text.index), ""
 
 
-def _add(problems: np.ndarray, mask: np.ndarray, reason: object) -> np.ndarray:
-    """Append ``reason`` (text, or one per row) to the rows of ``mask``."""
+def _add(
+    problems: np.ndarray,
+    mask: np.ndarray,
+    reason: Any,
+    where: pd.Index | None = None,
+    index: pd.Index | None = None,
+) -> np.ndarray:
+    """Append ``reason`` (text, or one per row of ``where``) to the rows of ``mask``."""
     if not mask.any():
         return problems
-    reasons = np.asarray(reason, dtype=object) if not isinstance(reason, str) else reason
+    if isinstance(reason, str):
+        reasons: Any = reason
+    else:
+        reasons = pd.Series(reason, index=where).reindex(index, fill_value="").to_numpy(object)
     joined = np.where(problems == "", reasons, problems + "; " + reasons)
     return np.where(mask, joined, problems)
 

@@ -120,6 +120,9 @@ class FileRows(Source):
         )
         staged = staging.stage_file(conn, job_id, path, fmt, headings, itype, rule)
         staging.mark_duplicates(conn, job_id, itype, rule)
+        if conn.dialect.name == "postgresql":
+            # Fresh statistics: the chunks' joins are planned for the rows just staged.
+            conn.exec_driver_sql("ANALYZE import_rows")
         rows = ImportRow.__table__
         numbered = select(
             literal(job_id),
