@@ -119,10 +119,11 @@ class FileRows(Source):
             )
         )
         staged = staging.stage_file(conn, job_id, path, fmt, headings, itype, rule)
-        staging.mark_duplicates(conn, job_id, itype, rule)
         if conn.dialect.name == "postgresql":
-            # Fresh statistics: the chunks' joins are planned for the rows just staged.
+            # Fresh statistics: the duplicates' and the chunks' joins are planned for the
+            # rows just staged (with none, a nested loop rescanned them once per row).
             conn.exec_driver_sql("ANALYZE import_rows")
+        staging.mark_duplicates(conn, job_id, itype, rule)
         rows = ImportRow.__table__
         numbered = select(
             literal(job_id),
