@@ -494,3 +494,40 @@ def test_a_saved_view_of_the_task_list_keeps_its_columns(importing):
         service.save_task_view("alice", "System Task List", ["name"])
     with pytest.raises(InvalidInput):
         service.save_task_view("alice", "Bad", ["nope"])
+
+
+# -- the file-in folder, polled by the workers -------------------------------------------------
+
+
+@pytest.fixture
+def file_in_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BULKDESK_FILE_IN_SECONDS", "0.2")
+
+
+def test_a_worker_takes_a_file_from_the_file_in_folder_and_imports_it(
+    file_in_fast, importing, imports_home
+):
+    import os
+    import time
+
+    from jobs.service import JobService
+    from tests.helpers import wait_for
+
+    service = JobService(importing)
+    a = _open_account(importing)["id"]
+    drop = write(
+        imports_home / "inbox" / "payments" / "alice",
+        "nightly.csv",
+        f"Account ID,Amount,Paid On\n{a},15,2026-11-04\n",
+    )
+    os.utime(drop, (time.time() - 10, time.time() - 10))
+    deadline = time.monotonic() + 30
+    while not service.import_tasks("alice").rows and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [row] = service.import_tasks("alice").rows
+    wait_for(service, "alice", row.id)
+    task = service.import_task("alice", row.id)
+    assert (task.file_name, task.imported) == ("nightly.csv", 1)
+    assert not drop.exists()
+    assert len(list((imports_home / "inbox" / "processed").glob("*-nightly.csv"))) == 1
+    assert _count(importing, Payment, job_id=row.id) == 1
