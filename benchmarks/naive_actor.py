@@ -79,13 +79,6 @@ def naive_change_status(account_id: int, to: str) -> None:
         )
 
 
-def bind(broker: dramatiq.Broker) -> None:
-    """Declare the naive actors on ``broker`` (the benchmark's in-process StubBroker)."""
-    for actor in (naive_add_interaction, naive_change_status):
-        actor.broker = broker
-        broker.declare_actor(actor)
-
-
 ASSIGN_ACTOR_NAME = "bench_naive_assign"
 
 
@@ -94,3 +87,10 @@ def naive_assign(account_id: int, collector_id: int) -> None:
     """Give one account a collector, in one transaction (one message = one item)."""
     with runtime.database().write_conn() as conn:
         conn.execute(update(Account).where(_workable(account_id)).values(collector_id=collector_id))
+
+
+def bind(broker: dramatiq.Broker) -> None:
+    """Declare the naive actors on ``broker`` (the benchmark's in-process StubBroker)."""
+    for actor in (naive_add_interaction, naive_change_status, naive_assign):
+        actor.broker = broker
+        broker.declare_actor(actor)

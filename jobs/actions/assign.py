@@ -207,6 +207,18 @@ class Assign(AccountAction):
         if total == 0:  # every item came planned (a retry): nothing to distribute
             return {"seed": seed, "shares": [], "left_out": 0, "retry": True}
         counts = counts_for(shares, total)
+        if len(shares) == 1 and counts[0] == total:
+            # Everything to one collector (or Unassign): nothing to distribute or write now.
+            only = shares[0]
+            return {
+                "seed": seed,
+                "shares": [
+                    {"collector": only.name, "collector_id": only.collector_id, "accounts": total}
+                ],
+                "left_out": 0,
+                "all_to": only.collector_id or 0,
+                "all_to_name": only.name if only.collector_id else "Unassigned",
+            }
         big = BigInteger()
         order = (cast(JobItem.seq, big) * literal(MULTIPLIER, big) + literal(seed, big)) % literal(
             MODULUS, big
@@ -274,11 +286,7 @@ class Assign(AccountAction):
 
     def apply(self, conn: Connection, chunk: ChunkContext) -> None:
         params: AssignParams = chunk.params
-        planned = func.nullif(JobItem.payload["to"].as_integer(), 0)
-        current = (
-            select(Account.collector_id).where(Account.id == JobItem.account_id).correlate(JobItem)
-        )
-        before_id = current.scalar_subquery()
+        everything_to = chunk.plan.get("all_to")
 
         def name_of(collector_id: Any) -> Any:
             return func.coalesce(
@@ -286,27 +294,41 @@ class Assign(AccountAction):
                 literal("Unassigned"),
             )
 
+        if everything_to is not None:
+            planned: Any = literal(everything_to or None, Integer)
+            after_name: Any = literal(chunk.plan["all_to_name"])
+        else:
+            planned = func.nullif(JobItem.payload["to"].as_integer(), 0)
+            after_name = name_of(planned)
+        # One join with the account per item (UPDATE … FROM), not a lookup per value.
         conn.execute(
             update(JobItem)
-            .where(chunk.pending())
+            .where(chunk.pending(), Account.id == JobItem.account_id)
             .values(
                 payload=json_object(
                     "before",
-                    name_of(before_id),
+                    name_of(Account.collector_id),
                     "after",
-                    name_of(planned),
+                    after_name,
                     "before_id",
-                    before_id,
+                    Account.collector_id,
                     "after_id",
                     planned,
                 )
             )
         )
-        conn.execute(
-            update(Account)
-            .where(Account.id == JobItem.account_id, chunk.pending())
-            .values(collector_id=cast(JobItem.payload["after_id"].as_integer(), Integer))
-        )
+        if everything_to is not None:
+            conn.execute(
+                update(Account)
+                .where(Account.id.in_(chunk.pending_account_ids()))
+                .values(collector_id=everything_to or None)
+            )
+        else:
+            conn.execute(
+                update(Account)
+                .where(Account.id == JobItem.account_id, chunk.pending())
+                .values(collector_id=cast(JobItem.payload["after_id"].as_integer(), Integer))
+            )
         if params.credit_payments != "No":
             # Accounts left without a collector (Unassign) keep their payments' credit.
             moved = Payment.account_id.in_(
