@@ -531,3 +531,25 @@ def test_a_worker_takes_a_file_from_the_file_in_folder_and_imports_it(
     assert not drop.exists()
     assert len(list((imports_home / "inbox" / "processed").glob("*-nightly.csv"))) == 1
     assert _count(importing, Payment, job_id=row.id) == 1
+
+
+def test_the_owner_gets_the_completion_email_their_profile_asks_for(importing, tmp_path):
+    from jobs.models import Delivery
+    from jobs.service import JobService
+
+    service = JobService(importing)
+    path = write(tmp_path, "p.csv", "Account ID,Amount,Paid On\n1,5,2026-11-01\n1,x,2026-11-01\n")
+    alice = run_import(service, "alice", "payments", path)  # alice: every job
+    bob = run_import(service, "bob", "payments", path)  # bob: failures and exceptions only
+    good = write(tmp_path, "good.csv", "Account ID,Amount,Paid On\n2,5,2026-11-01\n")
+    bob_ok = run_import(service, "bob", "payments", good)
+    with importing.read() as s:
+        emails = {
+            d.job_id: d.payload for d in s.scalars(select(Delivery).where(Delivery.kind == "email"))
+        }
+    assert emails[alice.summary.id]["to"] == "alice@bulkdesk.example"
+    assert emails[alice.summary.id]["subject"] == (
+        f"Bulkdesk job {alice.summary.id} — Import payments: p.csv: Completed with exceptions"
+    )
+    assert emails[bob.summary.id]["to"] == "bob@bulkdesk.example"
+    assert bob_ok.summary.id not in emails
