@@ -113,6 +113,8 @@ def serve_lab(
         "--ServerApp.port_retries=0",
         "--IdentityProvider.token=",
         "--ServerApp.password=",
+        # The test shuts kernels down through the REST API, without a browser's XSRF cookie.
+        "--ServerApp.disable_check_xsrf=True",
         f"--ServerApp.root_dir={root}",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         # Nothing asks PyPI for extensions from the server either.
@@ -133,6 +135,16 @@ def serve_lab(
             proc.kill()
             proc.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def shut_down_kernels(lab: Lab) -> None:
+    """Shut every kernel of ``lab`` down, as *Kernel → Shut Down All Kernels* does."""
+    with urllib.request.urlopen(f"{lab.url}/api/kernels", timeout=30) as answer:
+        kernels = json.load(answer)
+    for kernel in kernels:
+        request = urllib.request.Request(f"{lab.url}/api/kernels/{kernel['id']}", method="DELETE")
+        with urllib.request.urlopen(request, timeout=60):
+            pass
 
 
 def is_loopback(url: str) -> bool:

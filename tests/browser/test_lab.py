@@ -12,21 +12,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lab_tooling import Lab, Offline, serve_lab
+from lab_tooling import Lab, Offline, serve_lab, shut_down_kernels
 from playwright.sync_api import Page, expect
 
 #: Generous: JupyterLab, a kernel and Panel start slowly on a loaded 2-core machine.
 WAIT = 120_000
 #: How long Run All of a notebook may take (its demo job included).
-RUN_ALL = 400_000
+RUN_ALL = 300_000
 SHOTS = Path(os.environ["BULKDESK_SCREENSHOTS"]) if os.environ.get("BULKDESK_SCREENSHOTS") else None
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
@@ -51,12 +52,15 @@ def lab(sqlite_template: Path, browser: object, tmp_path_factory) -> Iterator[La
 
 
 @pytest.fixture
-def offline_page(browser) -> Iterator[tuple[Page, Offline]]:  # type: ignore[no-untyped-def]
+def offline_page(browser, lab: Lab) -> Iterator[tuple[Page, Offline]]:  # type: ignore[no-untyped-def]
+    """A page without internet; afterwards its notebook's kernel is shut down (its workers and
+    the Monitor's refresh would otherwise go on working beside the next test)."""
     context, record = Offline.context(browser, viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     record.watch(page)
     yield page, record
     context.close()
+    shut_down_kernels(lab)
 
 
 def shot(page: Page, name: str, target=None) -> None:  # type: ignore[no-untyped-def]
@@ -67,11 +71,11 @@ def shot(page: Page, name: str, target=None) -> None:  # type: ignore[no-untyped
 
 def open_notebook(page: Page, lab: Lab, name: str) -> None:
     """Open ``name`` in JupyterLab and wait until its "Bulkdesk" kernel is idle."""
-    page.goto(f"{lab.url}/lab/tree/{name}.ipynb")
+    page.goto(f"{lab.url}/lab/tree/{name}.ipynb?reset")  # only this notebook, no other tab
     expect(page.locator(".jp-Notebook")).to_be_visible(timeout=WAIT)
     # JupyterLab may ask which kernel to start, offering the notebook's own ("Bulkdesk").
     select = page.locator(".jp-Dialog").get_by_role("button", name="Select")
-    idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first
     expect(select.or_(idle).first).to_be_visible(timeout=WAIT)
     if select.is_visible():
         expect(page.locator(".jp-Dialog select")).to_have_value("bulkdesk")
@@ -82,7 +86,8 @@ def open_notebook(page: Page, lab: Lab, name: str) -> None:
     expect(idle).to_be_visible(timeout=WAIT)
 
 
-PROMPTS = """() => Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt'),
+PROMPTS = """() => Array.from(document.querySelectorAll(
+  '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputArea-prompt'),
   (p) => { const m = p.textContent.match(/\\[(\\d+)\\]/); return m ? Number(m[1]) : null; })"""
 
 
@@ -90,15 +95,23 @@ def run_all(page: Page) -> None:
     """*Run → Run All Cells*, then wait until every code cell has run (again)."""
     before = max((n or 0 for n in page.evaluate(PROMPTS)), default=0)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-    page.wait_for_function(
-        f"""() => {{
-          const numbers = ({PROMPTS})();
-          return numbers.length > 0 && numbers.every((n) => n !== null && n > {before});
-        }}""",
-        timeout=RUN_ALL,
-    )
-    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_be_visible(
+    item = page.locator(".lm-Menu-item", has_text="Run All Cells").first
+    expect(item).to_be_visible()
+    item.click()
+    try:
+        page.wait_for_function(
+            f"""() => {{
+              const numbers = ({PROMPTS})();
+              return numbers.length > 0 && numbers.every((n) => n !== null && n > {before});
+            }}""",
+            timeout=RUN_ALL,
+        )
+    except Exception:
+        page.screenshot(path=str(Path(tempfile.gettempdir()) / "bulkdesk-lab-run-all.png"))
+        raise AssertionError(
+            f"Run All did not finish; prompts {page.evaluate(PROMPTS)}, errors {cell_errors(page)}"
+        ) from None
+    expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first).to_be_visible(
         timeout=WAIT
     )
 
