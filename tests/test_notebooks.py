@@ -8,12 +8,16 @@ Each notebook is executed with papermill on a kernel of this interpreter (see
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from audit_jobs import AuditJobs, make_audit_jobs
 from click.testing import CliRunner
+from nbclient import NotebookClient
+from papermill import PapermillExecutionError
 from sqlalchemy import text
 
 from jobs import notebooks
@@ -238,3 +242,78 @@ def test_a_users_audit_covers_only_their_own_jobs_and_not_someone_elses(
     stem = f"audit_{period['date_from']}_{period['date_to']}_dave"
     expected = build_report(database_env, user="dave", **period).write_csv(tmp_path / "x.csv")
     assert (tmp_path / "own" / f"{stem}.csv").read_bytes() == expected.read_bytes()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_name_the_bulkdesk_kernel_and_load_their_resources_inline(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+
+    assert notebook.metadata.kernelspec.name == notebooks.KERNEL_NAME == "bulkdesk"
+    source = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert "inline=True" in source and "prepare_notebook()" in source
+    assert "stop_worker" not in source
+
+
+def test_the_bulkdesk_kernel_runs_this_python_with_panel_inline(tmp_path: Path) -> None:
+    folder = notebooks.install_kernel(prefix=tmp_path)
+
+    spec = json.loads((folder / "kernel.json").read_text())
+    assert spec["display_name"] == "Bulkdesk" and spec["argv"][0] == sys.executable
+    assert spec["env"] == {"PANEL_INLINE": "true"}
+
+
+def _errors(cell: nbformat.NotebookNode) -> list[str]:
+    return [
+        str(o.get("text") or o.get("evalue"))
+        for o in cell.get("outputs", [])
+        if o.get("name") == "stderr" or o.get("output_type") == "error"
+    ]
+
+
+@pytest.mark.slow
+def test_run_all_twice_in_one_kernel_warns_nothing_and_a_job_queued_after_the_last_cell_runs(
+    database_env: Database,
+) -> None:
+    # Given launch_and_monitor run top to bottom twice in the same kernel (Run All, Run All),
+    notebook = nbformat.read(notebooks.notebook_path("launch_and_monitor"), as_version=4)
+    later = nbformat.v4.new_code_cell(
+        "later = service.submit_to_accounts(user, 'add_interaction', description='After the end',"
+        " group=demo_group, **params)\n"
+        "later = notebooks.wait_until_final(service, user, later.id, timeout=120)\n"
+        "print(f'Job {later.id} {later.status.label}')"
+    )
+    with notebooks.kernel_for_this_python() as kernel:
+        client = NotebookClient(
+            notebook,
+            kernel_name=kernel,
+            timeout=300,
+            resources={"metadata": {"path": str(notebooks.notebook_path("x").parent)}},
+        )
+        with client.setup_kernel():
+            for _ in range(2):
+                for index, cell in enumerate(notebook.cells):
+                    if cell.cell_type == "code":
+                        client.execute_cell(cell, index)
+                # then no cell warns (a second worker would add its middleware twice),
+                assert [e for c in notebook.cells for e in _errors(c)] == []
+            # and a job queued after the last cell is worked by the kernel's threads.
+            notebook.cells.append(later)
+            client.execute_cell(later, len(notebook.cells) - 1)
+
+    shown = "".join(str(o.get("text", "")) for o in later.outputs)
+    assert _errors(later) == [] and "Job 3 Completed" in shown, shown
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("who", ["nobody", "bob"])
+def test_a_notebook_acting_as_an_unknown_or_disabled_user_stops_with_words(
+    database_env: Database, tmp_path: Path, who: str
+) -> None:
+    with database_env.engine.begin() as conn:
+        conn.execute(text("UPDATE users SET active = false WHERE username = 'bob'"))
+
+    with pytest.raises(PapermillExecutionError) as refused:
+        _run("explore_accounts", tmp_path, user=who)
+
+    assert f"The notebook's user parameter is '{who}'" in str(refused.value)
+    assert "no active Bulkdesk user" in str(refused.value)
