@@ -64,6 +64,9 @@ def _payments_file(tmp_path: Path, rows: int) -> Path:
 
 def _upload(page, path: Path, kind: str = "Payments") -> None:  # type: ignore[no-untyped-def]
     page.locator(".bd-importer select").first.select_option(label=kind)
+    # The server answers the choice (help text, the uploader's type) before the upload.
+    expect(page.locator(".bd-import-help")).to_contain_text(f"{kind}: ")
+    page.wait_for_timeout(500)
     page.locator("input.bd-upload-file").set_input_files(str(path))
     page.locator("button.bd-upload-button").click()
 
@@ -126,8 +129,10 @@ def test_a_refused_upload_says_why_where_the_person_acted(tasks_page, tmp_path):
     expect(page.locator(".bd-upload-message")).to_contain_text("has no rows below its headings")
 
 
-def test_a_saved_view_adds_its_columns_to_the_list(tasks_page):
+def test_a_saved_view_adds_its_columns_to_the_list(tasks_page, tmp_path):
     page = tasks_page
+    _upload(page, _payments_file(tmp_path, 20))
+    expect(page.locator(".bd-task-progress")).to_contain_text("Completed", timeout=60_000)
     page.get_by_text("View Manager").click()
     page.locator(".bd-importer").evaluate("e => e.scrollIntoView()")
     page.get_by_placeholder("View name").fill("With owner")
