@@ -150,6 +150,7 @@ def test_launch_and_monitor_shows_its_widgets_offline_and_runs_a_job_from_the_fo
     # then the line under the first code cell says Bokeh and Panel came from this installation,
     check = page.locator(".bd-resources-check")
     expect(check).to_contain_text("from this installation", timeout=WAIT)
+    shot(page, "lab-resources-line.png", cell(page, "pn.extension("))
     # and the Launch form, the Monitor (with the notebook's own job, Completed) and the
     # Timeline show as widgets in their cells.
     form = cell(page, "launch = LaunchForm(")
