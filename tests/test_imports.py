@@ -553,3 +553,24 @@ def test_the_owner_gets_the_completion_email_their_profile_asks_for(importing, t
     )
     assert emails[bob.summary.id]["to"] == "bob@bulkdesk.example"
     assert bob_ok.summary.id not in emails
+
+
+def test_a_stopped_import_lists_its_unprocessed_rows_as_not_processed(db, imports_home, tmp_path):
+    from jobs.engine import execution
+    from jobs.service import JobService
+
+    service = JobService(db)
+    lines = "".join(f"{1 + n},5,2026-11-01\n" for n in range(600))
+    path = write(tmp_path, "p.csv", "Account ID,Amount,Paid On\n" + lines)
+    job = service.submit_import("alice", "payments", str(path))
+    started = execution.start(db, job.id, 250)
+    assert execution.claim(db, started.chunks[0], "test", 60)
+    execution.process_chunk(db, started.chunks[0], "test")
+    service.stop("alice", job.id)
+
+    assert service.import_statuses("alice", job.id) == ["Imported", "Not processed"]
+    rows = messages(service, "alice", job.id, "Not processed")
+    assert len(rows) == 350 and rows[0]["_row"] == 252
+    assert _count(db, Payment, job_id=job.id) == 250
+    with db.write_conn() as conn:  # the PostgreSQL database is shared by the session
+        conn.execute(Payment.__table__.delete().where(Payment.job_id.is_not(None)))
