@@ -14,10 +14,17 @@ from jobs.models import Base
 from tests.conftest import PG_ADMIN_URL, require_postgres
 
 
+def _modelled(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
+    """Everything but SQLite's full-text index of job descriptions (an FTS5 virtual table
+    and its shadow tables, made by migration 0011, which no model describes)."""
+    return not (type_ == "table" and name.startswith("jobs_fts"))
+
+
 def _differences(url: str) -> list:
     engine = create_engine(url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": _modelled})
+        diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     return diff
 

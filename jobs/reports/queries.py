@@ -19,13 +19,16 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    column,
     func,
     literal,
     or_,
     select,
+    table,
     true,
     tuple_,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -540,9 +543,11 @@ def _text_matches(
     """
     text = _search_text(flt)
     scope = _scope(actor, flt)
-    matched = session.scalars(
-        select(Job.id).where(*scope, contains_text(Job.description, text)).limit(COUNT_STEP + 1)
-    ).all()
+    match = contains_text(Job.description, text)
+    indexed = _full_text_ids(session, text)
+    if indexed is not None:  # SQLite's trigram index finds the few jobs; LIKE confirms them
+        match = Job.id.in_(indexed) & match
+    matched = session.scalars(select(Job.id).where(*scope, match).limit(COUNT_STEP + 1)).all()
     if len(matched) > COUNT_STEP:
         return None
     ids = set(matched)
@@ -556,6 +561,30 @@ def _text_matches(
     keys = (Job.id,) if column is Job.id else (Job.id, column)
     rows = session.execute(select(*keys).where(Job.id.in_(ids), not_indexed(*others))).all()
     return [(row[0], row[-1]) for row in rows]
+
+
+#: Databases (by URL) that have the ``jobs_fts`` trigram index (migration 0011).
+_HAS_FULL_TEXT: dict[str, bool] = {}
+
+
+def _full_text_ids(session: Session, text: str) -> Select[tuple[int]] | None:
+    """The ids of jobs whose description contains ``text``, from SQLite's trigram index; None
+    where there is none (PostgreSQL, an SQLite without FTS5) or it cannot answer (fewer than
+    three characters, or ``%`` / ``_`` in the text, which its LIKE cannot escape)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or len(text) < 3 or any(c in text for c in "%_\\"):
+        return None
+    url = str(bind.url)
+    if url not in _HAS_FULL_TEXT:
+        _HAS_FULL_TEXT[url] = bool(
+            session.scalar(
+                sql_text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'jobs_fts'")
+            )
+        )
+    if not _HAS_FULL_TEXT[url]:
+        return None
+    fts = table("jobs_fts", column("rowid"), column("description"))
+    return select(fts.c.rowid).where(fts.c.description.like(f"%{text}%"))
 
 
 class not_indexed(FunctionElement[bool]):  # noqa: N801  (an SQL operator, named like one)
