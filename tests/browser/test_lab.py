@@ -148,7 +148,7 @@ def test_launch_and_monitor_shows_its_widgets_offline_and_runs_a_job_from_the_fo
     run_all(page)
 
     # then the line under the first code cell says Bokeh and Panel came from this installation,
-    check = page.locator(".bd-resources-check")
+    check = cell(page, "pn.extension(").locator(".bd-resources-check")
     expect(check).to_contain_text("from this installation", timeout=WAIT)
     shot(page, "lab-resources-line.png", cell(page, "pn.extension("))
     # and the Launch form, the Monitor (with the notebook's own job, Completed) and the
@@ -164,7 +164,8 @@ def test_launch_and_monitor_shows_its_widgets_offline_and_runs_a_job_from_the_fo
     shot(page, "lab-monitor.png", monitor)
     timeline = cell(page, "timeline = Timeline(")
     expect(timeline.locator(".bd-timeline canvas").first).to_be_visible(timeout=WAIT)
-    expect(page.locator(".jp-OutputArea-output", has_text="Job 1 Completed")).to_be_attached()
+    waited = cell(page, "notebooks.wait_until_final(")
+    expect(waited.locator(".jp-OutputArea-output")).to_contain_text("Job 1 Completed")
     assert cell_errors(page) == []
     shot(page, "lab-timeline.png", timeline)
 
@@ -189,11 +190,10 @@ def test_launch_and_monitor_shows_its_widgets_offline_and_runs_a_job_from_the_fo
 
     # And Run All again in the same kernel works, without a warning in any cell.
     run_all(page)
-    expect(page.locator(".jp-OutputArea-output", has_text="Job 3 Completed")).to_be_visible(
-        timeout=WAIT
-    )
+    waited = cell(page, "notebooks.wait_until_final(")
+    expect(waited.locator(".jp-OutputArea-output")).to_contain_text("Job 3 Completed", timeout=WAIT)
     assert cell_errors(page) == []
-    expect(page.locator(".bd-resources-check").first).to_contain_text(
+    expect(cell(page, "pn.extension(").locator(".bd-resources-check")).to_contain_text(
         "from this installation", timeout=WAIT
     )
     monitor = cell(page, "monitor = Monitor(")
@@ -211,7 +211,7 @@ def test_explore_accounts_draws_its_plots_offline(
 
     run_all(page)
 
-    expect(page.locator(".bd-resources-check")).to_contain_text(
+    expect(cell(page, "pn.extension(").locator(".bd-resources-check")).to_contain_text(
         "from this installation", timeout=WAIT
     )
     for n, source in enumerate(["hv.Bars(groups", "hv.Bars(statuses"]):
