@@ -18,8 +18,8 @@ Over a notebook's comm, a table refreshed from the server (the Monitor, every se
 receive the browser's echo of its previous rows just after its rows changed; Panel then fails
 to write the old column into the new frame (pandas: "Must have equal len keys and value") and
 replaces the whole widget with the traceback. :func:`tolerate_stale_table_echo` lets that one
-error go to the log instead (the server's rows are the truth, sent again at the next refresh);
-every other error in a callback is raised as before.
+error go to the log instead and sends the table's current rows to the browser again (the
+server's rows are the truth); every other error in a callback is raised as before.
 """
 
 from __future__ import annotations
@@ -151,22 +151,27 @@ def resources_check() -> HTML:
     return HTML(_CHECK_HTML.format(id=element_id, missing=_MISSING))
 
 
-def _is_stale_table_echo(error: BaseException) -> bool:
+def _stale_echo_table(error: BaseException) -> Any:
+    """The table whose stale echo raised ``error``, or None for any other error."""
     if not isinstance(error, ValueError) or "equal len keys and value" not in str(error):
-        return False
+        return None
     frame = error.__traceback__
     while frame is not None:
         code = frame.tb_frame.f_code
         if code.co_name == "_update_column" and code.co_filename.endswith("tables.py"):
-            return True
+            return frame.tb_frame.f_locals.get("self")
         frame = frame.tb_next
-    return False
+    return None
 
 
 def _stale_echo_tolerant(handler: Any) -> Any:
     def handle(error: BaseException) -> None:
-        if _is_stale_table_echo(error):
+        table = _stale_echo_table(error)
+        if table is not None:
             log.info("ignored the browser's echo of a table's previous rows: %s", error)
+            # The browser may hold the old rows now; later refreshes send only changed cells,
+            # so send it all the current rows once.
+            table.param.trigger("value")
             return
         if handler is not None:
             handler(error)
