@@ -32,6 +32,7 @@ demo: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/bulkdesk seed --if-empty
 	$(BIN)/python -m jobs.notebooks install-kernel
+	$(BIN)/python -m jobs.notebooks lab-settings
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
 
 test: $(STAMP)

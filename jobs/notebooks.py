@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 import sys
 import tempfile
@@ -284,14 +285,41 @@ def output_dir(explicit: str | None = None) -> Path:
     return folder.resolve()
 
 
+#: JupyterLab settings for the notebooks: render every cell. With JupyterLab 4's default
+#: (``contentVisibility``) a cell out of view is not laid out, and a table (the Monitor) whose
+#: rows arrive then stays empty when scrolled to: Tabulator drew its rows for a zero height.
+LAB_SETTINGS = {"@jupyterlab/notebook-extension:tracker": {"windowingMode": "none"}}
+
+
+def install_lab_settings(prefix: Path | None = None) -> Path:
+    """Write :data:`LAB_SETTINGS` as the defaults of the JupyterLab installed in ``prefix``.
+
+    Parameters:
+      prefix: the environment (``sys.prefix`` by default: the venv of ``make lab``).
+
+    Returns:
+      The ``overrides.json`` written (other settings already in it are kept).
+    """
+    path = Path(prefix or sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    current = json.loads(path.read_text()) if path.is_file() else {}
+    for plugin, values in LAB_SETTINGS.items():
+        current[plugin] = {**current.get(plugin, {}), **values}
+    path.write_text(json.dumps(current, indent=2) + "\n")
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     """``python -m jobs.notebooks install-kernel``: register the "Bulkdesk" kernel (make lab)."""
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m jobs.notebooks", description=main.__doc__)
-    parser.add_argument("command", choices=["install-kernel"])
+    parser.add_argument("command", choices=["install-kernel", "lab-settings"])
     parser.add_argument("--prefix", type=Path, help="install under PREFIX/share/jupyter")
     args = parser.parse_args(argv)
+    if args.command == "lab-settings":
+        print(f"JupyterLab settings for the notebooks in {install_lab_settings(args.prefix)}")
+        return
     folder = install_kernel(prefix=args.prefix)
     print(f'Kernel "{KERNEL_DISPLAY_NAME}" ({sys.executable}) registered in {folder}')
 

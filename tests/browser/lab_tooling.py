@@ -91,6 +91,12 @@ def serve_lab(
     config = work / "config"
     (config / "labconfig").mkdir(parents=True)
     (config / "labconfig" / "page_config.json").write_text(json.dumps(PAGE_CONFIG))
+    # As `make lab` sets them (jobs.notebooks.LAB_SETTINGS), as the user's settings here.
+    for plugin, values in notebooks.LAB_SETTINGS.items():
+        package, name = plugin.split(":")
+        settings = work / "settings" / package / f"{name}.jupyterlab-settings"
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text(json.dumps(values))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server_env = {
