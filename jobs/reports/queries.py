@@ -545,9 +545,16 @@ def _text_matches(
     scope = _scope(actor, flt)
     match = contains_text(Job.description, text)
     indexed = _full_text_ids(session, text)
-    if indexed is not None:  # SQLite's trigram index finds the few jobs; LIKE confirms them
-        match = Job.id.in_(indexed) & match
-    matched = session.scalars(select(Job.id).where(*scope, match).limit(COUNT_STEP + 1)).all()
+    candidates = None
+    if indexed is not None:
+        candidates = session.scalars(indexed.limit(FULL_TEXT_PROBE + 1)).all()
+    if candidates is not None and len(candidates) <= FULL_TEXT_PROBE:
+        # SQLite's trigram index named the few jobs: read them by primary key (the unary +
+        # keeps SQLite from scanning the description index instead), LIKE confirms each.
+        query = select(Job.id).where(Job.id.in_(candidates), not_indexed(*scope, match))
+    else:
+        query = select(Job.id).where(*scope, match)
+    matched = session.scalars(query.limit(COUNT_STEP + 1)).all()
     if len(matched) > COUNT_STEP:
         return None
     ids = set(matched)
@@ -563,6 +570,9 @@ def _text_matches(
     return [(row[0], row[-1]) for row in rows]
 
 
+#: A text the trigram index finds in at most this many descriptions is looked up through it;
+#: a commoner one is found faster by the description index (the first page fills at once).
+FULL_TEXT_PROBE = 2_000
 #: Databases (by URL) that have the ``jobs_fts`` trigram index (migration 0011).
 _HAS_FULL_TEXT: dict[str, bool] = {}
 
