@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Connection, String, case, cast, func, inse
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FromClause
 
-from jobs.actions.base import AccountAction, ChunkContext
+from jobs.actions.base import AccountAction, ChunkContext, unworkable
 from jobs.actions.params import TODAY, param
 from jobs.errors import InvalidInput
 from jobs.models import Interaction, JobItem
@@ -68,8 +68,7 @@ class AddInteraction(AccountAction):
         self, account: FromClause, params: AddInteractionParams, closed: list[str]
     ) -> ColumnElement[str]:
         return case(
-            (account.c.locked, literal("Account is locked; bulk updates are not allowed")),
-            (account.c.status.in_(closed), literal("Account is closed")),
+            *unworkable(account, closed),
             else_=literal(""),
         )
 

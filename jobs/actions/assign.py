@@ -37,7 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FromClause
 
-from jobs.actions.base import AccountAction, ChunkContext, DryRun, JobContext
+from jobs.actions.base import AccountAction, ChunkContext, DryRun, JobContext, unworkable
 from jobs.actions.params import param
 from jobs.db import json_object
 from jobs.errors import InvalidInput
@@ -267,8 +267,7 @@ class Assign(AccountAction):
         self, account: FromClause, params: AssignParams, closed: list[str]
     ) -> ColumnElement[str]:
         return case(
-            (account.c.locked, literal("Account is locked; bulk updates are not allowed")),
-            (account.c.status.in_(closed), literal("Account is closed")),
+            *unworkable(account, closed),
             else_=literal(""),
         )
 

@@ -258,6 +258,19 @@ class AccountAction(BulkAction):
         )
 
 
+LOCKED = "Account is locked; bulk updates are not allowed"
+CLOSED = "Account is closed"
+
+
+def unworkable(account: FromClause, closed: list[str]) -> list[tuple[Any, Any]]:
+    """The rule every account action starts with, as ``case`` whens: a locked account, then
+    one in a closed status, is an exception with these words."""
+    return [
+        (account.c.locked, literal(LOCKED)),
+        (account.c.status.in_(closed), literal(CLOSED)),
+    ]
+
+
 def closed_statuses(conn: Connection) -> list[str]:
     """The configured statuses of closed accounts, which bulk actions leave alone."""
     return list(conn.scalars(select(AccountStatus.name).where(AccountStatus.closed)))

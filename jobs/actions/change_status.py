@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, case, literal, select, update
 from sqlalchemy.sql.expression import FromClause
 
-from jobs.actions.base import AccountAction, ChunkContext, active_statuses
+from jobs.actions.base import AccountAction, ChunkContext, active_statuses, unworkable
 from jobs.actions.params import param
 from jobs.db import json_object
 from jobs.models import Account, JobItem
@@ -43,8 +43,7 @@ class ChangeStatus(AccountAction):
         self, account: FromClause, params: ChangeStatusParams, closed: list[str]
     ) -> ColumnElement[str]:
         return case(
-            (account.c.locked, literal("Account is locked; bulk updates are not allowed")),
-            (account.c.status.in_(closed), literal("Account is closed")),
+            *unworkable(account, closed),
             (account.c.status == params.to, literal(f"Account is already {params.to}")),
             else_=literal(""),
         )

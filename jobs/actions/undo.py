@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FromClause
 
-from jobs.actions.base import SAMPLE_SIZE, BulkAction, ChunkContext, DryRun, JobContext
+from jobs.actions.base import LOCKED, SAMPLE_SIZE, BulkAction, ChunkContext, DryRun, JobContext
 from jobs.actions.params import param
 from jobs.db import json_object
 from jobs.errors import InvalidInput, NotFound
@@ -99,7 +99,7 @@ class Undo(BulkAction):
             changed = func.coalesce(now, 0) != func.coalesce(payload["after_id"].as_integer(), 0)
             words = literal("Changed since the job: now assigned to ") + _name(now)
         return case(
-            (account.c.locked, literal("Account is locked; bulk updates are not allowed")),
+            (account.c.locked, literal(LOCKED)),
             (changed, words),
             else_=literal(""),
         )

@@ -37,16 +37,21 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import Boolean
 
 from jobs import clock
-from jobs.actions.base import SAMPLE_SIZE, AccountAction, ChunkContext, DryRun, JobContext
+from jobs.actions.base import (
+    CLOSED,
+    LOCKED,
+    SAMPLE_SIZE,
+    AccountAction,
+    ChunkContext,
+    DryRun,
+    JobContext,
+)
 from jobs.comms import store
 from jobs.db import json_object
 from jobs.errors import InvalidInput
 from jobs.models import Account, Client, Delivery, DeliveryState, Job, JobItem
 from jobs.people.permissions import SEND_COMMUNICATIONS, Actor
 from jobs.sources.base import Source
-
-LOCKED = "Account is locked; bulk updates are not allowed"
-CLOSED = "Account is closed"
 
 
 @dataclass(frozen=True)
