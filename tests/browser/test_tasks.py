@@ -136,9 +136,12 @@ def test_a_saved_view_adds_its_columns_to_the_list(tasks_page, tmp_path):
     page.get_by_text("View Manager").click()
     page.locator(".bd-importer").evaluate("e => e.scrollIntoView()")
     page.get_by_placeholder("View name").fill("With owner")
-    choice = page.locator(".choices").first
-    choice.click()
-    page.keyboard.type("Submitted by")
+    # Type into the chooser's own search box (typing right after a click on the chooser could
+    # land its first keys in the view name field).
+    search = page.locator(".choices").first.locator("input.choices__input--cloned")
+    search.click()
+    expect(search).to_be_focused()
+    search.press_sequentially("Submitted by")
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
     page.locator(".bd-save-view button").click()
