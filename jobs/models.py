@@ -613,3 +613,183 @@ class AccountActivity(Base):
 
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     last_interaction: Mapped[dt.date] = mapped_column(Date)
+
+
+# -- Job definitions (issue 12): multi-step jobs with triggers, their runs and the scheduler --
+
+
+class DefinitionTrigger:
+    """What starts a definition's runs."""
+
+    SCHEDULED = "scheduled"
+    CAMPAIGN = "campaign"
+    FILE_IN = "file_in"
+
+    LABELS = {SCHEDULED: "Scheduled", CAMPAIGN: "Campaign", FILE_IN: "FTPin"}
+
+
+class Definition(Base):
+    """A multi-step job definition: ordered steps, a trigger, an owner (the runs act as them),
+    notifications, dependencies, and whether it is enabled or suspended."""
+
+    __tablename__ = "definitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+    #: ``DefinitionTrigger``: scheduled, campaign (end of campaign) or file_in.
+    trigger: Mapped[str] = mapped_column(String(16))
+    #: Scheduled only: ``hourly``, ``end_of_day``, ``weekly``, ``monthly`` or a cron
+    #: expression (``jobs.scheduler``); the presets' times come from ``schedule_options``.
+    schedule: Mapped[str | None] = mapped_column(String(120))
+    #: Preset options, e.g. ``{"at": "18:00", "weekday": "mon", "day": 1, "minute": 0}``.
+    schedule_options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The IANA time zone the schedule is read in (the business day too).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    #: File-in only: the folder watched for arriving files.
+    inbox: Mapped[str | None] = mapped_column(String(500))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: When it was last enabled (a schedule counts from then).
+    enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: Comma-separated addresses told when a run ends Ok / in Error (besides the owner's own
+    #: completion-email preference).
+    success_recipients: Mapped[str] = mapped_column(Text, default="")
+    failure_recipients: Mapped[str] = mapped_column(Text, default="")
+    suspended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    suspended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    suspended_reason: Mapped[str | None] = mapped_column(Text)
+    #: Kept by the scheduler: the next due time it will fire, and the last one it fired.
+    next_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    last_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Bumped by every change: an edit made from an older copy is refused.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DefinitionStep(Base):
+    """One step of a definition: what it does (``kind`` + ``settings``) and where the run
+    goes next when it succeeds or fails (a step name, or empty for the end)."""
+
+    __tablename__ = "definition_steps"
+    __table_args__ = (UniqueConstraint("definition_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(
+        ForeignKey("definitions.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(80))
+    #: ``report``, ``bulk_action``, ``email`` or ``copy`` (``jobs.definitions.steps``).
+    kind: Mapped[str] = mapped_column(String(24))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    next_success: Mapped[str | None] = mapped_column(String(80))
+    next_failure: Mapped[str | None] = mapped_column(String(80))
+
+
+class DefinitionDependency(Base):
+    """A definition's run waits for its prerequisite's run of the same business day, and is
+    Skipped (Warning) when that one ended in Error."""
+
+    __tablename__ = "definition_dependencies"
+
+    definition_id: Mapped[int] = mapped_column(
+        ForeignKey("definitions.id", ondelete="CASCADE"), primary_key=True
+    )
+    prerequisite_id: Mapped[int] = mapped_column(
+        ForeignKey("definitions.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class DefinitionChange(Base):
+    """A definition's history: who changed what, and when (created, edited, enabled,
+    disabled, suspended, resumed, imported)."""
+
+    __tablename__ = "definition_changes"
+    __table_args__ = (Index("ix_definition_changes_definition_at", "definition_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: ``created``, ``edited``, ``enabled``, ``disabled``, ``suspended``, ``resumed``, …
+    action: Mapped[str] = mapped_column(String(24))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    #: What changed: ``{"field": [before, after], …}``.
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Campaign(Base):
+    """A campaign: ending one raises the end-of-campaign event that the campaign definition
+    runs on."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class DefinitionRun(Base):
+    """A definition's run: a job in the Monitor (same id) with what fired it. One run per
+    definition and due time, whatever the number of schedulers (the unique key)."""
+
+    __tablename__ = "definition_runs"
+    __table_args__ = (
+        UniqueConstraint("definition_id", "due_at"),
+        # The batch audit log: runs by due time (a date range), then by definition.
+        Index("ix_definition_runs_due", "due_at", "definition_id"),
+        Index("ix_definition_runs_day", "definition_id", "business_day"),
+    )
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    #: The due time's date in the definition's time zone (dependencies are per business day).
+    business_day: Mapped[dt.date] = mapped_column(Date)
+    #: ``schedule``, ``campaign``, ``file`` or ``manual``.
+    fired_by: Mapped[str] = mapped_column(String(16))
+    #: Fired after its due time had passed while no scheduler was running (the missed-run
+    #: policy: once, late, marked late).
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The arriving file, the campaign ended, the runs it stood for when late.
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RunStep(Base):
+    """One step executed in a run: the run's step-by-step history."""
+
+    __tablename__ = "run_steps"
+    __table_args__ = (UniqueConstraint("job_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    step_name: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(24))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: ``running``, ``waiting`` (for a bulk job or a delivery), ``ok`` or ``failed``.
+    outcome: Mapped[str] = mapped_column(String(16), default="running")
+    message: Mapped[str] = mapped_column(Text, default="")
+    #: The file it produced or delivered (a path or an fsspec URL).
+    output: Mapped[str | None] = mapped_column(Text)
+    #: A bulk-action step's job; the outbox deliveries a delivery step waits for.
+    child_job_id: Mapped[int | None] = mapped_column(Integer)
+    deliveries: Mapped[list[int]] = mapped_column(JSON, default=list)
+
+
+class SchedulerLease(Base):
+    """The lease that makes one scheduler active among all worker processes: its holder
+    renews it; another process takes it over once it has expired."""
+
+    __tablename__ = "scheduler_leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    acquired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,21 @@
+"""Reserved for the definitions screens and the batch audit log (issue 12); empty until that work needs a schema change
+
+Revision ID: 0016_definition_screens
+Revises: 0015_definition_steps
+Create Date: 2026-12-04
+"""
+
+from __future__ import annotations
+
+revision = "0016_definition_screens"
+down_revision = "0015_definition_steps"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
