@@ -9,6 +9,7 @@ A message's Message-ID comes from its delivery id: a redelivered message is the 
 from __future__ import annotations
 
 import email.utils
+import mimetypes
 import os
 import smtplib
 import ssl
@@ -42,7 +43,8 @@ class DeliveryFailed(BulkdeskError):
 
 def build_message(payload: dict[str, Any], *, delivery_id: int, settings: Settings) -> EmailMessage:
     """The email of a delivery: ``payload`` is ``{"to", "subject", "body"}`` (plain text),
-    with an optional ``"html"`` alternative.
+    with an optional ``"html"`` alternative and optional ``"attachments"`` (files, see
+    :func:`_attach`).
 
     Its Message-ID is ``<bulkdesk-delivery-{id}@{domain of the From address}>``, the same
     however often the delivery is sent.
@@ -59,7 +61,30 @@ def build_message(payload: dict[str, Any], *, delivery_id: int, settings: Settin
     if payload.get("html"):
         # A communication's HTML form, its values escaped (jobs.comms.templates).
         message.add_alternative(str(payload["html"]), subtype="html")
+    for attachment in payload.get("attachments") or ():
+        _attach(message, attachment)
     return message
+
+
+def _attach(message: EmailMessage, attachment: dict[str, Any]) -> None:
+    """Attach a file read now (a definition's report): ``{"path", "filename"?,
+    "content_type"?}``. The file is read at each attempt, so the payload stays small.
+
+    Raises:
+      DeliveryFailed: (permanent) the file is not there any more.
+    """
+    path = Path(attachment["path"])
+    name = attachment.get("filename") or path.name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DeliveryFailed(
+            f"The attachment {name} could not be read from {path}: {exc.strerror or exc}",
+            permanent=True,
+        ) from exc
+    kind = attachment.get("content_type") or mimetypes.guess_type(name)[0]
+    maintype, _, subtype = (kind or "application/octet-stream").partition("/")
+    message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
 
 
 def message_id(delivery_id: int, mail_from: str) -> str:
