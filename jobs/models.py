@@ -633,6 +633,16 @@ class Definition(Base):
     notifications, dependencies, and whether it is enabled or suspended."""
 
     __tablename__ = "definitions"
+    __table_args__ = (
+        # At most one campaign and one file-in definition, even when two admins save at once.
+        Index(
+            "ix_definitions_single_trigger",
+            "trigger",
+            unique=True,
+            sqlite_where=literal_column("trigger IN ('campaign', 'file_in')"),
+            postgresql_where=literal_column("trigger IN ('campaign', 'file_in')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
