@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from jobs.definitions.steps.base import StepContext, StepOutcome, StepType
 from jobs.definitions.steps.email import EmailStep
+from jobs.definitions.steps.report import ReportStep
 from jobs.errors import InvalidInput
 
-STEP_TYPES: dict[str, StepType] = {t.kind: t for t in (EmailStep(),)}
+STEP_TYPES: dict[str, StepType] = {t.kind: t for t in (ReportStep(), EmailStep())}
 
 
 def get(kind: str) -> StepType:
