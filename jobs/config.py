@@ -54,6 +54,9 @@ class Settings:
       outbox_dir: where emails are written when no SMTP server is configured.
       delivery_attempts: how often an outside effect (an email) is tried before it counts as
         failed and is shown on its job.
+      timezone: the IANA time zone (``BULKDESK_TIMEZONE``, default ``UTC``) a new job
+        definition's schedule and business day are read in when it names none
+        (``jobs.scheduler.schedules``).
 
     Raises:
       ConfigError: for a value out of range, naming the variable.
@@ -71,6 +74,7 @@ class Settings:
     dashboard_url: str = "http://localhost:5006/app"
     outbox_dir: str = ""
     delivery_attempts: int = 4
+    timezone: str = "UTC"
 
     def __post_init__(self) -> None:
         _check_range("BULKDESK_CHUNK_SIZE", self.chunk_size, 1, 100_000)
@@ -85,6 +89,7 @@ class Settings:
         _check_broker_url(self.broker_url)
         if self.smtp_url:
             parse_smtp_url(self.smtp_url)
+        _check_timezone(self.timezone)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -109,6 +114,7 @@ class Settings:
             or "http://localhost:5006/app",
             outbox_dir=env.get("BULKDESK_OUTBOX_DIR", "").strip(),
             delivery_attempts=_number(env, "BULKDESK_DELIVERY_ATTEMPTS", int, 4),
+            timezone=env.get("BULKDESK_TIMEZONE", "").strip() or "UTC",
         )
 
     @property
@@ -153,6 +159,18 @@ def _check_database_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return url
+
+
+def _check_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"BULKDESK_TIMEZONE={name!r} is not an IANA time zone; expected a name such as "
+            "UTC, Europe/London or America/New_York"
+        ) from None
 
 
 def _check_broker_url(url: str) -> None:

@@ -754,6 +754,8 @@ class DefinitionRun(Base):
         # The batch audit log: runs by due time (a date range), then by definition.
         Index("ix_definition_runs_due", "due_at", "definition_id"),
         Index("ix_definition_runs_day", "definition_id", "business_day"),
+        # Reapers look for runs to wake (jobs.scheduler.wakeups): a walk of this index.
+        Index("ix_definition_runs_wake_at", "wake_at"),
     )
 
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)
@@ -768,6 +770,13 @@ class DefinitionRun(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     #: The arriving file, the campaign ended, the runs it stood for when late.
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: When a worker should be sent this run (again): it waits for a prerequisite, a child
+    #: job or deliveries, or its message may be lost. Empty while a worker holds it or once
+    #: it ended (``jobs.scheduler.wakeups``).
+    wake_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: The worker working the run now, and until when its claim lasts without a heartbeat.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class RunStep(Base):

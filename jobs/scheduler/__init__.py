@@ -1,0 +1,1 @@
+"""The scheduler: when definitions run (schedules, the lease, the loop, the triggers)."""
