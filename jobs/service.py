@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
-from jobs import audit
+from jobs import audit, runtime
 from jobs.actions import ACTIONS, BulkAction, DryRun, get_action
 from jobs.actions.params import Field, dump
 from jobs.actions.undo import REVERSIBLE
@@ -46,11 +46,14 @@ from jobs.models import (
     utcnow,
 )
 from jobs.people import permissions
-from jobs.people.permissions import Actor
+from jobs.people.permissions import Actor, ActorLike
 from jobs.reports import queries
 from jobs.reports.queries import ItemRow, JobDetail, JobFilter, JobSummary, Page
 from jobs.sources import AccountFilter, AccountSelection, JobItemsSource, Source
 from jobs.status import JobStatus
+from jobs.worker import broker as worker_broker
+from jobs.worker import registry
+from jobs.worker.reaper import Reaper
 
 if TYPE_CHECKING:
     from jobs.people.profile import Profile
@@ -59,8 +62,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DESCRIPTION_MAX = 200
-
-ActorLike = Actor | str
 
 
 class JobService:
@@ -71,8 +72,6 @@ class JobService:
     """
 
     def __init__(self, db: Database | None = None) -> None:
-        from jobs import runtime
-
         self.db = db or runtime.database()
 
     # -- people ------------------------------------------------------------------------
@@ -890,9 +889,7 @@ class JobService:
         down, or it is this process's in-process broker and no worker runs here) keeps an
         empty ``last_progress_at``: a worker's reaper then starts it about a second later."""
         try:
-            from jobs.worker.actors import start_job
-
-            start_job.send(job_id)
+            registry.wake(worker_broker.current(), "job", [job_id])
         except Exception:
             log.warning(
                 "could not send job %s to the broker; it stays Queued", job_id, exc_info=True
@@ -1151,9 +1148,7 @@ def _send_deliveries(delivery_ids: list[int]) -> None:
     if not delivery_ids:
         return
     try:
-        from jobs.worker.actors import send_deliveries
-
-        send_deliveries(delivery_ids)
+        registry.wake(worker_broker.current(), "delivery", delivery_ids)
     except Exception:
         log.warning("could not send deliveries %s; a worker sends them", delivery_ids)
 
@@ -1161,11 +1156,7 @@ def _send_deliveries(delivery_ids: list[int]) -> None:
 def _workers_will_hear() -> bool:
     """Whether a start message sent from this process reaches workers: always on Redis or
     RabbitMQ; on the in-process broker only when this process runs worker threads."""
-    from jobs import runtime  # noqa: F401  (actors: declares them on the broker)
-    from jobs.worker.broker import current
-    from jobs.worker.reaper import Reaper
-
-    return not runtime.settings().embedded_broker or Reaper.has_worker(current())
+    return not runtime.settings().embedded_broker or Reaper.has_worker(worker_broker.current())
 
 
 def _actor(user: User) -> Actor:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +29,31 @@ from jobs.sources.file_rows import FileRows
 from jobs.status import JobStatus
 
 if TYPE_CHECKING:
-    from jobs.service import ActorLike, JobService
+    from jobs.db import Database
+    from jobs.people.permissions import Actor, ActorLike
+    from jobs.reports.queries import JobDetail
+    from jobs.sources import Source
+
+
+class JobService(Protocol):
+    """What these functions need of ``jobs.service.JobService``, which delegates here (a
+    protocol, so that this module does not import the service back)."""
+
+    db: Database
+
+    def actor(self, who: ActorLike) -> Actor: ...
+
+    def job(self, actor: ActorLike, job_id: int) -> JobDetail: ...
+
+    def submit(
+        self,
+        actor: ActorLike,
+        action: str,
+        source: Source,
+        parameters: dict[str, Any],
+        description: str,
+    ) -> JobSummary: ...
+
 
 IMPORT_ACTIONS = ("import_accounts", "import_interactions", "import_payments")
 MAX_PAGE = 500

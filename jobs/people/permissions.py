@@ -46,6 +46,10 @@ class Actor:
         return self.is_admin or permission in self.permissions
 
 
+#: Who acts: an :class:`Actor`, or a username the service looks up.
+ActorLike = Actor | str
+
+
 def require(actor: Actor, permission: str) -> None:
     """Raise unless ``actor`` holds ``permission`` (admins hold all).
 
@@ -114,3 +118,18 @@ def _raise(reason: str | None, actor: Actor, owner_id: int) -> None:
     if not actor.has(BULK_UPDATE) or (not actor.is_admin and actor.id != owner_id):
         raise PermissionDenied(reason)
     raise ActionNotAllowed(reason)
+
+
+def define_refusal(actor: Actor) -> str | None:
+    """Why ``actor`` may not create, edit, enable, disable, suspend, resume, import or run
+    job definitions, or end campaigns; None when they may. Everyone reads definitions."""
+    if actor.is_admin:
+        return None
+    return "Only administrators define jobs; you can read definitions and their runs"
+
+
+def check_define(actor: Actor) -> None:
+    """Raises PermissionDenied unless ``actor`` may change job definitions."""
+    reason = define_refusal(actor)
+    if reason is not None:
+        raise PermissionDenied(reason)

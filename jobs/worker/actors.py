@@ -10,8 +10,11 @@ dramatiq's own ``AgeLimit`` reads ``max_age``:
 - ``resends="job"``, ``"chunk"`` or ``"delivery"``: the :class:`~jobs.worker.reaper.Reaper`
   sends this actor the ids of that kind of lost work it finds.
 
-Importing this module sets up the broker from the environment, so that
-``dramatiq jobs.worker.actors`` starts worker processes for the configured broker.
+This is the worker's entry module: importing it sets up the broker from the environment
+(``jobs.worker.broker.current``) with the middleware only workers need (the imports' file-in
+folder), so that ``dramatiq jobs.worker.actors`` starts worker processes for the configured
+broker. Nothing below it imports it: the service wakes these actors by name
+(``jobs.worker.registry.wake``).
 """
 
 from __future__ import annotations
@@ -26,11 +29,20 @@ from dramatiq.middleware import CurrentMessage
 from jobs import runtime
 from jobs.engine import execution
 from jobs.errors import BulkdeskError, ConfigError
+from jobs.imports.folder import FileInWatcher
 from jobs.outbound import outbox
 from jobs.worker import broker as _broker
+from jobs.worker.registry import ACTOR_NAMES, QUEUE
+
+
+def _add_worker_middleware(broker: dramatiq.Broker) -> None:
+    """What runs in worker processes besides the actors: the imports' file-in folder."""
+    if not any(isinstance(m, FileInWatcher) for m in broker.middleware):
+        broker.add_middleware(FileInWatcher())
+
 
 try:
-    dramatiq.set_broker(_broker.make_broker(runtime.settings()))
+    _add_worker_middleware(_broker.current())
 except ConfigError as error:  # `dramatiq jobs.worker.actors` with bad settings: one line
     print(f"Bulkdesk cannot start: {error}", file=sys.stderr)
     raise SystemExit(2) from None
@@ -41,7 +53,8 @@ RETRIES = {"max_retries": 3, "min_backoff": 500, "max_backoff": 5_000}
 
 
 @dramatiq.actor(
-    queue_name=_broker.QUEUE,
+    actor_name=ACTOR_NAMES["job"],
+    queue_name=QUEUE,
     time_limit=15 * 60_000,
     throws=(BulkdeskError,),
     fails_job="job",
@@ -59,7 +72,8 @@ def start_job(job_id: int) -> None:
 
 
 @dramatiq.actor(
-    queue_name=_broker.QUEUE,
+    actor_name=ACTOR_NAMES["chunk"],
+    queue_name=QUEUE,
     time_limit=5 * 60_000,
     throws=(BulkdeskError,),
     chunk_lease=True,
@@ -82,7 +96,13 @@ def run_chunk(chunk_id: int) -> None:
 
 # Retries of a delivery are the outbox's own (recorded, with backoff, then shown on the
 # job), so the broker does not retry it.
-@dramatiq.actor(queue_name=_broker.QUEUE, time_limit=2 * 60_000, max_retries=0, resends="delivery")
+@dramatiq.actor(
+    actor_name=ACTOR_NAMES["delivery"],
+    queue_name=QUEUE,
+    time_limit=2 * 60_000,
+    max_retries=0,
+    resends="delivery",
+)
 def deliver(delivery_id: int) -> None:
     """Send one outside effect (an email) from the outbox, once."""
     outbox.deliver(runtime.database(), delivery_id, runtime.settings())
@@ -102,8 +122,10 @@ ALL = (start_job, run_chunk, deliver)
 
 
 def use(broker: dramatiq.Broker) -> None:
-    """Make ``broker`` the one this process sends to, and bind Bulkdesk's actors to it."""
-    dramatiq.set_broker(broker)
+    """Make ``broker`` the one this process sends to, and bind Bulkdesk's actors (and the
+    workers' middleware) to it."""
+    _broker.install(broker)
+    _add_worker_middleware(broker)
     for actor in ALL:
         actor.broker = broker
         broker.declare_actor(actor)

@@ -10,12 +10,14 @@ from dramatiq import Broker, Worker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage, Retries
 
+from jobs import runtime
 from jobs.config import Settings
 from jobs.errors import ConfigError
+from jobs.worker.registry import QUEUE
 
 log = logging.getLogger(__name__)
 
-QUEUE = "bulkdesk"
+__all__ = ["QUEUE", "current", "install", "make_broker"]
 
 
 def make_broker(settings: Settings) -> Broker:
@@ -25,7 +27,6 @@ def make_broker(settings: Settings) -> Broker:
       ConfigError: for a URL scheme that is neither redis, amqp nor empty (``Settings``
         refuses those already).
     """
-    from jobs.imports.folder import FileInWatcher
     from jobs.worker.leases import ChunkLeases
     from jobs.worker.reaper import Reaper
 
@@ -47,12 +48,37 @@ def make_broker(settings: Settings) -> Broker:
     broker.add_middleware(ChunkLeases(), before=Retries)
     broker.add_middleware(CurrentMessage())
     broker.add_middleware(Reaper())
-    broker.add_middleware(FileInWatcher())  # the imports' file-in folder (jobs.imports.folder)
+    # Messages sent by name (jobs.worker.registry.wake) need the queue known to the broker
+    # even in a process that declares no actor.
+    broker.declare_queue(QUEUE)
     return broker
 
 
+_current: Broker | None = None
+_current_lock = threading.Lock()
+
+
 def current() -> Broker:
-    return dramatiq.get_broker()
+    """This process's broker: the one :func:`install` made current, or, on first use, one
+    made from the settings (``BULKDESK_BROKER_URL``).
+
+    Raises:
+      ConfigError: for a broker URL Bulkdesk cannot use.
+    """
+    global _current
+    with _current_lock:
+        if _current is None:
+            _current = make_broker(runtime.settings())
+            dramatiq.set_broker(_current)
+        return _current
+
+
+def install(broker: Broker) -> None:
+    """Make ``broker`` this process's broker (and dramatiq's global one)."""
+    global _current
+    with _current_lock:
+        _current = broker
+        dramatiq.set_broker(broker)
 
 
 def start_in_process_worker(broker: Broker, threads: int) -> Worker:

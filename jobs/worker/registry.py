@@ -1,14 +1,25 @@
-"""Which actor takes which kind of work: found by the actors' ``resends`` option, so that the
-middleware sends work without importing the actors (nor naming them)."""
+"""Which actor takes which kind of work, and how work is sent to it without importing it.
+
+The actors (``jobs.worker.actors``) declare the kind they take with ``resends=…`` under the
+names below. The reaper finds them by that option; the service wakes them by name
+(:func:`wake`), so nothing below the worker's entry module imports the actors.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dramatiq import Actor, Broker
+from dramatiq import Actor, Broker, Message
+
+#: The one queue Bulkdesk's actors listen on.
+QUEUE = "bulkdesk"
+
+#: The actor that takes each kind of work: ``jobs.worker.actors`` declares each one under
+#: this name with ``resends=<kind>``.
+ACTOR_NAMES = {"job": "start_job", "chunk": "run_chunk", "delivery": "deliver"}
 
 #: The kinds of work an actor can declare with ``resends=…``.
-KINDS = ("job", "chunk", "delivery")
+KINDS = tuple(ACTOR_NAMES)
 
 
 def actor_for(broker: Broker, kind: str) -> Actor | None:
@@ -35,3 +46,21 @@ def send(broker: Broker, kind: str, ids: Iterable[int]) -> int:
     for one in ids:
         actor.send(one)
     return len(ids)
+
+
+def wake(broker: Broker, kind: str, ids: Iterable[int]) -> int:
+    """Send each id to the actor named for ``kind`` (:data:`ACTOR_NAMES`), by name: this
+    process need not have imported the actors (a worker elsewhere runs them); returns how
+    many were sent.
+
+    Raises:
+      KeyError: for a kind no actor is named for.
+    """
+    name = ACTOR_NAMES[kind]
+    sent = 0
+    for one in ids:
+        broker.enqueue(
+            Message(queue_name=QUEUE, actor_name=name, args=(one,), kwargs={}, options={})
+        )
+        sent += 1
+    return sent
