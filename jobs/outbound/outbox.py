@@ -1,9 +1,10 @@
 """The outbox: outside effects written in the deciding transaction, delivered after commit.
 
-An email (later an SMS, a file copy) is never sent inside a chunk's or a job's transaction:
-that transaction writes a :class:`~jobs.models.Delivery` row with :func:`add`, so the effect
-exists exactly when the change that decided it commits (a chunk that rolls back sends
-nothing). After commit the ``deliver`` actor calls :func:`deliver`:
+An email, an SMS or a file copied to a destination (``jobs.outbound.files``) is never sent
+inside a chunk's or a job's transaction: that transaction writes a
+:class:`~jobs.models.Delivery` row with :func:`add`, so the effect exists exactly when the
+change that decided it commits (a chunk that rolls back sends nothing). After commit the
+``deliver`` actor calls :func:`deliver`:
 
 - it claims the row (Pending → Sending) with one guarded statement, so a redelivered
   message, or a second worker, finds nothing to do: each delivery is sent once;
@@ -118,6 +119,10 @@ def _send(kind: str, payload: dict[str, Any], delivery_id: int, settings: Settin
         from jobs.comms import sms
 
         return sms.send(payload, delivery_id=delivery_id, settings=settings)
+    if kind == "file":
+        from jobs.outbound import files
+
+        return files.copy(payload, delivery_id=delivery_id, settings=settings)
     raise ValueError(f"No way to deliver a {kind!r}")
 
 
@@ -185,6 +190,10 @@ def describe(kind: str, payload: dict[str, Any]) -> str:
         return f"The email to {payload.get('to')}"
     if kind == "sms":
         return f"The text message to {payload.get('to')}"
+    if kind == "file":
+        from jobs.outbound import files
+
+        return files.describe(payload)
     return f"The {kind}"
 
 

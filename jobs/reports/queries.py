@@ -135,15 +135,20 @@ class JobDetail:
     selection_text: str
     error: str | None
     events: list[AuditRow] = field(default_factory=list)
-    #: (job id, ``retry`` | ``undo``): the job this one was made from.
+    #: (job id, ``retry`` | ``undo`` | ``step``): the job this one was made from (``step``:
+    #: a job definition's run submitted it).
     parent: tuple[int, str] | None = None
     #: The retries and undos made from this job that the viewer may see: (id, link, status).
     children: list[tuple[int, str, JobStatus]] = field(default_factory=list)
 
     def links(self) -> list[str]:
         """The job's links in words: "Retry of job 12", "Undone by job 15"."""
-        words = {"retry": "Retry of job {}", "undo": "Undo of job {}"}
-        back = {"retry": "Exceptions retried by job {} ({})", "undo": "Undone by job {} ({})"}
+        words = {"retry": "Retry of job {}", "undo": "Undo of job {}", "step": "Step of run {}"}
+        back = {
+            "retry": "Exceptions retried by job {} ({})",
+            "undo": "Undone by job {} ({})",
+            "step": "Step job {} ({})",
+        }
         out = [words[self.parent[1]].format(self.parent[0])] if self.parent else []
         out += [back[link].format(i, status.label) for i, link, status in self.children]
         return out

@@ -8,11 +8,15 @@ finds one or says which kinds there are. The contract every type keeps is in
 from __future__ import annotations
 
 from jobs.definitions.steps.base import StepContext, StepOutcome, StepType
+from jobs.definitions.steps.bulk_action import BulkActionStep
+from jobs.definitions.steps.copy import CopyStep
 from jobs.definitions.steps.email import EmailStep
 from jobs.definitions.steps.report import ReportStep
 from jobs.errors import InvalidInput
 
-STEP_TYPES: dict[str, StepType] = {t.kind: t for t in (ReportStep(), EmailStep())}
+STEP_TYPES: dict[str, StepType] = {
+    t.kind: t for t in (ReportStep(), BulkActionStep(), EmailStep(), CopyStep())
+}
 
 
 def get(kind: str) -> StepType:

@@ -22,7 +22,6 @@ woke is sent by a worker's reaper a few seconds later all the same.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 import typing
@@ -298,6 +297,64 @@ def _list(f: Field, value: Any) -> list[str]:
     return cleaned
 
 
-def settings_dict(values: Any) -> dict[str, Any]:
-    """A settings dataclass instance as a dict (for subclasses that build one)."""
-    return dataclasses.asdict(values)
+# -- what delivery steps share: the earlier output they deliver, and placeholders ----------
+
+#: The placeholders of an email's subject and body and of a copied file's name.
+PLACEHOLDERS = ("definition", "day", "file", "step")
+_PLACEHOLDER = re.compile(r"\{(\w*)\}")
+
+
+def check_placeholders(text: str, name: str, label: str) -> None:
+    """Refuse a ``{word}`` that is no placeholder (a typo would reach the recipient).
+
+    Raises:
+      InvalidInput: field ``name``.
+    """
+    unknown = [p for p in _PLACEHOLDER.findall(text) if p not in PLACEHOLDERS]
+    if unknown:
+        raise InvalidInput(
+            f"{label}: {{{unknown[0]}}} is no placeholder; use "
+            + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS),
+            field=name,
+        )
+
+
+def placeholder_values(ctx: StepContext, file: Path | None) -> dict[str, str]:
+    return {
+        "definition": ctx.definition_name,
+        "day": ctx.business_day.isoformat(),
+        "file": file.name if file else "no file",
+        "step": ctx.step_name,
+    }
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """Replace the known ``{placeholders}``; anything else is left as written."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def earlier_output(ctx: StepContext, step: str) -> Path:
+    """The local file an earlier step of this run produced: step ``step``'s output, or with
+    ``step`` empty the last output.
+
+    Raises:
+      InvalidInput: (no field) there is none, it is not a local file, or it is gone.
+    """
+    if step:
+        if step not in ctx.outputs:
+            raise InvalidInput(f"Step “{step}” has not run in this run; there is no file to send")
+        output = ctx.outputs[step]
+        source = f"step “{step}”"
+    else:
+        output = ctx.last_output
+        source = "the last step with an output"
+    if not output:
+        raise InvalidInput(f"There is no file to send: {source} produced none")
+    if "://" in output and not output.startswith("file://"):
+        raise InvalidInput(
+            f"The output of {source} is {output}, not a file here; send a report's file instead"
+        )
+    path = Path(output.removeprefix("file://"))
+    if not path.is_file():
+        raise InvalidInput(f"The file to send, {path}, does not exist")
+    return path

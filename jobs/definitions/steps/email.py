@@ -19,20 +19,26 @@ one given up after the outbox's retries fails the step with the server's answer.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from jobs.definitions.steps.base import DeclaredStep, StepContext, StepOutcome, param
+from jobs.definitions.steps.base import (
+    DeclaredStep,
+    StepContext,
+    StepOutcome,
+    check_placeholders,
+    earlier_output,
+    param,
+    placeholder_values,
+    render,
+)
 from jobs.errors import InvalidInput
 from jobs.outbound import outbox
 from jobs.people.profile import check_email
 
-PLACEHOLDERS = ("definition", "day", "file", "step")
-_PLACEHOLDER = re.compile(r"\{(\w*)\}")
 #: Bigger files are refused: many mail servers take 10 to 25 MB per message (and base64
 #: makes a file a third bigger). A copy step is the way for big files.
 MAX_ATTACHMENT_BYTES = 15 * 1024 * 1024
@@ -85,14 +91,8 @@ class EmailStep(DeclaredStep):
                 ) from None
             if checked and checked.lower() not in {a.lower() for a in addresses}:
                 addresses.append(checked)
-        for name in ("subject", "body"):
-            unknown = [p for p in _PLACEHOLDER.findall(values[name]) if p not in PLACEHOLDERS]
-            if unknown:
-                raise InvalidInput(
-                    f"{name.capitalize()}: {{{unknown[0]}}} is no placeholder; use "
-                    + ", ".join(f"{{{p}}}" for p in PLACEHOLDERS),
-                    field=name,
-                )
+        check_placeholders(values["subject"], "subject", "Subject")
+        check_placeholders(values["body"], "body", "Message")
         if "\n" in values["subject"] or "\r" in values["subject"]:
             raise InvalidInput("Subject is one line", field="subject")
         attach = values["attach"]
@@ -119,12 +119,7 @@ class EmailStep(DeclaredStep):
             attachment = _attachment(ctx, settings["attach"])
         except InvalidInput as bad:
             return StepOutcome.failed(str(bad))
-        values = {
-            "definition": ctx.definition_name,
-            "day": ctx.business_day.isoformat(),
-            "file": attachment.name if attachment else "no file",
-            "step": ctx.step_name,
-        }
+        values = placeholder_values(ctx, attachment)
         subject = render(settings["subject"], values)
         body = render(settings["body"], values)
         files = [{"path": str(attachment), "filename": attachment.name}] if attachment else []
@@ -149,32 +144,11 @@ class EmailStep(DeclaredStep):
         )
 
 
-def render(template: str, values: dict[str, str]) -> str:
-    """Replace the known ``{placeholders}``; anything else is left as written."""
-    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
-
-
 def _attachment(ctx: StepContext, attach: str) -> Path | None:
     """The local file to attach, or None; InvalidInput says why there is none to send."""
     if attach == NO_ATTACHMENT:
         return None
-    if attach:
-        if attach not in ctx.outputs:
-            raise InvalidInput(f"Step “{attach}” has not run in this run; nothing to attach")
-        output = ctx.outputs[attach]
-        source = f"step “{attach}”"
-    else:
-        output = ctx.last_output
-        source = "the last step with an output"
-    if not output:
-        raise InvalidInput(f"There is no file to attach: {source} produced none")
-    if "://" in output and not output.startswith("file://"):
-        raise InvalidInput(
-            f"The output of {source} is {output}, not a file here; attach a report instead"
-        )
-    path = Path(output.removeprefix("file://"))
-    if not path.is_file():
-        raise InvalidInput(f"The file to attach, {path}, does not exist")
+    path = earlier_output(ctx, attach)
     size = path.stat().st_size
     if size > MAX_ATTACHMENT_BYTES:
         raise InvalidInput(
