@@ -56,6 +56,7 @@ from jobs.worker import registry
 from jobs.worker.reaper import Reaper
 
 if TYPE_CHECKING:
+    from jobs.definitions.service import DefinitionService
     from jobs.people.profile import Profile
     from jobs.reports.audit_report import AuditReport
 
@@ -73,6 +74,13 @@ class JobService:
 
     def __init__(self, db: Database | None = None) -> None:
         self.db = db or runtime.database()
+
+    @property
+    def definitions(self) -> DefinitionService:
+        """Job definitions and campaigns (:class:`jobs.definitions.service.DefinitionService`)."""
+        from jobs.definitions.service import DefinitionService
+
+        return DefinitionService(self)
 
     # -- people ------------------------------------------------------------------------
 

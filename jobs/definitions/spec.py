@@ -340,11 +340,20 @@ def _clean_name(value: Any, limit: int, path: str, what: str, errors: dict[str, 
     return name
 
 
-def _trigger(value: Any, errors: dict[str, str]) -> str:
+def trigger_of(value: Any) -> str:
+    """The trigger ``value`` names (``scheduled``, ``Campaign``, ``FTPin``…), or ""."""
     text = _text(value).casefold()
     for trigger in TRIGGERS:
         if text in (trigger, DefinitionTrigger.LABELS[trigger].casefold()):
             return trigger
+    return ""
+
+
+def _trigger(value: Any, errors: dict[str, str]) -> str:
+    found = trigger_of(value)
+    if found:
+        return found
+    text = _text(value)
     words = ", ".join(f"{t} ({DefinitionTrigger.LABELS[t]})" for t in TRIGGERS)
     errors["trigger"] = (
         f"Unknown trigger {value!r}; expected one of: {words}"
@@ -355,12 +364,19 @@ def _trigger(value: Any, errors: dict[str, str]) -> str:
 
 
 def _timezone(value: Any, errors: dict[str, str]) -> str:
-    name = _text(value) or "UTC"
+    name = _text(value) or _default_timezone()
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         errors["timezone"] = f"Unknown time zone {name!r}; use an IANA name such as Europe/London"
     return name
+
+
+def _default_timezone() -> str:
+    """The configured time zone (``BULKDESK_TIMEZONE``), else UTC."""
+    from jobs import runtime
+
+    return getattr(runtime.settings(), "timezone", "") or "UTC"
 
 
 def _check_schedule(
