@@ -78,7 +78,8 @@ class ApprovalsPage(pn.viewable.Viewer):
             "reason) ends it and tells the submitter."
             if s.approver
             else "Your communications waiting for a supervisor's approval. Only an admin or a "
-            "supervisor can approve or reject them; here you can read them."
+            "supervisor can approve or reject them; here you can read them, or "
+            "<b>Withdraw</b> one you no longer want sent."
         )
         self.done = pn.pane.Alert(
             "", alert_type="success", visible=False, css_classes=["bd-approval-done"]
@@ -108,6 +109,10 @@ class ApprovalsPage(pn.viewable.Viewer):
             css_classes=["bd-field-error", "bd-error-reason"],
             styles={"color": "#b91c1c", "font-size": "13px"},
         )
+        self.withdraw_button = pn.widgets.Button(
+            label="Withdraw", button_type="light", width=140, css_classes=["bd-withdraw"]
+        )
+        self.withdraw_button.on_click(lambda _: s.withdraw())
         self.approve_button.on_click(lambda _: s.approve())
         self.reject_button.on_click(lambda _: s.reject())
         s.param.watch(self._show_detail, ["chosen"])
@@ -215,6 +220,17 @@ class ApprovalsPage(pn.viewable.Viewer):
             parts.append(
                 pn.pane.HTML(
                     f'<div class="bd-read-only" style="color:#4b5563">{esc(row.refusal)}</div>'
+                )
+            )
+        if row.can_withdraw:
+            parts.append(
+                pn.Row(
+                    self.withdraw_button,
+                    pn.pane.HTML(
+                        '<div style="color:#4b5563;padding-top:6px">Takes the request back: '
+                        "it ends Stopped and nothing is sent.</div>"
+                    ),
+                    sizing_mode="stretch_width",
                 )
             )
         self.detail[:] = parts

@@ -107,6 +107,20 @@ class ApprovalsState(PagedState):
         )
         return True
 
+    def withdraw(self) -> bool:
+        """Withdraw the chosen communication (its submitter, an admin); True when the
+        service accepted."""
+        chosen: ApprovalDetail | None = self.chosen
+        if chosen is None:
+            return False
+        try:
+            self.service.withdraw(self.actor, chosen.row.id)
+        except BulkdeskError as error:
+            self.errors = {"": str(error)}
+            return False
+        self._decided(f"Job {chosen.row.id} withdrawn; nothing is sent: {chosen.row.description}")
+        return True
+
     def _decided(self, sentence: str) -> None:
         with param.parameterized.batch_call_watchers(self):
             self.errors = {}

@@ -21,6 +21,7 @@ PROFILE = "profile"
 #: A communication sent for approval was approved (then queued) or rejected (then ended).
 APPROVE = "approve"
 REJECT = "reject"
+WITHDRAW = "withdraw"
 #: An email or SMS template was saved.
 TEMPLATE = "template"
 

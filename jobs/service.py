@@ -1003,6 +1003,32 @@ class JobService:
         _send_deliveries(ended.deliveries)
         return JobStatus.STOPPED
 
+    def withdraw(self, actor: ActorLike, job_id: int | str) -> JobStatus:
+        """Withdraw a communication still Awaiting approval (its submitter, or an admin):
+        it ends Stopped and nothing is sent.
+
+        Raises:
+          NotFound, PermissionDenied, ActionNotAllowed: with the reason in words.
+        """
+        who = self.actor(actor)
+        with self.db.read() as session:
+            found = approvals.find(session, who, _job_id(job_id))
+            if found is None:
+                raise NotFound(_not_found(job_id))
+            job = found[0]
+            owner_id, status = job.owner_id, JobStatus(job.status)
+        refusal = approvals.withdraw_refusal(who, owner_id, status)
+        if refusal is not None:
+            if who.id != owner_id and not who.is_admin:
+                raise PermissionDenied(refusal)
+            raise ActionNotAllowed(refusal)
+        with self.db.write_conn() as conn:
+            ended = approvals.withdraw(conn, job.id, who)
+            if ended is None:
+                raise ActionNotAllowed(_decided_meanwhile(job.id))
+        _send_deliveries(ended.deliveries)
+        return JobStatus.STOPPED
+
     def _deciding(self, actor: ActorLike, job_id: int | str) -> tuple[Actor, Job]:
         who = self.actor(actor)
         with self.db.read() as session:

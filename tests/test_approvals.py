@@ -142,6 +142,46 @@ def test_a_rejected_communication_sends_nothing_and_its_submitter_is_told(
     assert _audit(db, job.id) == ["submit", "stop", "reject"]
 
 
+def test_its_submitter_withdraws_a_request_and_nothing_is_ever_sent(
+    db, service, targets, manual_clock, stub_worker
+):
+    job = _submit_email(service, "bob", targets.all)
+    other = _submit_email(service, "bob", targets.all)
+
+    # The submitter may withdraw, an approver who did not submit it may not, nor may others
+    assert service.approval("bob", job.id).row.can_withdraw
+    assert not service.approval("dave", job.id).row.can_withdraw
+    with pytest.raises(PermissionDenied, match="Only the person who submitted"):
+        service.withdraw("dave", job.id)
+    with pytest.raises(NotFound):
+        service.withdraw("alice", job.id)
+    assert _status(db, job.id) is JobStatus.AWAITING_APPROVAL
+
+    # When bob withdraws it, it ends Stopped and says so; it cannot then be approved
+    assert service.withdraw("bob", job.id) is JobStatus.STOPPED
+    detail = service.job("bob", job.id)
+    assert detail.summary.status is JobStatus.STOPPED
+    assert detail.error.startswith("Withdrawn by Bob")
+    with pytest.raises(ActionNotAllowed, match="this job is Stopped"):
+        service.approve("dave", job.id)
+    with pytest.raises(ActionNotAllowed, match="Only jobs Awaiting approval can be withdrawn"):
+        service.withdraw("bob", job.id)
+    manual_clock.advance(days=2)
+    time.sleep(2.5)
+    assert service.job("bob", job.id).summary.started_at is None
+    assert [d.payload.get("to") for d in deliveries(db, job.id)] in ([], ["bob@bulkdesk.example"])
+    assert _audit(db, job.id) == ["submit", "stop", "withdraw"]
+
+    # An admin may withdraw anyone's; and from the command line
+    runner = CliRunner()
+    refused = runner.invoke(main, ["withdraw", str(other.id), "--as", "dave"])
+    assert refused.exit_code == 2 and "Only the person who submitted" in refused.output
+    done = runner.invoke(main, ["withdraw", str(other.id), "--as", "admin"])
+    assert done.exit_code == 0, done.output
+    assert f"Job {other.id} withdrawn" in done.output
+    assert _status(db, other.id) is JobStatus.STOPPED
+
+
 def test_a_user_with_the_send_permission_queues_directly(db, service, targets, manual_clock):
     job = _submit_email(service, "alice", targets.all)
 

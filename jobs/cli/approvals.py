@@ -60,6 +60,18 @@ def reject(job_id: str, username: str, reason: str) -> None:
     click.echo(f"Job {job_id} rejected; nothing is sent.")
 
 
+@click.command("withdraw")
+@click.argument("job_id")
+@click.option("--as", "username", required=True, help="The submitter, or an admin.")
+def withdraw(job_id: str, username: str) -> None:
+    """Withdraw a communication still awaiting approval: it ends Stopped, nothing is sent."""
+    try:
+        service().withdraw(username, job_id)
+    except BulkdeskError as error:
+        fail(error)
+    click.echo(f"Job {job_id} withdrawn; nothing is sent.")
+
+
 @click.group("templates")
 def templates() -> None:
     """Email and text message templates."""
@@ -106,4 +118,4 @@ def save_template(
     click.echo(f"Saved the {kind} template “{' '.join(name.split())}”.")
 
 
-COMMANDS = (approvals, approve, reject, templates)
+COMMANDS = (approvals, approve, reject, withdraw, templates)

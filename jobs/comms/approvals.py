@@ -61,10 +61,16 @@ class ApprovalRow:
     selection_text: str
     #: Why the viewing person may not approve or reject it; None: they may.
     refusal: str | None
+    #: Why the viewing person may not withdraw it; None: they may (its submitter, an admin).
+    withdraw_refusal: str | None = None
 
     @property
     def can_decide(self) -> bool:
         return self.refusal is None
+
+    @property
+    def can_withdraw(self) -> bool:
+        return self.withdraw_refusal is None
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,16 @@ def decide_refusal(actor: Actor, owner_id: int, status: JobStatus) -> str | None
         return (
             f"Only jobs Awaiting approval can be approved or rejected; this job is {status.label}"
         )
+    return None
+
+
+def withdraw_refusal(actor: Actor, owner_id: int, status: JobStatus) -> str | None:
+    """Why ``actor`` may not withdraw this request, or None when they may: its submitter
+    (or an admin) takes back a communication still Awaiting approval."""
+    if actor.id != owner_id and not actor.is_admin:
+        return "Only the person who submitted a communication (or an admin) can withdraw it"
+    if status is not JobStatus.AWAITING_APPROVAL:
+        return f"Only jobs Awaiting approval can be withdrawn; this job is {status.label}"
     return None
 
 
@@ -195,6 +211,7 @@ def row_of(actor: Actor, job: Job, owner: str) -> ApprovalRow:
         template=str(message.get("name", "")),
         selection_text=str((job.selection or {}).get("text", "")),
         refusal=decide_refusal(actor, job.owner_id, JobStatus(job.status)),
+        withdraw_refusal=withdraw_refusal(actor, job.owner_id, JobStatus(job.status)),
     )
 
 
@@ -243,6 +260,30 @@ def reject(conn: Connection, job_id: int, approver: Actor, reason: str) -> JobEn
         actor_id=approver.id,
         summary=f"{approver.display_name} rejected job {job_id}: {reason}",
         details={"rejected_by": approver.username, "reason": reason},
+    )
+    return ended
+
+
+def withdraw(conn: Connection, job_id: int, actor: Actor) -> JobEnded | None:
+    """End the request Stopped as withdrawn by ``actor`` (nothing is sent), and record it.
+
+    Returns:
+      What ended, or None when it was no longer Awaiting approval: nothing changed.
+    """
+    status = conn.scalar(select(Job.status).where(Job.id == job_id))
+    if status is None or JobStatus(status) is not JobStatus.AWAITING_APPROVAL:
+        return None
+    error = f"Withdrawn by {actor.display_name} before approval; nothing was sent"
+    ended = end_job(conn, job_id, JobStatus.STOPPED, actor_id=actor.id, error=error)
+    if ended is None:
+        return None
+    audit.record(
+        conn,
+        audit.WITHDRAW,
+        job_id=job_id,
+        actor_id=actor.id,
+        summary=f"{actor.display_name} withdrew job {job_id} before approval",
+        details={"withdrawn_by": actor.username},
     )
     return ended
 
