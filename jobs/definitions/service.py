@@ -10,10 +10,10 @@ message is a sentence for the person who acted; nothing is written when one is r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jobs import audit, clock
-from jobs.definitions import campaigns, queries, store, yaml_io
+from jobs.definitions import batch_log, campaigns, queries, store, yaml_io
 from jobs.definitions.campaigns import CampaignEnded, CampaignRow
 from jobs.definitions.queries import DefinitionDetail, DefinitionHistory, DefinitionRow
 from jobs.definitions.spec import DefinitionSpec
@@ -111,6 +111,28 @@ class DefinitionService:
         self._service.actor(actor)
         with self.db.read() as session:
             return queries.history(session, store.find(session, definition), limit=limit)
+
+    def batch_log(self, actor: ActorLike, **search: Any) -> batch_log.BatchLogPage:
+        """The batch audit log: a page of runs due in a date range (at most 7 days), of some
+        statuses and process names (:func:`jobs.definitions.batch_log.search`); any
+        logged-in user reads it.
+
+        Raises:
+          InvalidInput: a range over 7 days or reversed (field ``until``), an unknown status.
+        """
+        self._service.actor(actor)
+        with self.db.read() as session:
+            return batch_log.search(session, **search)
+
+    def run_detail(self, actor: ActorLike, job_id: int) -> batch_log.RunDetail:
+        """A run: its definition, trigger, due time, status and step history.
+
+        Raises:
+          NotFound: no definition run of that number.
+        """
+        self._service.actor(actor)
+        with self.db.read() as session:
+            return batch_log.run_detail(session, int(job_id))
 
     def export_yaml(self, actor: ActorLike, names: list[str] | None = None) -> str:
         """The named definitions (default: all) as YAML, ready to import again.
