@@ -540,3 +540,159 @@ def _insert_templates(conn: Connection) -> None:
     extra = {"active": True, "updated_at": SEED_TIME}
     conn.execute(insert(_table(EmailTemplate)), [{**t, **extra} for t in emails])
     conn.execute(insert(_table(SmsTemplate)), [{**t, **extra} for t in texts])
+
+
+# -- job definitions (issue 12) ------------------------------------------------------------
+
+
+def _deliveries_dir() -> str:
+    """Where the demo's copy steps deliver: a folder under ``var/``, so the demo works
+    offline (a real set-up names ``sftp://`` or ``s3://`` destinations instead)."""
+    import os
+    from pathlib import Path
+
+    return str(Path(os.environ.get("BULKDESK_VAR_DIR", "var")).resolve() / "deliveries")
+
+
+def demo_definitions() -> list[Any]:
+    """The demo's job definitions (``jobs.definitions.spec.DefinitionSpec``), in the order
+    they are saved (prerequisites first)."""
+    from jobs.definitions.spec import DefinitionSpec, StepSpec
+
+    out = _deliveries_dir()
+    ops = ["ops@bulkdesk.example"]
+    return [
+        DefinitionSpec(
+            name="Daily call report",
+            description="The call centre's calls of the day, emailed to operations and "
+            "copied to the reports folder (SFTP in production).",
+            trigger="scheduled",
+            schedule="end_of_day",
+            schedule_options={"at": "18:00"},
+            timezone="Europe/London",
+            owner="admin",
+            failure_recipients=ops,
+            steps=[
+                StepSpec("Report", "report", {"report": "call"}, "Email", ""),
+                StepSpec("Email", "email", {"recipients": ops}, "SFTP copy", ""),
+                StepSpec("SFTP copy", "copy", {"destination": f"{out}/calls"}, "", ""),
+            ],
+        ),
+        DefinitionSpec(
+            name="Weekly billing report",
+            description="Billing of the last 7 days, every Monday morning, to finance.",
+            trigger="scheduled",
+            schedule="weekly",
+            schedule_options={"weekday": "mon", "at": "07:00"},
+            timezone="Europe/London",
+            owner="admin",
+            steps=[
+                StepSpec(
+                    "Report", "report", {"report": "billing", "period": "last_7_days"}, "Email", ""
+                ),
+                StepSpec("Email", "email", {"recipients": ["finance@bulkdesk.example"]}, "", ""),
+            ],
+        ),
+        DefinitionSpec(
+            name="Invoice pre-check",
+            description="Checks the day's billing before the Invoicer runs.",
+            trigger="scheduled",
+            schedule="end_of_day",
+            schedule_options={"at": "05:00"},
+            timezone="Europe/London",
+            owner="admin",
+            failure_recipients=ops,
+            steps=[
+                StepSpec(
+                    "Billing figures",
+                    "report",
+                    {"report": "billing", "period": "previous_day"},
+                    "Keep a copy",
+                    "",
+                ),
+                StepSpec("Keep a copy", "copy", {"destination": f"{out}/pre-invoice"}, "", ""),
+            ],
+        ),
+        DefinitionSpec(
+            name="Invoicer",
+            description="Runs only when the Invoice pre-check of the same day ended Ok.",
+            trigger="scheduled",
+            schedule="end_of_day",
+            schedule_options={"at": "05:30"},
+            timezone="Europe/London",
+            owner="admin",
+            depends_on=["Invoice pre-check"],
+            steps=[
+                StepSpec(
+                    "Invoices",
+                    "report",
+                    {"report": "billing", "period": "previous_day"},
+                    "Deliver",
+                    "Tell ops",
+                ),
+                StepSpec("Deliver", "copy", {"destination": f"{out}/invoices"}, "", "Tell ops"),
+                StepSpec(
+                    "Tell ops",
+                    "email",
+                    {"recipients": ops, "subject": "Invoicer failed on {day}", "attach": "none"},
+                    "",
+                    "",
+                ),
+            ],
+        ),
+        DefinitionSpec(
+            name="End of campaign report",
+            description="When a campaign ends (EOC): its campaign report to the client team.",
+            trigger="campaign",
+            owner="admin",
+            steps=[
+                StepSpec("Report", "report", {"report": "campaign"}, "Email", ""),
+                StepSpec("Email", "email", {"recipients": ["clients@bulkdesk.example"]}, "", ""),
+            ],
+        ),
+        DefinitionSpec(
+            name="Monthly agent report (retired)",
+            description="Replaced by the agents' dashboard; kept disabled for reference.",
+            trigger="scheduled",
+            schedule="monthly",
+            schedule_options={"day": 1, "at": "06:00"},
+            timezone="Europe/London",
+            enabled=False,
+            owner="admin",
+            steps=[StepSpec("Report", "report", {"report": "agent"}, "", "")],
+        ),
+    ]
+
+
+#: Demo campaigns: name, client code, days before SEED_DATE it started, ended (days) or None.
+DEMO_CAMPAIGNS = [
+    ("Autumn 2026 recovery", "NWB", 60, 5),
+    ("Winter 2026 outreach", "ACME", 3, None),
+]
+
+
+def seed_definitions(db: Database) -> int:
+    """Add the demo job definitions and campaigns (checked as an admin's save would be),
+    in one transaction.
+
+    Returns:
+      How many definitions were added.
+    """
+    from jobs.definitions import store
+    from jobs.models import Campaign
+
+    specs = demo_definitions()
+    with db.write() as session:
+        for spec in specs:
+            store.create(session, spec, actor_id=None)
+        codes = dict(session.execute(select(Client.code, Client.id)).all())
+        for name, code, started, ended in DEMO_CAMPAIGNS:
+            session.add(
+                Campaign(
+                    name=name,
+                    client_id=codes.get(code),
+                    started_at=SEED_TIME - dt.timedelta(days=started),
+                    ended_at=SEED_TIME - dt.timedelta(days=ended) if ended is not None else None,
+                )
+            )
+    return len(specs)

@@ -72,10 +72,13 @@ def db_upgrade(revision: str) -> None:
 @click.option("--large", is_flag=True, help="1,000,000 accounts.")
 @click.option("--reset", is_flag=True, help="Replace existing data.")
 @click.option("--if-empty", is_flag=True, help="Do nothing when data already exists.")
-def seed(accounts: int, large: bool, reset: bool, if_empty: bool) -> None:
+@click.option(
+    "--no-definitions", is_flag=True, help="Without the demo job definitions and campaigns."
+)
+def seed(accounts: int, large: bool, reset: bool, if_empty: bool, no_definitions: bool) -> None:
     """Create the deterministic demo data set (upgrading the schema first)."""
     from jobs.db import upgrade
-    from jobs.seed import has_data
+    from jobs.seed import has_data, seed_definitions
     from jobs.seed import seed as make
 
     upgrade(runtime.settings().database_url)
@@ -85,9 +88,11 @@ def seed(accounts: int, large: bool, reset: bool, if_empty: bool) -> None:
     started = time.perf_counter()
     try:
         summary = make(runtime.database(), accounts=1_000_000 if large else accounts, reset=reset)
+        definitions = 0 if no_definitions else seed_definitions(runtime.database())
     except BulkdeskError as error:
         _fail(error)
-    click.echo(f"{summary} in {time.perf_counter() - started:.1f} s")
+    more = f", {definitions} job definitions" if definitions else ""
+    click.echo(f"{summary}{more} in {time.perf_counter() - started:.1f} s")
 
 
 @main.command()
@@ -289,6 +294,7 @@ def audit(date_from: str, date_to: str, username: str, user: str, out_dir: str |
 
 
 from jobs.cli.approvals import COMMANDS as approval_commands  # noqa: E402
+from jobs.cli.definitions import COMMANDS as definition_commands  # noqa: E402
 from jobs.cli.exports import export  # noqa: E402
 from jobs.cli.follow_up import COMMANDS as follow_up_commands  # noqa: E402
 from jobs.cli.imports import imports  # noqa: E402
@@ -301,7 +307,7 @@ main.add_command(users)
 main.add_command(profile)
 main.add_command(imports)
 main.add_command(export)
-for _command in [*approval_commands, *follow_up_commands]:
+for _command in [*approval_commands, *follow_up_commands, *definition_commands]:
     main.add_command(_command)
 
 
