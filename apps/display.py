@@ -11,6 +11,7 @@ import html
 
 import panel as pn
 
+from jobs import clock
 from jobs.people.permissions import Actor
 from jobs.reports.queries import JobSummary
 from jobs.status import JobStatus
@@ -106,8 +107,12 @@ def progress_bar(job: JobSummary) -> str:
     bad = 100 * job.exceptions / total
     skipped = 100 * job.not_processed / total
     color = status_color(job.status)
-    if job.status == JobStatus.QUEUED:
+    if job.status == JobStatus.QUEUED and job.not_before and job.not_before > clock.now():
+        label = f"scheduled for {fmt_time(job.not_before)}"
+    elif job.status == JobStatus.QUEUED:
         label = "waiting for a worker"
+    elif job.status == JobStatus.AWAITING_APPROVAL:
+        label = "awaiting approval"
     elif job.total:
         label = f"{job.processed:,} of {job.total:,}"
     else:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+
 import pytest
 
 from apps.job_view import JobDetailsView, JobStatusView
@@ -299,6 +302,11 @@ def test_the_progress_column_says_waiting_for_queued_jobs_and_the_rate_for_runni
 
     queued = service.job("bob", jobs["bob_queued"]).summary
     assert "waiting for a worker" in progress_bar(queued)
+    # A job scheduled for a later send date says when, not that it waits for a worker
+    later = dataclasses.replace(queued, not_before=queued.submitted_at + dt.timedelta(days=3))
+    assert "scheduled for" in progress_bar(later) and "worker" not in progress_bar(later)
+    waiting = dataclasses.replace(queued, status=JobStatus.AWAITING_APPROVAL)
+    assert "awaiting approval" in progress_bar(waiting)
     running_id = submit(service, "alice", "Running with a rate")
     first, *_ = execution.start(service.db, running_id, 50).chunks
     execution.claim(service.db, first, "t", 30)

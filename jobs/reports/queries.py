@@ -86,6 +86,8 @@ class JobSummary:
     can_delete: bool
     stop_refusal: str | None
     delete_refusal: str | None
+    #: A job scheduled for later (a send date): it is not started before this time.
+    not_before: dt.datetime | None = None
 
     @property
     def status_label(self) -> str:
@@ -308,6 +310,7 @@ def summarize(actor: Actor, job: Job, owner: str) -> JobSummary:
         can_delete=delete_no is None,
         stop_refusal=stop_no,
         delete_refusal=delete_no,
+        not_before=job.not_before,
     )
 
 
