@@ -21,6 +21,7 @@ from apps.display import esc, fmt_duration, fmt_time, status_badge
 from apps.follow_up import FollowUp
 from apps.items_state import JobItemsState
 from apps.paged_table import PagedTable
+from apps.run_view import RunSteps
 from jobs.errors import BulkdeskError
 from jobs.reports.queries import ItemRow, JobSummary
 from jobs.service import JobService
@@ -109,10 +110,17 @@ class JobStatusView(pn.viewable.Viewer):
             width=140,
         )
         self.follow_up = FollowUp(service, user, self.job_id)
+        # A definition's run: its step history (steps, outcomes, outputs, child jobs).
+        self.run_steps = (
+            RunSteps(service, user, self.job_id)
+            if self.summary.action == "definition_run"
+            else None
+        )
         self._layout = pn.Column(
             self._heading,
             self._counters,
             self._progress,
+            *([self.run_steps] if self.run_steps is not None else []),
             self.follow_up,
             pn.Row(
                 pn.widgets.Select.from_param(self.items.param.outcome, width=180),
@@ -156,6 +164,8 @@ class JobStatusView(pn.viewable.Viewer):
         self._progress.bar_color = BAR_COLORS.get(summary.status, "primary")
         if moving:
             self.follow_up.update(summary)
+            if self.run_steps is not None:
+                self.run_steps.refresh()
         if moving or not self.items.version:
             self.items.load()
 

@@ -18,6 +18,8 @@ import param
 
 from apps.account_grid import AccountGrid
 from apps.approvals import ApprovalsPage
+from apps.batch_log import BatchLogPage
+from apps.definitions import DefinitionsPage
 from apps.display import esc, not_permitted
 from apps.history import HistoryFollower
 from apps.launch import LaunchForm
@@ -40,6 +42,12 @@ class PageSpec:
     title: str
     build: Callable[[Shell], pn.viewable.Viewable]
     permission: str | None = permissions.BULK_UPDATE
+    #: Its name in the address (``?page=batch-log``); by default the title in lower case.
+    slug: str = ""
+
+    @property
+    def address(self) -> str:
+        return self.slug or self.title.lower()
 
 
 def _monitor(shell: Shell) -> pn.viewable.Viewable:
@@ -68,12 +76,23 @@ def _tasks(shell: Shell) -> pn.viewable.Viewable:
     return TasksPage(shell.service, shell.user)
 
 
+def _definitions(shell: Shell) -> pn.viewable.Viewable:
+    return DefinitionsPage(shell.service, shell.user, on_open=shell.viewing_definition)
+
+
+def _batch_log(shell: Shell) -> pn.viewable.Viewable:
+    return BatchLogPage(shell.service, shell.user)
+
+
 PAGES: list[PageSpec] = [
     PageSpec("Monitor", _monitor),
     PageSpec("Launch", _launch),
     PageSpec("Accounts", _accounts),
     PageSpec("Approvals", _approvals),
     PageSpec("All System Tasks", _tasks),
+    # Every logged-in user reads definitions and their runs; only admins change them.
+    PageSpec("Definitions", _definitions, permission=None),
+    PageSpec("Batch audit log", _batch_log, permission=None, slug="batch-log"),
     # Everyone's own settings (job completion emails), with or without the bulk permission.
     PageSpec("Profile", _profile, permission=None),
 ]
@@ -86,10 +105,13 @@ class Address(param.Parameterized):
 
     page = param.String(default="monitor")
     job = param.String(default="")
+    #: The definition open on the Definitions page; the run shown by the Batch audit log.
+    definition = param.String(default="")
+    run = param.String(default="")
 
     def search(self) -> str:
         """The address's query: ``?page=monitor&job=12`` (no empty parts)."""
-        parts = {"page": self.page, "job": self.job}
+        parts = {"page": self.page, "job": self.job, "definition": self.definition, "run": self.run}
         return "?" + urlencode({k: v for k, v in parts.items() if v})
 
 
@@ -134,12 +156,37 @@ class Shell:
         """The Monitor opened (or closed) a job's status view: the address follows."""
         self.address.job = "" if job_id is None else str(job_id)
 
-    def open_link(self, page: str | None, job: str | None) -> None:
+    def viewing_definition(self, definition_id: int | None) -> None:
+        """The Definitions page opened (or closed) a definition: the address follows."""
+        self.address.definition = "" if definition_id is None else str(definition_id)
+
+    def open_link(
+        self,
+        page: str | None,
+        job: str | None,
+        definition: str | None = None,
+        run: str | None = None,
+    ) -> None:
         """Follow an address such as ``?page=monitor&job=12`` (the completion email's link):
-        the page named (any case), and for a job the Monitor with its status view open."""
+        the page named (any case), and for a job the Monitor with its status view open;
+        ``?page=definitions&definition=3`` opens that definition, ``?page=batch-log&run=12``
+        that run's detail."""
         titles = {t.lower(): t for t in self.pages}
+        titles.update({spec.address: t for t, spec in self.pages.items()})
         title = titles.get((page or "").strip().lower())
-        if job:
+        if run and "Batch audit log" in self.pages:
+            self.go("Batch audit log")
+            log = self.built.get("Batch audit log")
+            number = run.strip().lstrip("#")
+            if isinstance(log, BatchLogPage) and number.isdigit():
+                log.open_run(int(number))
+                self.address.run = number
+        elif definition and "Definitions" in self.pages:
+            self.go("Definitions")
+            page_ = self.built.get("Definitions")
+            if isinstance(page_, DefinitionsPage):
+                page_.open_definition(definition.strip())
+        elif job:
             self.go("Monitor")
             monitor = self.built.get("Monitor")
             if isinstance(monitor, Monitor) and monitor.state.permitted:
@@ -180,7 +227,12 @@ class Shell:
 
     def _show(self, title: str) -> None:
         spec = self.pages[title]
-        self.address.param.update(page=title.lower(), **({} if title == "Monitor" else {"job": ""}))
+        self.address.param.update(
+            page=spec.address,
+            **({} if title == "Monitor" else {"job": ""}),
+            **({} if title == "Definitions" else {"definition": ""}),
+            run="",
+        )
         if self.actor is None:
             page: pn.viewable.Viewable = not_permitted(
                 None,
@@ -193,6 +245,8 @@ class Shell:
             if title not in self.built:
                 self.built[title] = spec.build(self)
             page = self.built[title]
+            if isinstance(page, BatchLogPage):
+                page.close_run()  # the search; a run's own address opens it again
         self.content[:] = [page]
         self.where.object = (
             f'<div style="color:#fff;font-size:18px;font-weight:600">{esc(title)}</div>'
@@ -245,11 +299,12 @@ def app(user: str | None, service: JobService | None = None, note: str = "") -> 
         return values[0].decode(errors="replace") if values else None
 
     page, job = arg("page"), arg("job")
+    definition, run = arg("definition"), arg("run")
     account = arg("account")
 
     def follow_and_keep_the_address() -> None:
-        if page or job:
-            shell.open_link(page, job)
+        if page or job or definition or run:
+            shell.open_link(page, job, definition, run)
         if account:
             shell.open_account(account)
         location = pn.state.location
@@ -262,7 +317,7 @@ def app(user: str | None, service: JobService | None = None, note: str = "") -> 
             if location.search != search:
                 location.search = search
 
-        shell.address.param.watch(write, ["page", "job"])
+        shell.address.param.watch(write, ["page", "job", "definition", "run"])
         write()
 
     pn.state.onload(follow_and_keep_the_address)
