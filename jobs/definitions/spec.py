@@ -160,7 +160,7 @@ class DefinitionSpec:
             )
         if errors:
             raise InvalidDefinition(errors, name=_text(data.get("name")) or None)
-        values = {k: v for k, v in data.items() if k != "steps"}
+        values = {"name": "", "trigger": "", **{k: v for k, v in data.items() if k != "steps"}}
         return cls(**values, steps=steps)
 
 
