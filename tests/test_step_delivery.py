@@ -113,6 +113,41 @@ def test_a_refused_recipient_is_retried_then_failed_with_the_servers_answer(
     assert "refused the recipient gone@partner.example: 550 5.1.1 No such mailbox" in row.last_error
 
 
+def test_an_email_after_a_copy_still_attaches_the_report_not_the_remote_copy(
+    db, tmp_path, report_file
+):
+    # report → copy (its output an sftp:// URL) → email with the default attachment
+    step = steps.get("email")
+    outputs = {"Billing": str(report_file), "Copy": "sftp://partner@127.0.0.1:2222/in/x.csv"}
+    ctx = context(
+        db, tmp_path, step.check({"recipients": ["ops@partner.example"]}), outputs=outputs
+    )
+    assert ctx.last_output.startswith("sftp://")
+
+    outcome = step.run(ctx)
+
+    assert outcome.ok, outcome.message
+    assert outcome.output == str(report_file)
+    (row,) = deliveries(db, outcome.deliveries)
+    assert row.payload["attachments"] == [{"path": str(report_file), "filename": report_file.name}]
+
+
+def test_an_email_asked_to_attach_a_remote_copy_says_why_it_cannot(db, tmp_path, report_file):
+    step = steps.get("email")
+    outputs = {"Billing": str(report_file), "Copy": "s3://bucket/x.csv"}
+    ctx = context(
+        db, tmp_path, step.check({"recipients": "a@b.example", "attach": "Copy"}), outputs=outputs
+    )
+
+    outcome = step.run(ctx)
+
+    assert not outcome.ok
+    assert outcome.message == (
+        "The output of step “Copy” is s3://bucket/x.csv, not a file here; send a report's "
+        "file instead"
+    )
+
+
 @pytest.mark.parametrize(
     ("settings", "field", "says"),
     [

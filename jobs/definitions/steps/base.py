@@ -335,7 +335,7 @@ def render(template: str, values: dict[str, str]) -> str:
 
 def earlier_output(ctx: StepContext, step: str) -> Path:
     """The local file an earlier step of this run produced: step ``step``'s output, or with
-    ``step`` empty the last output.
+    ``step`` empty the newest output that is a file here.
 
     Raises:
       InvalidInput: (no field) there is none, it is not a local file, or it is gone.
@@ -346,7 +346,10 @@ def earlier_output(ctx: StepContext, step: str) -> Path:
         output = ctx.outputs[step]
         source = f"step “{step}”"
     else:
-        output = ctx.last_output
+        # The newest file here: after report → copy, the copy's output is a remote URL,
+        # and an email that follows still means the report.
+        local = [o for o in [*ctx.outputs.values(), ctx.last_output] if o and _is_local(o)]
+        output = local[-1] if local else ctx.last_output
         source = "the last step with an output"
     if not output:
         raise InvalidInput(f"There is no file to send: {source} produced none")
@@ -358,3 +361,7 @@ def earlier_output(ctx: StepContext, step: str) -> Path:
     if not path.is_file():
         raise InvalidInput(f"The file to send, {path}, does not exist")
     return path
+
+
+def _is_local(output: str) -> bool:
+    return "://" not in output or output.startswith("file://")

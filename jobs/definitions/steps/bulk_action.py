@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jobs.actions import ACTIONS, get_action
+from jobs.actions.params import TODAY
 from jobs.definitions.steps.base import (
     DeclaredStep,
     StepContext,
@@ -176,7 +177,7 @@ class BulkActionStep(DeclaredStep):
                 owner or f"user {ctx.owner_id}",
                 action.name,
                 selection,
-                _days(settings["parameters"], ctx.business_day.isoformat()),
+                _run_parameters(action, settings["parameters"], ctx.business_day),
                 description,
                 parent=(ctx.job_id, LINK),
             )
@@ -196,6 +197,16 @@ class BulkActionStep(DeclaredStep):
             f"account{'s' if count != 1 else ''} ({shown})",
             wait_for_job=summary.id,
         )
+
+
+def _run_parameters(action: Any, given: dict[str, Any], day: dt.date) -> dict[str, Any]:
+    """The parameters a run submits: ``{day}`` replaced, and a date left out that defaults
+    to today taking the business day (a late run still acts for its own day)."""
+    values = _days(given, day.isoformat())
+    for f in action.fields():
+        if f.name not in values and f.type is dt.date and f.default == TODAY:
+            values[f.name] = day.isoformat()
+    return values
 
 
 def _days(parameters: dict[str, Any], day: str) -> dict[str, Any]:
