@@ -15,6 +15,7 @@ from jobs.comms import templates
 from jobs.comms.sms import normalise_phone
 from jobs.errors import InvalidInput, PermissionDenied
 from jobs.models import Account, AccountStatus, AuditEvent, EmailTemplate, SmsTemplate
+from jobs.sources import AccountSelection
 from jobs.status import JobStatus
 from tests.comms_helpers import CLOCK_START, SCRIPT_NAME, settled
 from tests.helpers import wait_for
@@ -264,3 +265,69 @@ def test_phone_numbers_are_normalised_or_refused():
     assert normalise_phone("555-0100") is None
     assert normalise_phone("+44 20 7946 0958") is None
     assert normalise_phone("call me") is None
+
+
+def test_each_email_sent_is_the_one_the_preview_showed_and_the_outbox_keeps_no_rendered_text(
+    db, service, targets, mail_to, manual_clock, stub_broker
+):
+    # Given a template using every kind of value, and a debtor whose name is markup
+    service.save_template(
+        "dave",
+        "email",
+        name="Every value",
+        subject="Account …{account_last4} of {client}",
+        body="Dear {first_name} ({debtor_name}), you owe {balance} on {file_number}.",
+    )
+    preview = service.dry_run(
+        "alice",
+        "send_email",
+        AccountSelection(account_ids=[targets.script]),
+        {"template": "Every value", "send_date": TODAY},
+    )
+    job = service.submit_to_accounts(
+        "alice",
+        "send_email",
+        description="Values rendered at send time",
+        account_ids=[targets.script],
+        template="Every value",
+        send_date=TODAY,
+    )
+    from jobs.models import Delivery
+    from jobs.worker import broker as broker_mod
+
+    worker = broker_mod.start_in_process_worker(stub_broker, threads=2)
+    try:
+        wait_for(service, "alice", job.id, timeout=30)
+        with db.read() as s:
+            debtor = s.get(Account, targets.script).email
+        arrived = 1
+        while not (
+            sent := [
+                m
+                for m in mail_to.wait_for(arrived)
+                if m["To"] == debtor and m["Subject"].startswith("Account …")
+            ]
+        ):
+            arrived += 1
+        (message,) = sent
+    finally:
+        worker.stop()
+
+    with db.read() as s:
+        account = s.get(Account, targets.script)
+        (delivery,) = s.scalars(
+            select(Delivery).where(Delivery.job_id == job.id, Delivery.item_seq.is_not(None))
+        ).all()
+    # The outbox row holds the address and raw values, never the account number whole
+    assert "subject" not in delivery.payload and "body" not in delivery.payload
+    assert delivery.payload["values"]["account_number"] == account.account_number[-4:]
+
+    # What went out is what the dry run showed, with the values rendered and escaped
+    assert message["Subject"] == preview.sample[0]["after"]
+    assert message["Subject"].startswith(f"Account …{account.account_number[-4:]} of ")
+    plain = message.get_body(preferencelist=("plain",)).get_content()
+    balance = templates.money(account.current_balance)
+    assert f"Dear <script>alert('x')</script> ({SCRIPT_NAME}), you owe {balance}" in plain
+    assert f"on {account.file_number}." in plain
+    html_part = message.get_body(preferencelist=("html",)).get_content()
+    assert "<script>" not in html_part and "&lt;script&gt;" in html_part

@@ -6,9 +6,13 @@ accounts with a valid address, messages written to the outbox, and approval.
   becomes the job's ``not_before``: the engine does not start it before that day (UTC).
 - A person without the send permission may submit it all the same: it then waits in
   *Awaiting approval* (``jobs.comms.approvals``).
-- Each chunk renders its accounts' messages and writes them to the outbox (``deliveries``),
-  in the chunk's transaction; the ``deliver`` actor sends them after commit (email by SMTP,
-  text messages through ``jobs.comms.sms``). A delivery that finally fails turns its item
+- Each chunk writes its accounts' messages to the outbox (``deliveries``) with one
+  ``INSERT … SELECT``, in the chunk's transaction: each delivery holds the address and the
+  account's raw values the template uses (:func:`raw_values`), nothing rendered. The
+  ``deliver`` actor renders the message from those values and the job's frozen template when
+  it sends it, after commit (:func:`rendered_payload`; email by SMTP, text messages through
+  ``jobs.comms.sms``): the one rendering code path (``jobs.comms.templates``) serves the
+  preview, the dry run and the sending alike. A delivery that finally fails turns its item
   into an exception.
 """
 
@@ -46,10 +50,10 @@ from jobs.actions.base import (
     DryRun,
     JobContext,
 )
-from jobs.comms import store
+from jobs.comms import store, templates
 from jobs.db import json_object
 from jobs.errors import InvalidInput
-from jobs.models import Account, Client, Delivery, DeliveryState, Job, JobItem
+from jobs.models import Account, Client, Delivery, DeliveryState, Job, JobItem, UTCDateTime
 from jobs.people.permissions import SEND_COMMUNICATIONS, Actor
 from jobs.sources.base import Source
 
@@ -193,33 +197,41 @@ class CommunicationAction(AccountAction):
 
     def apply(self, conn: Connection, chunk: ChunkContext) -> None:
         message = chunk.plan["message"]
-        send_date = dt.date.fromisoformat(chunk.plan["send_date"])
         account = Account.__table__.alias("a")
-        rows = conn.execute(
-            _message_columns(account, self.address(account))
-            .add_columns(JobItem.seq)
+        wanted = templates.used(*(message.get(k) or "" for k in ("subject", "body")))
+        # One statement for the chunk's whole outbox, due now: a worker's reaper sends them
+        # within about a second of the commit, rendering each as it goes.
+        payload = json_object("to", self.address(account), "values", raw_values(account, wanted))
+        messages = (
+            select(
+                literal(chunk.job_id),
+                JobItem.seq,
+                literal(self.kind),
+                payload,
+                literal(DeliveryState.PENDING),
+                literal(0),
+                literal(chunk.now, UTCDateTime()),
+                literal(chunk.now, UTCDateTime()),
+            )
+            .select_from(account)
             .join(JobItem, JobItem.account_id == account.c.id)
+            .join(Client, Client.id == account.c.client_id)
             .where(chunk.pending())
-        ).all()
-        if not rows:
-            return
-        # One statement for the chunk's whole outbox (executemany), due now: a worker's
-        # reaper sends them within about a second of the commit.
+        )
         conn.execute(
-            insert(Delivery.__table__),
-            [
-                {
-                    "job_id": chunk.job_id,
-                    "item_seq": row.seq,
-                    "kind": self.kind,
-                    "payload": self.payload(self.render(row, message, send_date)),
-                    "state": DeliveryState.PENDING,
-                    "attempts": 0,
-                    "due_at": chunk.now,
-                    "created_at": chunk.now,
-                }
-                for row in rows
-            ],
+            insert(Delivery.__table__).from_select(
+                [
+                    "job_id",
+                    "item_seq",
+                    "kind",
+                    "payload",
+                    "state",
+                    "attempts",
+                    "due_at",
+                    "created_at",
+                ],
+                messages,
+            )
         )
         to = select(self.address(account)).where(account.c.id == JobItem.account_id)
         conn.execute(
@@ -242,6 +254,72 @@ class CommunicationAction(AccountAction):
 
     def payload(self, message: Message) -> dict[str, Any]:
         raise NotImplementedError
+
+
+#: The account values each placeholder is rendered from (``templates.values_for`` reads them
+#: by these names): what a delivery keeps, and only for the placeholders its template uses.
+_RAW_FOR = {
+    "debtor_name": "debtor_name",
+    "first_name": "debtor_name",
+    "last_name": "debtor_name",
+    "file_number": "file_number",
+    "account_last4": "account_number",
+    "balance": "current_balance",
+    "client": "client",
+    "creditor": "creditor",
+}
+
+
+def raw_values(account: FromClause, wanted: frozenset[str]) -> ColumnElement[Any]:
+    """A JSON object (built in SQL) of the account's values the placeholders in ``wanted``
+    are rendered from; of the account number only its last four characters are kept."""
+    number = account.c.account_number
+    columns: dict[str, ColumnElement[Any]] = {
+        "debtor_name": account.c.debtor_name,
+        "file_number": account.c.file_number,
+        "account_number": case(
+            (func.length(number) > 4, func.substr(number, func.length(number) - 3)),
+            else_=number,
+        ),
+        "current_balance": account.c.current_balance,
+        "client": Client.name,
+        "creditor": account.c.creditor,
+    }
+    names = sorted({_RAW_FOR[p] for p in wanted if p in _RAW_FOR})
+    return json_object(*(part for name in names for part in (name, columns[name])))
+
+
+class _Values:
+    """An account row as ``templates.values_for`` reads it, from a delivery's raw values."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        return self._values.get(name)
+
+
+def rendered_payload(conn: Connection, job_id: int | None, payload: dict[str, Any]) -> dict:
+    """The message to send for a communication's delivery: rendered now from its raw values
+    and the template frozen on its job (what was approved), as the ``deliver`` actor sends it.
+    A payload already rendered (no ``values``) is returned as it is.
+
+    Raises:
+      LookupError: the delivery's job or its frozen message is gone.
+    """
+    if "values" not in payload:
+        return payload
+    from jobs.actions import get_action
+
+    found = conn.execute(select(Job.action, Job.plan).where(Job.id == job_id)).one_or_none()
+    if found is None or not (found.plan or {}).get("message"):
+        raise LookupError(f"The message of job {job_id} is not there any more")
+    action = get_action(found.action)
+    if not isinstance(action, CommunicationAction):
+        raise LookupError(f"Job {job_id} is not a communication")
+    row = _Values({**payload["values"], "address": payload.get("to")})
+    send_date = dt.date.fromisoformat(found.plan["send_date"])
+    return action.payload(action.render(row, found.plan["message"], send_date))
 
 
 def not_before(send_date: dt.date) -> dt.datetime:

@@ -91,12 +91,18 @@ def deliver(db: Database, delivery_id: int, settings: Settings) -> str | None:
                 attempts=Delivery.attempts + 1,
                 due_at=now + dt.timedelta(seconds=SENDING_SECONDS),
             )
-            .returning(Delivery.kind, Delivery.payload, Delivery.attempts)
+            .returning(Delivery.kind, Delivery.payload, Delivery.attempts, Delivery.job_id)
         ).one_or_none()
     if row is None:
         return None
     try:
-        where = _send(row.kind, row.payload, delivery_id, settings)
+        payload = row.payload
+        if "values" in payload:  # a communication: rendered from its job's frozen template
+            from jobs.comms.action import rendered_payload
+
+            with db.read() as session:
+                payload = rendered_payload(session.connection(), row.job_id, payload)
+        where = _send(row.kind, payload, delivery_id, settings)
     except Exception as error:  # any failure of the outside world is one failed attempt
         _failed(db, delivery_id, row.attempts, error, settings.delivery_attempts)
         return None
