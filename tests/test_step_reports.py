@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+import uuid
 from collections import Counter, defaultdict
 from decimal import Decimal
 
@@ -18,7 +19,7 @@ from jobs.definitions import steps
 from jobs.definitions.steps.report import file_name, period_of
 from jobs.errors import InvalidInput
 from jobs.models import Account, Client, Collector, Interaction, Payment, Portfolio
-from tests.step_helpers import context
+from tests.step_helpers import context, run_job
 
 DAY = dt.date(2027, 3, 10)  # far from the demo data's dates: only this test's rows count
 OUTCOMES = ["Left message", "No answer", "Promise to pay", "Wrong number"]
@@ -326,3 +327,72 @@ def test_a_client_named_by_its_code_is_stored_by_its_name(db):
     assert steps.get("report").describe(checked) == (
         "Billing report, client Northwind Bank, the business day"
     )
+
+
+@pytest.fixture
+def campaign_run(db):
+    """A run fired by the end of a Northwind Bank campaign that ran from DAY - 9 to DAY."""
+    from jobs.models import Campaign, Definition, DefinitionRun
+
+    tag = uuid.uuid4().hex[:8]
+    job_id, owner_id = run_job(db)
+    with db.write() as s:
+        nwb = s.scalar(select(Client.id).where(Client.code == "NWB"))
+        definition = Definition(name=f"EOC {tag}", trigger="campaign", owner_id=owner_id)
+        campaign = Campaign(
+            name=f"Spring {tag}",
+            client_id=nwb,
+            started_at=dt.datetime.combine(DAY - dt.timedelta(days=9), dt.time(9), dt.UTC),
+            ended_at=dt.datetime.combine(DAY, dt.time(17), dt.UTC),
+        )
+        s.add_all([definition, campaign])
+        s.flush()
+        s.add(
+            DefinitionRun(
+                job_id=job_id,
+                definition_id=definition.id,
+                due_at=campaign.ended_at,
+                business_day=DAY,
+                fired_by="campaign",
+                detail={"campaign_id": campaign.id, "campaign": campaign.name},
+            )
+        )
+        ids = (definition.id, campaign.id, nwb, campaign.name)
+    yield (job_id, owner_id), ids
+    with db.write_conn() as conn:
+        conn.execute(delete(DefinitionRun).where(DefinitionRun.job_id == job_id))
+        conn.execute(delete(Definition).where(Definition.id == ids[0]))
+        conn.execute(delete(Campaign).where(Campaign.id == ids[1]))
+
+
+def test_a_campaign_run_reports_on_its_campaigns_client_and_days(
+    db, tmp_path, activity, campaign_run
+):
+    accounts, interactions, _ = activity
+    job, (_, _, nwb, name) = campaign_run
+    step = steps.get("report")
+    settings = step.check({"report": "call", "scope": "campaign_client", "period": "campaign"})
+    assert step.describe(settings) == "Call report, the campaign's client, the campaign"
+
+    outcome = step.run(context(db, tmp_path, settings, job=job, day=DAY))
+
+    assert outcome.ok, outcome.message
+    assert f"(the client of {name}, 2027-03-01 to 2027-03-10)" in outcome.message
+    with open(outcome.output, newline="") as f:
+        rows = list(csv.DictReader(f))
+    expected = Counter(
+        (i["interaction_date"].isoformat(), i["outcome"])
+        for i in interactions
+        if i["type"] == "Call" and accounts[i["account_id"]].client_id == nwb
+    )  # every test day lies in the campaign's ten days
+    assert {(r["day"], r["outcome"]): int(r["calls"]) for r in rows} == dict(expected)
+
+
+def test_a_campaign_report_outside_a_campaign_run_fails_saying_why(db, tmp_path):
+    step = steps.get("report")
+    settings = step.check({"report": "call", "period": "campaign"})
+
+    outcome = step.run(context(db, tmp_path, settings, day=DAY))
+
+    assert not outcome.ok
+    assert outcome.message.startswith("This run was not fired by the end of a campaign")

@@ -4,12 +4,14 @@ Settings:
 
 - ``report``: ``inbound``, ``call``, ``campaign``, ``agent`` or ``billing`` (what each
   column means: :mod:`jobs.reports.definition_reports`);
-- ``scope``: ``call_centre`` (every client, the default) or ``client`` (one client, named
-  by ``client``: its name or code);
+- ``scope``: ``call_centre`` (every client, the default), ``client`` (one client, named
+  by ``client``: its name or code), or ``campaign_client`` (in a run fired by the end of a
+  campaign: that campaign's client);
 - ``period``: the days covered, counted from the run's business day (the due time's date in
   the definition's time zone): ``business_day`` (the default), ``previous_day``,
   ``last_7_days`` and ``last_30_days`` (ending with the business day), ``month_to_date``,
-  ``previous_month``.
+  ``previous_month``, or ``campaign`` (in a campaign run: from the campaign's first day to
+  its last).
 
 The file is ``<run folder>/<definition>-<report>-<business day>.csv`` (the definition's name
 made safe for a file name), written whole or not at all (a temporary file, renamed); it is
@@ -26,17 +28,22 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from jobs.definitions.steps.base import DeclaredStep, StepContext, StepOutcome, param
 from jobs.errors import InvalidInput
-from jobs.models import Client
+from jobs.models import Campaign, Client, DefinitionRun
 from jobs.reports import definition_reports as reports
 from jobs.reports.definition_reports import Period
 
-SCOPES = {"call_centre": "Call centre (all clients)", "client": "One client"}
+SCOPES = {
+    "call_centre": "Call centre (all clients)",
+    "client": "One client",
+    "campaign_client": "The client of the campaign that ended (campaign runs)",
+}
 PERIODS = {
     "business_day": "the business day",
     "previous_day": "the day before",
@@ -44,6 +51,7 @@ PERIODS = {
     "last_30_days": "the last 30 days",
     "month_to_date": "the month to date",
     "previous_month": "the previous month",
+    "campaign": "the campaign",
 }
 
 
@@ -85,23 +93,32 @@ class ReportStep(DeclaredStep):
 
     def describe(self, settings: dict[str, Any]) -> str:
         report = reports.LABELS.get(settings.get("report", ""), "Report")
-        who = (
-            f"client {settings.get('client')}"
-            if settings.get("scope") == "client"
-            else "all clients"
-        )
+        who = {
+            "client": f"client {settings.get('client')}",
+            "campaign_client": "the campaign's client",
+        }.get(settings.get("scope", ""), "all clients")
         return f"{report}, {who}, {PERIODS.get(settings.get('period', ''), 'the business day')}"
 
     def run(self, ctx: StepContext) -> StepOutcome:
         try:
             with ctx.db.read() as session:
                 settings = self.check(ctx.settings, session)
-                client_id = (
-                    _client(settings["client"], session)[0]
-                    if settings["scope"] == "client"
-                    else None
+                scope, period_name = settings["scope"], settings["period"]
+                campaign = (
+                    _campaign(session, ctx.job_id) if "campaign" in (scope, period_name) else None
                 )
-                period = period_of(settings["period"], ctx.business_day, ctx.timezone)
+                client_id, who = None, "all clients"
+                if scope == "client":
+                    client_id, name = _client(settings["client"], session)
+                    who = f"client {name}"
+                elif scope == "campaign_client":
+                    client_id, who = campaign.client_id, f"the client of {campaign.name}"
+                    if client_id is None:
+                        who = f"all clients ({campaign.name} names none)"
+                if period_name == "campaign":
+                    period = _campaign_period(campaign, ctx.business_day, ctx.timezone)
+                else:
+                    period = period_of(period_name, ctx.business_day, ctx.timezone)
                 table = reports.build(session.connection(), settings["report"], period, client_id)
         except InvalidInput as bad:
             return StepOutcome.failed(str(bad))
@@ -110,7 +127,6 @@ class ReportStep(DeclaredStep):
         )
         write_csv(path, table)
         label = reports.LABELS[settings["report"]]
-        who = f"client {settings['client']}" if client_id is not None else "all clients"
         rows = len(table.rows)
         return StepOutcome(
             ok=True,
@@ -118,6 +134,31 @@ class ReportStep(DeclaredStep):
             f"written to {path}",
             output=str(path),
         )
+
+
+def _campaign(session: Session, job_id: int) -> Campaign:
+    """The campaign whose end fired this run.
+
+    Raises:
+      InvalidInput: the run was not fired by the end of a campaign.
+    """
+    detail = session.scalar(select(DefinitionRun.detail).where(DefinitionRun.job_id == job_id))
+    campaign_id = (detail or {}).get("campaign_id")
+    campaign = session.get(Campaign, campaign_id) if isinstance(campaign_id, int) else None
+    if campaign is None:
+        raise InvalidInput(
+            "This run was not fired by the end of a campaign, so there is no campaign to "
+            "report on (scope campaign_client and period campaign are for campaign runs)"
+        )
+    return campaign
+
+
+def _campaign_period(campaign: Campaign, business_day: dt.date, timezone: str) -> Period:
+    """From the campaign's first day to its last (the business day while it runs)."""
+    zone = ZoneInfo(timezone)
+    first = campaign.started_at.astimezone(zone).date()
+    last = campaign.ended_at.astimezone(zone).date() if campaign.ended_at else business_day
+    return Period(min(first, last), last, timezone)
 
 
 def period_of(period: str, business_day: dt.date, timezone: str = "UTC") -> Period:
