@@ -414,3 +414,23 @@ def test_steps_replace_the_old_ones_in_order(defs, db):
     assert rows == [(0, "Email", "Report"), (1, "Report", None)]
     change = defs.definition_history("admin", made.id).changes[0]
     assert change.details["steps (order)"] == [["Report", "Email"], ["Email", "Report"]]
+
+
+def test_a_step_that_uses_another_steps_file_must_name_a_step(defs):
+    spec = report_then_email()
+    spec.steps[1].settings = {"recipients": ["ops@example.com"], "attach": "Repport"}
+    assert _errors(lambda: defs.create("admin", spec)) == {
+        "steps[1].settings.attach": "No step named 'Repport'"
+    }
+    spec.steps[1].settings["attach"] = "Report"
+    assert defs.create("admin", spec).steps[1].settings["attach"] == "Report"
+
+
+def test_the_file_in_inbox_is_not_the_imports_inbox(defs, tmp_path, monkeypatch):
+    monkeypatch.setenv("BULKDESK_FILE_IN_DIR", str(tmp_path / "imports-in"))
+    inside = report_then_email("Files", trigger="file_in", inbox=str(tmp_path / "imports-in/x"))
+    assert (
+        "is the imports' file-in folder" in _errors(lambda: defs.create("admin", inside))["inbox"]
+    )
+    apart = report_then_email("Files", trigger="file_in", inbox=str(tmp_path / "ftp-in"))
+    assert defs.create("admin", apart).inbox == str(tmp_path / "ftp-in")

@@ -280,6 +280,11 @@ def check(
             errors["inbox"] = "An FTPin definition needs the inbox folder it watches"
         elif len(inbox) > INBOX_MAX:
             errors["inbox"] = f"The inbox folder is longer than {INBOX_MAX} characters"
+        elif _inside_imports_inbox(inbox):
+            errors["inbox"] = (
+                f"{inbox} is the imports' file-in folder (CSV files dropped there are imported "
+                "as tasks); give this definition a folder of its own"
+            )
     elif inbox is not None and trigger:
         errors["inbox"] = "Only an FTPin definition watches an inbox folder; leave it empty"
     if trigger in SINGLE_TRIGGERS:
@@ -370,6 +375,18 @@ def _timezone(value: Any, errors: dict[str, str]) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         errors["timezone"] = f"Unknown time zone {name!r}; use an IANA name such as Europe/London"
     return name
+
+
+def _inside_imports_inbox(folder: str) -> bool:
+    """Whether ``folder`` is (inside) the imports' own inbox, which must stay apart."""
+    from pathlib import Path
+
+    import jobs.actions  # noqa: F401  (jobs.imports.folder needs the actions loaded first)
+    from jobs.imports import folder as imports_folder
+
+    mine = Path(folder).expanduser().resolve()
+    theirs = imports_folder.inbox().expanduser().resolve()
+    return mine == theirs or theirs in mine.parents
 
 
 def _default_timezone() -> str:
@@ -557,6 +574,11 @@ def _call_check(step_type: Any, settings: Any, session: Session | None) -> dict[
     return step_type.check(settings)
 
 
+#: Settings that name another step of the definition, whose output the step uses (the
+#: step types cannot check them: they do not see the other steps).
+_STEP_REFERENCES = {"email": "attach", "copy": "source"}
+
+
 def _check_graph(steps: list[StepSpec], errors: dict[str, str]) -> None:
     """Next steps name steps; no loops; every step reachable from the first."""
     index = {s.name: i for i, s in enumerate(steps) if s.name}
@@ -573,6 +595,14 @@ def _check_graph(steps: list[StepSpec], errors: dict[str, str]) -> None:
                 )
             else:
                 edges[i].append((index[target], attr))
+    for i, step in enumerate(steps):
+        key = _STEP_REFERENCES.get(step.kind)
+        target = step.settings.get(key) if key else None
+        if isinstance(target, str) and target and target.casefold() != "none":
+            if target not in index:
+                errors[f"steps[{i}].settings.{key}"] = f"No step named {target!r}"
+            elif target == step.name:
+                errors[f"steps[{i}].settings.{key}"] = "A step cannot use its own output"
     if any(k.startswith("steps[") for k in errors):
         return
     loop = _find_loop(steps, edges)
