@@ -754,8 +754,10 @@ class DefinitionRun(Base):
         # The batch audit log: runs by due time (a date range), then by definition.
         Index("ix_definition_runs_due", "due_at", "definition_id"),
         Index("ix_definition_runs_day", "definition_id", "business_day"),
-        # Reapers look for runs to wake (jobs.scheduler.wakeups): a walk of this index.
+        # Reapers look for runs to wake, and for runs whose worker's claim ran out
+        # (jobs.scheduler.wakeups): walks of these indexes, however many runs there were.
         Index("ix_definition_runs_wake_at", "wake_at"),
+        Index("ix_definition_runs_lease_until", "lease_until"),
     )
 
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"), primary_key=True)

@@ -6,6 +6,7 @@ from jobs.actions.add_interaction import AddInteraction
 from jobs.actions.assign import Assign
 from jobs.actions.base import BulkAction, ChunkContext, DryRun, JobContext
 from jobs.actions.change_status import ChangeStatus
+from jobs.actions.definition_run import DefinitionRun
 from jobs.actions.export_accounts import ExportAccounts
 from jobs.actions.send_email import SendEmail
 from jobs.actions.send_sms import SendSms
@@ -21,6 +22,8 @@ ACTIONS.update({a.name: a for a in IMPORT_ACTIONS})
 ACTIONS[ExportAccounts.name] = ExportAccounts()
 ACTIONS[Assign.name] = Assign()
 ACTIONS[Undo.name] = Undo()
+# A job definition's run (jobs.definitions.runner): listed like any job, never launched.
+ACTIONS[DefinitionRun.name] = DefinitionRun()
 
 
 def get_action(name: str) -> BulkAction:

@@ -13,7 +13,10 @@ once a second:
   messages are lost or stuck in a dead worker's prefetch;
 - at worker start, every Queued job and waiting chunk is sent again;
 - outbox deliveries that are due (a retry, or one whose message never went out) and attempts
-  lost with their worker are sent again (``jobs.outbound.outbox.claim_due``).
+  lost with their worker are sent again (``jobs.outbound.outbox.claim_due``);
+- job definitions' runs that are due a look (a wait is over, a message may be lost) or whose
+  worker died mid-step are sent to the run actor (``jobs.scheduler.wakeups.claim_due``);
+  a run's job (action ``definition_run``) is never sent to ``start_job``.
 
 Each re-send is claimed with a guarded ``UPDATE … RETURNING`` that moves the waiting time
 forward, so that of many worker processes only one sends it. Duplicate messages are harmless
@@ -33,6 +36,8 @@ from jobs import clock
 from jobs.db import Database
 from jobs.models import ChunkState, Job, JobChunk, utcnow
 from jobs.outbound import outbox
+from jobs.scheduler import wakeups
+from jobs.scheduler.triggers import RUN_ACTION
 from jobs.status import JobStatus
 
 #: How long a Queued job submitted without a message waits for a reaper (seconds).
@@ -50,10 +55,16 @@ class SweepResult:
     start_jobs: list[int] = field(default_factory=list)
     send_chunks: list[int] = field(default_factory=list)
     send_deliveries: list[int] = field(default_factory=list)
+    send_runs: list[int] = field(default_factory=list)
 
     def by_kind(self) -> dict[str, list[int]]:
         """The ids to send, by the kind of work an actor declares with ``resends``."""
-        return {"job": self.start_jobs, "chunk": self.send_chunks, "delivery": self.send_deliveries}
+        return {
+            "job": self.start_jobs,
+            "chunk": self.send_chunks,
+            "delivery": self.send_deliveries,
+            "run": self.send_runs,
+        }
 
     def __bool__(self) -> bool:
         return any(self.by_kind().values())
@@ -82,6 +93,8 @@ def sweep(
     job_conds = [
         Job.status == JobStatus.QUEUED,
         Job.deleted_at.is_(None),
+        # A definition's run is woken through its own row (jobs.scheduler.wakeups).
+        Job.action != RUN_ACTION,
         # A job scheduled for later (a send date) is started once it is due, not before.
         or_(Job.not_before.is_(None), Job.not_before <= clock.now()),
         or_(
@@ -97,7 +110,8 @@ def sweep(
         if at_boot or idle:
             checks.append(exists().where(*lost_chunk))
         due = outbox.any_due(session.connection(), now)
-        if not due and not any(session.scalar(select(check)) for check in checks):
+        runs_due = at_boot or wakeups.any_due(session.connection(), now)
+        if not due and not runs_due and not any(session.scalar(select(c)) for c in checks):
             return found
     with db.write_conn() as conn:
         found.send_chunks += _claim(
@@ -117,6 +131,8 @@ def sweep(
         found.start_jobs += _claim(conn, Job, job_conds, last_progress_at=now)
         if due:
             found.send_deliveries += outbox.claim_due(conn, now)
+        if runs_due:
+            found.send_runs += wakeups.claim_due(conn, now, at_boot=at_boot)
     return found
 
 

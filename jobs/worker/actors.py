@@ -7,8 +7,8 @@ dramatiq's own ``AgeLimit`` reads ``max_age``:
   the first argument before the actor runs, and keeps the claim alive;
 - ``fails_job="job"`` or ``"chunk"``: when its retries run out, the job (named by the first
   argument, or the job of that chunk) ends Failed with the error;
-- ``resends="job"``, ``"chunk"`` or ``"delivery"``: the :class:`~jobs.worker.reaper.Reaper`
-  sends this actor the ids of that kind of lost work it finds.
+- ``resends="job"``, ``"chunk"``, ``"delivery"`` or ``"run"``: the
+  :class:`~jobs.worker.reaper.Reaper` sends this actor the ids of that kind of lost work it finds.
 
 This is the worker's entry module: importing it sets up the broker from the environment
 (``jobs.worker.broker.current``) with the middleware only workers need (the imports' file-in
@@ -27,18 +27,23 @@ import dramatiq
 from dramatiq.middleware import CurrentMessage
 
 from jobs import runtime
+from jobs.definitions import runner
 from jobs.engine import execution
 from jobs.errors import BulkdeskError, ConfigError
 from jobs.imports.folder import FileInWatcher
 from jobs.outbound import outbox
+from jobs.scheduler.loop import Scheduler
 from jobs.worker import broker as _broker
 from jobs.worker.registry import ACTOR_NAMES, QUEUE
 
 
 def _add_worker_middleware(broker: dramatiq.Broker) -> None:
-    """What runs in worker processes besides the actors: the imports' file-in folder."""
+    """What runs in worker processes besides the actors: the imports' file-in folder, and
+    the job definitions' scheduler (one active among all processes, by a lease)."""
     if not any(isinstance(m, FileInWatcher) for m in broker.middleware):
         broker.add_middleware(FileInWatcher())
+    if not any(isinstance(m, Scheduler) for m in broker.middleware):
+        broker.add_middleware(Scheduler())
 
 
 try:
@@ -108,6 +113,25 @@ def deliver(delivery_id: int) -> None:
     outbox.deliver(runtime.database(), delivery_id, runtime.settings())
 
 
+# A run's steps wait for their jobs and deliveries without holding a thread: the actor
+# returns, and a reaper sends it again when it is time to look (jobs.scheduler.wakeups).
+@dramatiq.actor(
+    actor_name=ACTOR_NAMES["run"],
+    queue_name=QUEUE,
+    time_limit=30 * 60_000,
+    throws=(BulkdeskError,),
+    fails_job="job",
+    resends="run",
+    **RETRIES,
+)
+def run_definition(job_id: int) -> None:
+    """Take a job definition's run as far as it goes now (``jobs.definitions.runner``)."""
+    message = CurrentMessage.get_current_message()
+    owner = message.message_id if message else f"direct-{job_id}"
+    worked = runner.work(runtime.database(), job_id, owner)
+    send_deliveries(worked.deliveries)
+
+
 def send_chunks(chunk_ids: Iterable[int]) -> None:
     for chunk_id in chunk_ids:
         run_chunk.send(chunk_id)
@@ -118,7 +142,7 @@ def send_deliveries(delivery_ids: Iterable[int]) -> None:
         deliver.send(delivery_id)
 
 
-ALL = (start_job, run_chunk, deliver)
+ALL = (start_job, run_chunk, deliver, run_definition)
 
 
 def use(broker: dramatiq.Broker) -> None:

@@ -16,7 +16,13 @@ QUEUE = "bulkdesk"
 
 #: The actor that takes each kind of work: ``jobs.worker.actors`` declares each one under
 #: this name with ``resends=<kind>``.
-ACTOR_NAMES = {"job": "start_job", "chunk": "run_chunk", "delivery": "deliver"}
+ACTOR_NAMES = {
+    "job": "start_job",
+    "chunk": "run_chunk",
+    "delivery": "deliver",
+    # A job definition's run (jobs.definitions.runner), never sent to start_job.
+    "run": "run_definition",
+}
 
 #: The kinds of work an actor can declare with ``resends=…``.
 KINDS = tuple(ACTOR_NAMES)

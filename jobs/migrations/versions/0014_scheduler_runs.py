@@ -2,7 +2,7 @@
 
 ``definition_runs.wake_at`` (indexed): when a worker should be sent the run again (it waits
 for a prerequisite, a child job or deliveries, or its message may be lost);
-``lease_owner`` / ``lease_until``: the worker working it now, so that a run whose worker died
+``lease_owner`` / ``lease_until`` (indexed): the worker working it now, so that a run whose worker died
 is resumed by another and never worked by two at once.
 
 Revision ID: 0014_scheduler_runs
@@ -29,10 +29,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("lease_owner", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("lease_until", UTC_TS, nullable=True))
         batch_op.create_index("ix_definition_runs_wake_at", ["wake_at"], unique=False)
+        batch_op.create_index("ix_definition_runs_lease_until", ["lease_until"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("definition_runs", schema=None) as batch_op:
+        batch_op.drop_index("ix_definition_runs_lease_until")
         batch_op.drop_index("ix_definition_runs_wake_at")
         batch_op.drop_column("lease_until")
         batch_op.drop_column("lease_owner")

@@ -1,0 +1,460 @@
+"""Definitions' runs on the in-process broker, on SQLite and PostgreSQL: the step graph, a
+real bulk-action child job, deliveries, dependencies, suspend, Stop, recovery, triggers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+
+import pytest
+from sqlalchemy import select, update
+
+from jobs.definitions import runner
+from jobs.engine import recovery
+from jobs.models import (
+    Account,
+    AuditEvent,
+    Campaign,
+    Definition,
+    DefinitionRun,
+    Delivery,
+    DeliveryState,
+    Job,
+    RunStep,
+    utcnow,
+)
+from jobs.scheduler import triggers
+from jobs.status import JobStatus
+from tests.scheduler_support import (
+    make_definition,
+    probe_step,
+    runs_of,
+    status_of,
+    steps_of,
+    user_id,
+    wait_run,
+)
+
+NOW = dt.datetime(2026, 12, 4, 18, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def probe(db, tmp_path, monkeypatch):
+    yield from probe_step(db, tmp_path, monkeypatch)
+
+
+def _fire(db, definition_id, due=NOW, **kw):
+    return triggers.fire(db, definition_id, due, kw.pop("fired_by", "manual"), **kw)
+
+
+def _emails_to(db, job_id, address):
+    with db.read() as s:
+        return [
+            p
+            for p in s.scalars(select(Delivery.payload).where(Delivery.job_id == job_id))
+            if p.get("to") == address
+        ]
+
+
+def test_a_run_whose_steps_all_succeed_ends_ok_and_tells_the_success_recipients(
+    db, probe, stub_worker
+):
+    # Given a report-then-mail definition with success and failure recipients
+    d = make_definition(
+        db,
+        "Daily report",
+        [
+            {"name": "Report", "settings": {"output": "report.csv"}, "next_success": "Mail"},
+            {"name": "Mail"},
+        ],
+        success_recipients="ops@example.com, boss@example.com",
+        failure_recipients="oncall@example.com",
+    )
+    # When it fires
+    job_id = _fire(db, d)
+    # Then both steps ran in order and the run is Ok
+    assert wait_run(db, job_id) is JobStatus.COMPLETED
+    assert JobStatus.COMPLETED.batch_label == "Ok"
+    assert [(n, o) for n, o, _ in steps_of(db, job_id)] == [("Report", "ok"), ("Mail", "ok")]
+    with db.read() as s:
+        report = s.scalar(select(RunStep.output).where(RunStep.job_id == job_id, RunStep.seq == 1))
+        job = s.get(Job, job_id)
+        assert (job.action, job.description, job.total, job.ok) == (
+            "definition_run",
+            "Daily report",
+            2,
+            2,
+        )
+        assert job.selection["definition_id"] == d
+    assert report and report.endswith(f"runs/{job_id}/report.csv") and os.path.isfile(report)
+    # And each success recipient got an email linking to the run; no failure email
+    (mail,) = _emails_to(db, job_id, "ops@example.com")
+    assert len(_emails_to(db, job_id, "boss@example.com")) == 1
+    assert not _emails_to(db, job_id, "oncall@example.com")
+    assert "Ok" in mail["subject"] and "Daily report" in mail["subject"]
+    assert f"?page=monitor&job={job_id}" in mail["body"] and "Report: ok" in mail["body"]
+
+
+def test_a_failure_taken_by_its_failure_step_ends_partial_and_tells_the_failure_recipients(
+    db, probe, stub_worker
+):
+    d = make_definition(
+        db,
+        "Partial",
+        [
+            {
+                "name": "Report",
+                "settings": {"fail": True, "message": "no data"},
+                "next_success": "Mail",
+                "next_failure": "Alert",
+            },
+            {"name": "Mail"},
+            {"name": "Alert"},
+        ],
+        success_recipients="ops@example.com",
+        failure_recipients="oncall@example.com",
+    )
+    job_id = _fire(db, d)
+    assert wait_run(db, job_id) is JobStatus.COMPLETED_WITH_EXCEPTIONS
+    assert [(n, o) for n, o, _ in steps_of(db, job_id)] == [("Report", "failed"), ("Alert", "ok")]
+    (mail,) = _emails_to(db, job_id, "oncall@example.com")
+    assert "Partial" in mail["subject"]
+    assert not _emails_to(db, job_id, "ops@example.com")
+    with db.read() as s:
+        job = s.get(Job, job_id)
+    assert (job.ok, job.exceptions, job.not_processed) == (1, 1, 1)  # Mail never ran
+    assert "no data" in job.error
+
+
+def test_a_failure_without_a_failure_step_ends_the_run_in_error(db, probe, stub_worker):
+    d = make_definition(
+        db,
+        "Error",
+        [
+            {"name": "Report", "settings": {"raise": "disk full"}, "next_success": "Mail"},
+            {"name": "Mail"},
+        ],
+        failure_recipients="oncall@example.com",
+    )
+    job_id = _fire(db, d)
+    assert wait_run(db, job_id) is JobStatus.FAILED
+    assert JobStatus.FAILED.batch_label == "Error"
+    assert steps_of(db, job_id) == [("Report", "failed", "disk full")]
+    (mail,) = _emails_to(db, job_id, "oncall@example.com")
+    assert "Error" in mail["subject"] and "disk full" in mail["body"]
+
+
+def test_a_failure_step_that_itself_fails_ends_the_run_in_error(db, probe, stub_worker):
+    d = make_definition(
+        db,
+        "Failure fails",
+        [
+            {"name": "Report", "settings": {"fail": True}, "next_failure": "Alert"},
+            {
+                "name": "Alert",
+                "settings": {"fail": True, "message": "mail server down"},
+                "next_failure": "Report",
+            },
+        ],
+    )
+    job_id = _fire(db, d)
+    assert wait_run(db, job_id) is JobStatus.FAILED
+    assert [(n, o) for n, o, _ in steps_of(db, job_id)] == [
+        ("Report", "failed"),
+        ("Alert", "failed"),
+    ]
+    with db.read() as s:
+        assert "Alert" in s.scalar(select(Job.error).where(Job.id == job_id))
+
+
+def test_a_bulk_action_step_waits_for_its_real_child_job(db, probe, stub_worker, restore_statuses):
+    # Given a definition whose first step changes the status of open Texas accounts
+    with db.read() as s:
+        targets = set(
+            s.scalars(select(Account.id).where(Account.state == "TX", Account.status == "Open"))
+        )
+    assert targets
+    d = make_definition(
+        db,
+        "Hold Texas",
+        [
+            {
+                "name": "Hold",
+                "kind": "bulk_action",
+                "settings": {
+                    "action": "change_status",
+                    "parameters": {"to": "On hold"},
+                    "filter": {"state": "TX", "status": "Open"},
+                },
+                "next_success": "After",
+            },
+            {"name": "After"},
+        ],
+    )
+    # When it runs
+    job_id = _fire(db, d)
+    assert wait_run(db, job_id, timeout=60) is JobStatus.COMPLETED, steps_of(db, job_id)
+    # Then the step submitted a real Change Status job as the run's child, waited for it,
+    # and only then went on
+    with db.read() as s:
+        hold, after = s.execute(
+            select(RunStep).where(RunStep.job_id == job_id).order_by(RunStep.seq)
+        ).scalars()
+        child = s.get(Job, hold.child_job_id)
+        changed = set(
+            s.scalars(
+                select(Account.id).where(Account.id.in_(targets), Account.status == "On hold")
+            )
+        )
+    assert child.action == "change_status" and child.parent_job_id == job_id
+    assert JobStatus(child.status) in (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_EXCEPTIONS)
+    assert hold.outcome == "ok" and f"Job {child.id} ended" in hold.message
+    assert after.started_at >= child.ended_at
+    assert changed and changed <= targets
+
+
+def test_an_email_step_waits_for_its_delivery(db, probe, stub_worker):
+    d = make_definition(
+        db,
+        "Mail it",
+        [
+            {"name": "Report", "settings": {"output": "r.csv"}, "next_success": "Mail"},
+            {
+                "name": "Mail",
+                "kind": "email",
+                "settings": {"recipients": ["client@example.com"], "subject": "Report {day}"},
+            },
+        ],
+    )
+    job_id = _fire(db, d)
+    assert wait_run(db, job_id) is JobStatus.COMPLETED, steps_of(db, job_id)
+    (mail,) = _emails_to(db, job_id, "client@example.com")
+    assert mail["attachments"][0]["filename"] == "r.csv"
+    with db.read() as s:
+        step = s.execute(select(RunStep).where(RunStep.job_id == job_id, RunStep.seq == 2)).scalar()
+        states = set(s.scalars(select(Delivery.state).where(Delivery.id.in_(step.deliveries))))
+    assert step.outcome == "ok" and states == {DeliveryState.SENT}
+
+
+def test_a_dependent_run_is_warning_when_its_prerequisite_ended_in_error(db, probe, stub_worker):
+    pre = make_definition(db, "Pre-invoice", [{"name": "P", "settings": {"fail": True}}])
+    dep = make_definition(db, "Invoicer", depends_on=[pre])
+    first = _fire(db, pre)
+    assert wait_run(db, first) is JobStatus.FAILED
+    job_id = _fire(db, dep, NOW + dt.timedelta(minutes=5))
+    assert wait_run(db, job_id) is JobStatus.SKIPPED
+    assert JobStatus.SKIPPED.batch_label == "Warning"
+    assert steps_of(db, job_id) == []  # it never ran
+    with db.read() as s:
+        error = s.scalar(select(Job.error).where(Job.id == job_id))
+    assert "“Pre-invoice” ended in Error" in error and f"run {first}" in error
+
+
+def test_a_dependent_run_waits_for_its_prerequisite_of_the_same_day(db, probe, stub_worker):
+    # Given a dependent that fires before its prerequisite has run that business day
+    pre = make_definition(db, "Pre", [{"name": "P", "settings": {"sleep": 0.5}}])
+    dep = make_definition(db, "Dep", depends_on=[pre])
+    job_id = _fire(db, dep)
+    time.sleep(1.0)
+    # Then it waits, Queued
+    assert status_of(db, job_id) is JobStatus.QUEUED
+    # When the prerequisite runs and ends Ok
+    pre_job = _fire(db, pre, NOW + dt.timedelta(minutes=1))
+    assert wait_run(db, pre_job) is JobStatus.COMPLETED
+    ended = time.monotonic()
+    # Then the dependent runs at once (woken by the prerequisite's end)
+    assert wait_run(db, job_id) is JobStatus.COMPLETED
+    assert time.monotonic() - ended < 3
+
+
+def test_a_suspended_definitions_run_is_recorded_suspended_and_not_run_until_resumed(
+    db, probe, stub_worker
+):
+    d = make_definition(
+        db,
+        "Held",
+        suspended_at=utcnow(),
+        suspended_by_id=user_id(db),
+        suspended_reason="month-end freeze",
+    )
+    held = _fire(db, d)
+    time.sleep(0.5)
+    assert status_of(db, held) is JobStatus.SUSPENDED
+    assert JobStatus.SUSPENDED.batch_label == "Suspended"
+    assert steps_of(db, held) == [] and probe.calls == {}
+    with db.read() as s:
+        assert "month-end freeze" in s.scalar(select(Job.error).where(Job.id == held))
+    # When it is resumed, the next due run runs; the suspended one stays as it was
+    with db.write_conn() as conn:
+        conn.execute(update(Definition).where(Definition.id == d).values(suspended_at=None))
+    later = _fire(db, d, NOW + dt.timedelta(days=1))
+    assert wait_run(db, later) is JobStatus.COMPLETED
+    assert status_of(db, held) is JobStatus.SUSPENDED
+
+
+def test_a_due_time_fires_once_however_often_it_is_fired(db, probe, stub_worker):
+    d = make_definition(db, "Once")
+    first = _fire(db, d, fired_by="schedule")
+    assert _fire(db, d, fired_by="schedule") is None
+    assert wait_run(db, first) is JobStatus.COMPLETED
+    assert len(runs_of(db, d)) == 1
+
+
+def test_stop_is_checked_between_steps(db, probe, stub_worker, service):
+    d = make_definition(
+        db,
+        "Stoppable",
+        [{"name": "Slow", "settings": {"sleep": 1.0}, "next_success": "Next"}, {"name": "Next"}],
+    )
+    job_id = _fire(db, d)
+    wait_run(db, job_id, until=lambda st: st is JobStatus.IN_PROGRESS)
+    service.stop("admin", job_id)
+    time.sleep(2.0)
+    assert status_of(db, job_id) is JobStatus.STOPPED
+    assert [n for n, _, _ in steps_of(db, job_id)] == ["Slow"]
+    assert (job_id, "Next") not in probe.calls
+
+
+def test_a_run_whose_worker_died_mid_step_resumes_and_adopts_the_step_s_deliveries(db, probe):
+    # Given a run whose worker died after its email step had queued the email, before the
+    # step's outcome was written (no worker runs in this test: the steps are worked by hand)
+    d = make_definition(
+        db,
+        "Crash",
+        [
+            {"name": "Report", "next_success": "Mail"},
+            {
+                "name": "Mail",
+                "kind": "email",
+                "settings": {"recipients": ["x@example.com"], "attach": "none"},
+            },
+        ],
+    )
+    job_id = triggers.fire(db, d, NOW, "manual")
+    assert runner.work(db, job_id, "first", lease_seconds=5).waiting
+    with db.read() as s:
+        (email,) = s.scalars(select(Delivery.id).where(Delivery.job_id == job_id)).all()
+    with db.write_conn() as conn:  # the step's row as a dead worker leaves it
+        conn.execute(
+            update(RunStep)
+            .where(RunStep.job_id == job_id, RunStep.seq == 2)
+            .values(outcome="running", deliveries=[])
+        )
+        conn.execute(
+            update(DefinitionRun)
+            .where(DefinitionRun.job_id == job_id)
+            .values(lease_owner="dead", lease_until=utcnow() - dt.timedelta(seconds=1))
+        )
+        conn.execute(update(Delivery).where(Delivery.id == email).values(state=DeliveryState.SENT))
+    # When a reaper sweeps: the run is sent again
+    found = recovery.sweep(db)
+    assert job_id in found.send_runs and job_id not in found.start_jobs
+    runner.work(db, job_id, "second", lease_seconds=5)
+    # Then the step waited for the email it had queued, instead of queueing another
+    assert status_of(db, job_id) is JobStatus.COMPLETED
+    assert len(_emails_to(db, job_id, "x@example.com")) == 1
+    assert probe.calls[(job_id, "Report")] == 1
+
+
+def test_a_run_whose_worker_died_in_a_step_without_effects_runs_that_step_again(db, probe):
+    d = make_definition(db, "Rerun", [{"name": "Report", "settings": {"output": "r.csv"}}])
+    job_id = triggers.fire(db, d, NOW, "manual")
+    # A worker claimed it, started the step, and died
+    assert runner.claim(db, job_id, "dead", 0.1)
+    with db.write_conn() as conn:
+        conn.execute(update(Job).where(Job.id == job_id).values(status=int(JobStatus.IN_PROGRESS)))
+        conn.execute(
+            RunStep.__table__.insert().values(
+                job_id=job_id,
+                seq=1,
+                step_name="Report",
+                kind="probe",
+                outcome="running",
+                message="",
+                deliveries=[],
+            )
+        )
+    assert not runner.work(db, job_id, "other", lease_seconds=5).status  # still held
+    time.sleep(0.2)
+    assert job_id in recovery.sweep(db).send_runs
+    runner.work(db, job_id, "other", lease_seconds=5)
+    assert status_of(db, job_id) is JobStatus.COMPLETED
+    assert steps_of(db, job_id)[0][:2] == ("Report", "ok")
+    assert probe.calls[(job_id, "Report")] == 1
+
+
+def test_a_queued_run_is_never_sent_to_start_job(db, probe):
+    d = make_definition(db, "Never start_job")
+    job_id = triggers.fire(db, d, NOW, "manual")
+    with db.write_conn() as conn:
+        conn.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(submitted_at=utcnow() - dt.timedelta(hours=1))
+        )
+        conn.execute(
+            update(DefinitionRun)
+            .where(DefinitionRun.job_id == job_id)
+            .values(wake_at=utcnow() - dt.timedelta(seconds=1))
+        )
+    found = recovery.sweep(db, at_boot=True, idle=True)
+    assert job_id not in found.start_jobs and found.send_runs == [job_id]
+
+
+def test_the_end_of_a_campaign_fires_the_campaign_definition(db, probe, stub_worker):
+    d = make_definition(db, "End of campaign", trigger="campaign")
+    ended = utcnow()
+    with db.write_conn() as conn:
+        campaign = conn.execute(
+            Campaign.__table__.insert()
+            .values(name="Spring drive", started_at=ended, ended_at=ended)
+            .returning(Campaign.id)
+        ).scalar_one()
+    job_id = triggers.campaign_ended(db, campaign, user_id(db))
+    assert wait_run(db, job_id) is JobStatus.COMPLETED
+    (run, _status) = runs_of(db, d)[0]
+    assert (run.fired_by, run.detail["campaign"]) == ("campaign", "Spring drive")
+    assert triggers.campaign_ended(db, campaign, user_id(db)) is None  # once
+
+
+def test_a_file_arriving_in_the_inbox_fires_one_run_and_is_moved(db, probe, stub_worker, tmp_path):
+    # Given the file-in definition's inbox with a settled file and an empty one
+    inbox = tmp_path / "ftpin"
+    inbox.mkdir()
+    d = make_definition(db, "FTPin", trigger="file_in", inbox=str(inbox))
+    (inbox / "calls.csv").write_text("id\n1\n", encoding="utf-8")
+    (inbox / "empty.csv").write_text("", encoding="utf-8")
+    (inbox / ".partial").write_text("x", encoding="utf-8")
+    # When the scheduler polls it (twice: a file is taken once)
+    fired = triggers.poll_inbox(db, settle=0) + triggers.poll_inbox(db, settle=0)
+    # Then one run fired for the file, which was moved to processed/
+    (job_id,) = fired
+    assert wait_run(db, job_id) is JobStatus.COMPLETED
+    (run, _status) = runs_of(db, d)[0]
+    kept = run.detail["file"]
+    assert run.fired_by == "file" and os.path.dirname(kept) == str(inbox / "processed")
+    assert kept.endswith("-calls.csv") and os.path.isfile(kept)
+    assert probe.inputs[job_id] == kept
+    # And the empty file went to failed/ with the reason; the hidden one stays
+    assert (inbox / "failed" / "empty.csv").exists()
+    assert "empty" in (inbox / "failed" / "empty.csv.txt").read_text()
+    assert sorted(p.name for p in inbox.iterdir() if p.is_file()) == [".partial"]
+
+
+def test_a_disabled_definition_does_not_fire_on_schedule(db, probe):
+    d = make_definition(db, "Off", enabled=False, next_due_at=NOW - dt.timedelta(minutes=1))
+    assert triggers.fire_due(db, NOW) == []
+    assert runs_of(db, d) == []
+
+
+def test_firing_writes_the_submit_to_the_audit_trail(db, probe):
+    d = make_definition(db, "Audited", timezone="Europe/London")
+    job_id = triggers.fire(db, d, NOW, "schedule")
+    with db.read() as s:
+        event = s.execute(select(AuditEvent).where(AuditEvent.job_id == job_id)).scalar_one()
+        run = s.get(DefinitionRun, job_id)
+    assert event.action == "submit" and "fired by its schedule for 2026-12-04 18:00 GMT" in (
+        event.summary
+    )
+    assert run.business_day == dt.date(2026, 12, 4)
