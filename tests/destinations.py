@@ -62,6 +62,32 @@ class _SshServer(asyncssh.SSHServer):
         return username == SFTP_USER and key.export_public_key("openssh").split()[1] == wanted
 
 
+class _RecordingSftp(asyncssh.SFTPServer):
+    """asyncssh's SFTP server, noting the files opened and renamed (paths as clients see
+    them), so a test can tell how a file arrived."""
+
+    def __init__(self, chan: Any, operations: list[tuple[str, ...]], chroot: str) -> None:
+        super().__init__(chan, chroot=chroot)
+        self._operations = operations
+
+    def open(self, path: bytes, pflags: int, attrs: Any) -> Any:
+        writing = pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_CREAT | asyncssh.FXF_TRUNC)
+        self._operations.append(("open", self._shown(path), "write" if writing else "read"))
+        return super().open(path, pflags, attrs)
+
+    def rename(self, oldpath: bytes, newpath: bytes) -> Any:
+        self._operations.append(("rename", self._shown(oldpath), self._shown(newpath)))
+        return super().rename(oldpath, newpath)
+
+    def posix_rename(self, oldpath: bytes, newpath: bytes) -> Any:
+        self._operations.append(("rename", self._shown(oldpath), self._shown(newpath)))
+        return super().posix_rename(oldpath, newpath)
+
+    @staticmethod
+    def _shown(path: bytes) -> str:
+        return path.decode("utf-8", "replace")
+
+
 class SftpServer:
     """A running SFTP server on 127.0.0.1 serving ``root``.
 
@@ -87,6 +113,8 @@ class SftpServer:
         self._loop = asyncio.new_event_loop()
         self._server: Any = None
         self.connections: set[Any] = set()
+        #: What clients did, in order: ("open", path, "write"|"read"), ("rename", old, new).
+        self.operations: list[tuple[str, ...]] = []
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     def url(self, path: str = "/inbox") -> str:
@@ -108,7 +136,7 @@ class SftpServer:
         root = str(self.root)
 
         def sftp_factory(chan: asyncssh.SSHServerChannel) -> asyncssh.SFTPServer:
-            return asyncssh.SFTPServer(chan, chroot=root)
+            return _RecordingSftp(chan, self.operations, chroot=root)
 
         async def listen() -> Any:
             return await asyncssh.create_server(

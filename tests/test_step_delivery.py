@@ -245,6 +245,27 @@ def test_a_copy_redelivered_to_sftp_leaves_one_whole_file(
     assert [p.name for p in (sftp_server.root / "inbox").iterdir()] == [report_file.name]
 
 
+def test_an_sftp_copy_is_written_under_a_temporary_name_then_renamed_over_the_target(
+    db, tmp_path, sftp_server, report_file, monkeypatch
+):
+    # A reader on the partner's side never sees half a report: the server only ever sees
+    # the target appear by a rename
+    monkeypatch.setenv("BULKDESK_DEST_PARTNER_SFTP", json.dumps(sftp_server.connection()))
+    settings = {"destination": sftp_server.url("/inbox"), "connection": "partner_sftp"}
+    ctx, outcome = _run(db, tmp_path, "copy", settings, report_file)
+
+    (row,) = deliver_all(db, outcome.deliveries)
+
+    assert row.state == DeliveryState.SENT
+    target = f"/inbox/{report_file.name}"
+    writes = [op[1] for op in sftp_server.operations if op[:1] == ("open",) and op[2] == "write"]
+    renames = [op[1:] for op in sftp_server.operations if op[0] == "rename"]
+    (temporary,) = writes
+    assert temporary.startswith(f"/inbox/.{report_file.name}.{row.id}.")
+    assert temporary.endswith(".part")
+    assert renames == [(temporary, target)]
+
+
 def test_an_sftp_server_that_refuses_the_login_is_retried_then_failed_with_its_message(
     db, tmp_path, sftp_server, report_file, monkeypatch
 ):
