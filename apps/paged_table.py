@@ -24,6 +24,35 @@ SORT_CSS = """
 .tabulator .tabulator-col.tabulator-sortable .tabulator-col-title { cursor: pointer; }
 """
 
+#: Runs in the browser whenever the table's rows change. Panel's table view (1.9) ignores new
+#: rows that arrive while it is still building its table (``setData`` returns early), and
+#: nothing shows them afterwards: a table shown and given new rows at once (the Monitor after a
+#: launch; the live refresh just after the page or the notebook cell is drawn) kept its old
+#: rows until a reload, as the refresh then sends only changed cells. So, once the table is
+#: built, it is given the rows it holds now.
+ROWS_WHEN_BUILT = """
+const building = (view) => view.tabulator == null || view._initializing || view._building
+  || !view.tabulator.initialized;
+const index = window.Bokeh && Bokeh.index;
+const views = index && index.find_all ? index.find_all(table) : [];
+for (const view of views) {
+  if (!building(view) || view._bd_rows_when_built) { continue; }
+  view._bd_rows_when_built = true;
+  const started = Date.now();
+  const again = () => {
+    if (building(view) && Date.now() - started < 120000) {
+      setTimeout(again, 100);
+      return;
+    }
+    view._bd_rows_when_built = false;
+    if (!building(view)) {
+      view.setData().then(() => view.postUpdate());
+    }
+  };
+  setTimeout(again, 100);
+}
+"""
+
 
 class PagedTable(pn.viewable.Viewer):
     """A Tabulator over ``state``'s current page.
@@ -66,6 +95,7 @@ class PagedTable(pn.viewable.Viewer):
             **({"height": height} if height else {}),
             **tabulator,
         )
+        self.table.jscallback(args={"table": self.table}, **{"source.data": ROWS_WHEN_BUILT})
         self._titles = dict(tabulator.get("titles") or {})
         self._resetting = False
         self.table.param.watch(self._sorted, "sorters")
