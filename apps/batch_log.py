@@ -18,13 +18,13 @@ from jobs.service import JobService
 
 ERROR_STYLE = {"color": "#b91c1c", "font-size": "13px", "margin-top": "-4px"}
 WIDTHS = {
-    "Run": 70,
-    "Status": 140,
-    "Due": 170,
-    "Trigger": 130,
-    "Started": 160,
-    "Ended": 160,
-    "Owner": 140,
+    "Run": 64,
+    "Status": 128,
+    "Due": 158,
+    "Trigger": 118,
+    "Started": 150,
+    "Ended": 150,
+    "Owner": 120,
 }
 
 
@@ -77,12 +77,21 @@ class BatchLogPage(pn.viewable.Viewer):
             label="Search", color="primary", width=110, css_classes=["bd-search"]
         )
         self.search_button.on_click(lambda _: self.search())
-        self.fields = pn.Row(
+        self._dates = [
             pn.Column(since, self.errors["since"], width=160),
-            pn.Column(until, self.errors["until"], width=330),
-            *self.extra.values(),
+            pn.Column(until, self.errors["until"], width=270),
+        ]
+        self._buttons = [
             pn.Column(pn.Spacer(height=18), self.add_button, width=100),
             pn.Column(pn.Spacer(height=18), self.search_button, width=120),
+        ]
+        # Only the fields added so far are in the row (a hidden one still takes its width),
+        # and a narrow window wraps them instead of pushing the page wider than itself.
+        self.fields = pn.FlexBox(
+            *self._dates,
+            *self._buttons,
+            flex_wrap="wrap",
+            align_items="flex-start",
             sizing_mode="stretch_width",
             css_classes=["bd-batch-fields"],
         )
@@ -173,6 +182,8 @@ class BatchLogPage(pn.viewable.Viewer):
     def _show_added(self, *_: Any) -> None:
         for key, column in self.extra.items():
             column.visible = key in self.state.added
+        added = [self.extra[k] for k in self.state.added]
+        self.fields[:] = [*self._dates, *added, *self._buttons]
         self.add_button.disabled = not self.state.can_add
         self.add_button.description = (
             "Add a search field: "

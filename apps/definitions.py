@@ -111,8 +111,7 @@ class DefinitionsPage(pn.viewable.Viewer):
         self.table.table.on_click(self._row_clicked)
         self.detail = pn.Column(sizing_mode="stretch_width", css_classes=["bd-definition"])
         read_only = pn.pane.Alert(
-            f"Read-only: {esc(self.refusal)}. You can read every definition, its steps, "
-            "schedules and history.",
+            f"<b>Read-only.</b> {esc(self.refusal)}",
             alert_type="secondary",
             visible=not self.can_define,
             css_classes=["bd-read-only"],
@@ -309,7 +308,7 @@ class DefinitionsPage(pn.viewable.Viewer):
                     s.name,
                     s.kind_label,
                     s.next_success or "(end of run)",
-                    s.next_failure or "(end: the run ends in Error)",
+                    s.next_failure or "(end: run ends in Error)",
                     s.settings_text,
                 )
                 for s in d.steps
@@ -320,7 +319,9 @@ class DefinitionsPage(pn.viewable.Viewer):
             frame,
             "bd-steps",
             selectable=1,
-            widths={"Name": 140, "Type": 110, "Next success step": 150, "Next failure step": 210},
+            widths={"Name": 130, "Type": 90, "Next success step": 150, "Next failure step": 190},
+            # The settings' summary wraps instead of ending mid-word at the edge.
+            formatters={"Settings": {"type": "textarea"}},
         )
         self.settings_view = pn.Column(
             pn.pane.HTML(
@@ -330,7 +331,7 @@ class DefinitionsPage(pn.viewable.Viewer):
             css_classes=["bd-step-settings"],
         )
         self.steps_table.on_click(self._step_clicked)
-        graph = pn.pane.Bokeh(step_figure(d.steps), css_classes=["bd-step-graph"])
+        graph = pn.Column(pn.pane.Bokeh(step_figure(d.steps)), css_classes=["bd-step-graph"])
         return pn.Row(
             pn.Column(self.steps_table, self.settings_view, sizing_mode="stretch_width"),
             graph,

@@ -79,7 +79,7 @@ def facts_html(run: RunDetail) -> str:
             f'<a class="bd-run-definition" href="?page=definitions&definition={run.definition_id}"'
             f' target="_blank" rel="noopener">{esc(run.process)}</a>',
         ),
-        ("Trigger", esc(f"{run.trigger} · fired by {run.fired_by}")),
+        ("Trigger", esc(f"{run.trigger} (this run: {run.fired_by.lower()})")),
         ("Due", esc(fmt_time(run.due_at))),
         ("Business day", esc(f"{run.business_day:%Y-%m-%d}")),
         ("Late", esc(run.late_text)),
@@ -116,7 +116,13 @@ class StepHistory(pn.viewable.Viewer):
             layout="fit_columns",
             sizing_mode="stretch_width",
             header_align="left",
-            formatters={"Outcome": {"type": "html"}, "Job": {"type": "html"}},
+            # Messages and file names wrap instead of ending mid-word at the edge.
+            formatters={
+                "Outcome": {"type": "html"},
+                "Job": {"type": "html"},
+                "Message": {"type": "textarea"},
+                "Output file": {"type": "textarea"},
+            },
             widths={
                 "#": 44,
                 "Step": 130,
@@ -124,7 +130,7 @@ class StepHistory(pn.viewable.Viewer):
                 "Started": 150,
                 "Ended": 150,
                 "Outcome": 104,
-                "Job": 74,
+                "Job": 70,
             },
             stylesheets=[TABLE_CSS],
             css_classes=["bd-run-steps"],

@@ -40,7 +40,11 @@ def step_figure(steps: list[Any]) -> Any:
         {
             "x": [0.0] * (len(names) + 1),
             "y": [y[n] for n in names] + [y[END]],
-            "label": [f"{s.name} ({s.kind_label})" for s in steps] + ["End of run"],
+            "label": [
+                s.name if s.name.lower() == s.kind_label.lower() else f"{s.name} ({s.kind_label})"
+                for s in steps
+            ]
+            + ["End of run"],
             "fill": ["#eff6ff"] * len(names) + ["#f3f4f6"],
         }
     )
@@ -113,5 +117,7 @@ def step_figure(steps: list[Any]) -> Any:
             )
         legend.append(LegendItem(label=label, renderers=[glyph]))
     if legend:
-        fig.add_layout(Legend(items=legend, location="top_right", label_text_font_size="11px"))
+        fig.add_layout(
+            Legend(items=legend, orientation="horizontal", label_text_font_size="12px"), "above"
+        )
     return fig

@@ -38,9 +38,9 @@ SORT_COLUMNS: dict[str, Any] = {
     "run": Job.id,
 }
 FIRED_BY = {
-    "schedule": "Schedule",
+    "schedule": "Its schedule",
     "campaign": "End of campaign",
-    "file": "File arrived",
+    "file": "A file arrived",
     "manual": "Run now",
 }
 
