@@ -1,0 +1,215 @@
+"""The Definitions page and the Batch audit log as Panel objects in Python: the filtered list
+and Show disabled, a definition's tabs, double-click settings, admin actions and the
+read-only user, the form's errors by field, the 7-day rule at the field, Add, run details,
+a definition run's steps in the Monitor, and the shell's addresses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from apps.batch_log import BatchLogPage
+from apps.batch_log_state import BatchLogState, batch_status, today
+from apps.definitions import DefinitionsPage
+from apps.definitions_state import DefinitionForm, DefinitionListState, parse_options
+from apps.run_view import RunSteps, RunView
+from apps.shell import Shell
+from jobs.db import Database
+from jobs.service import JobService
+from jobs.status import JobStatus
+from tests.batch_log_support import add_run, make_definition
+
+
+@pytest.fixture
+def service(sqlite_db: Database) -> JobService:
+    return JobService(sqlite_db)
+
+
+@pytest.fixture
+def defs(sqlite_db: Database) -> dict[str, int]:
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    billing = make_definition(sqlite_db, "Nightly billing")
+    old = make_definition(sqlite_db, "Old <script>export</script>", enabled=False)
+    run = add_run(
+        sqlite_db,
+        billing,
+        now - dt.timedelta(minutes=5),
+        JobStatus.FAILED,
+        steps=[
+            {"step_name": "Report", "kind": "report", "outcome": "ok", "output": "a.csv"},
+            {"step_name": "Mail", "kind": "email", "outcome": "failed", "message": "refused"},
+        ],
+    )
+    return {"billing": billing, "old": old, "run": run}
+
+
+def names(state: DefinitionListState) -> list[str]:
+    return [r.name for r in state.rows]
+
+
+def test_the_list_hides_disabled_definitions_until_show_disabled_and_filters_by_text(service, defs):
+    state = DefinitionListState(service, "alice")
+    assert names(state) == ["Nightly billing"]
+
+    state.show_disabled = True
+    assert names(state) == ["Nightly billing", "Old <script>export</script>"]
+
+    state.text = "nothing like this"
+    assert state.rows == [] and "No definitions match" in state.EMPTY
+
+    state.text = "billing"
+    assert names(state) == ["Nightly billing"]
+
+
+def test_a_user_reads_a_definition_with_every_write_control_disabled_and_saying_why(service, defs):
+    page = DefinitionsPage(service, "carol")
+    assert page.open_definition(defs["billing"])
+
+    assert not page.can_define and page.refusal
+    assert page.new_button.disabled and page.new_button.description == page.refusal
+    assert page.open is not None
+    assert page.open.detail.name == "Nightly billing"
+    # The service refuses anyway, and the page says so
+    assert not page.open.act("disable")
+    assert page.open.failed and page.open.message
+
+
+def test_two_clicks_on_a_step_row_show_its_settings(service, defs):
+    page = DefinitionsPage(service, "alice")
+    page.open_definition(defs["billing"])
+
+    class Click:
+        row = 1
+
+    page._step_clicked(Click())
+    assert page.open.selected_step == ""
+    page._step_clicked(Click())
+    assert page.open.selected_step == "Mail"
+    shown = page.settings_view[0].object
+    assert "Settings of step “Mail”" in shown
+    assert "&lt;b&gt;done&lt;/b&gt;" in shown  # a setting's text is shown as text
+
+
+def test_an_admin_suspends_with_a_reason_resumes_and_disables(service, defs):
+    page = DefinitionsPage(service, "admin")
+    page.open_definition(defs["billing"])
+    st = page.open
+
+    assert not st.act("suspend", "")  # a reason is needed
+    assert st.failed
+    assert st.act("suspend", "Month-end freeze")
+    assert st.detail.suspended_reason == "Month-end freeze"
+    assert st.act("resume")
+    assert st.detail.suspended_at is None
+    page._act("disable")
+    assert not page.open.detail.enabled
+    assert "Nightly billing" not in names(page.list)
+    assert "name: Nightly billing" in page.open.export_yaml()
+
+
+def test_the_form_puts_each_error_under_its_field_and_clears_it_when_the_value_changes(
+    service, defs
+):
+    form = DefinitionForm(service, "admin")
+    form.set_value("name", "")
+    form.set_value("schedule", "every full moon")
+
+    assert form.save() is None
+    assert "name" in form.errors and "schedule" in form.errors
+    form.set_value("name", "Weekly calls")
+    assert "name" not in form.errors and "schedule" in form.errors
+
+    form.set_value("schedule", "end_of_day")
+    form.set_setting(0, "report", "call")
+    saved = form.save()
+    assert saved is not None, form.errors
+    assert saved.name == "Weekly calls" and saved.steps[0].kind == "report"
+
+
+def test_schedule_options_are_read_from_name_value_pairs():
+    assert parse_options("at=18:00, weekday=mon, day=1") == {
+        "at": "18:00",
+        "weekday": "mon",
+        "day": 1,
+    }
+    with pytest.raises(ValueError):
+        parse_options("at 18:00")
+
+
+def test_the_batch_log_refuses_eight_days_at_the_end_date_and_keeps_the_list(service, defs):
+    state = BatchLogState(service, "carol")
+    assert [r.job_id for r in state.rows] == [defs["run"]]
+
+    state.until = state.since + dt.timedelta(days=7)
+    assert not state.search()
+    assert "at most 7 days" in state.errors["until"]
+    assert [r.job_id for r in state.rows] == [defs["run"]]
+
+    state.until = state.since + dt.timedelta(days=6)
+    assert state.errors == {}
+    assert state.search()
+
+
+def test_add_brings_status_then_process_name_and_only_added_fields_narrow(service, defs):
+    state = BatchLogState(service, "alice")
+    state.statuses = ["Ok"]  # not added yet: it does not count
+    state.search()
+    assert state.total == 1
+
+    assert state.add_field() == "status"
+    state.search()
+    assert state.total == 0 and "status Ok" in state.summary()
+
+    assert state.add_field() == "process"
+    assert not state.can_add and state.add_field() is None
+    state.statuses = ["Error"]
+    state.process = "nightly"
+    state.search()
+    assert state.total == 1 and "1 Error" in state.summary()
+
+
+def test_status_icons_follow_seed_002():
+    assert "✔" in batch_status(JobStatus.COMPLETED) and ">Ok<" in batch_status(JobStatus.COMPLETED)
+    assert "✖" in batch_status(JobStatus.FAILED) and ">Error<" in batch_status(JobStatus.FAILED)
+    assert "bd-batch-icon" not in batch_status(JobStatus.SUSPENDED)
+    assert ">Warning<" in batch_status(JobStatus.SKIPPED)
+
+
+def test_a_process_name_links_to_the_run_in_a_new_tab_and_the_detail_has_its_steps(service, defs):
+    state = BatchLogState(service, "alice")
+    cell = state.frame(state.rows)["Process name"].iloc[0]
+    assert f'href="?page=batch-log&amp;run={defs["run"]}"' in cell or (
+        f'href="?page=batch-log&run={defs["run"]}"' in cell
+    )
+    assert 'target="_blank"' in cell
+
+    view = RunView(service, "alice", defs["run"])
+    assert [s.step_name for s in view.run.steps] == ["Report", "Mail"]
+    assert not view.moving
+    missing = RunView(service, "alice", 987654)
+    assert "There is no run 987654" in missing.heading.object
+
+
+def test_a_definition_runs_steps_show_in_its_monitor_section(service, defs):
+    section = RunSteps(service, "admin", defs["run"])
+    assert list(section.steps.table.value["Step"]) == ["Report", "Mail"]
+
+
+def test_the_shell_has_both_pages_at_their_addresses(service, defs):
+    shell = Shell(service, "carol")
+    shell.open_link("batch-log", None, None, str(defs["run"]))
+    log = shell.built["Batch audit log"]
+    assert isinstance(log, BatchLogPage) and log.run_view is not None
+    assert shell.address.search() == f"?page=batch-log&run={defs['run']}"
+
+    shell.open_link("definitions", None, str(defs["billing"]))
+    assert isinstance(shell.built["Definitions"], DefinitionsPage)
+    assert shell.address.search() == f"?page=definitions&definition={defs['billing']}"
+
+    shell.go("Batch audit log")
+    assert log.run_view is None and shell.address.search() == "?page=batch-log"
+
+
+def test_today_is_the_servers_date():
+    assert today() == dt.datetime.now().astimezone().date()
