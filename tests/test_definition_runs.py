@@ -458,3 +458,20 @@ def test_firing_writes_the_submit_to_the_audit_trail(db, probe):
         event.summary
     )
     assert run.business_day == dt.date(2026, 12, 4)
+
+
+def test_firing_a_suspended_definition_records_the_run_suspended_at_once(db, probe):
+    # No worker runs: the fire itself records it Suspended, with who and why
+    d = make_definition(
+        db,
+        "Held at fire",
+        suspended_at=utcnow(),
+        suspended_by_id=user_id(db),
+        suspended_reason="audit",
+    )
+    job_id = triggers.fire(db, d, NOW, "schedule")
+    assert status_of(db, job_id) is JobStatus.SUSPENDED
+    with db.read() as s:
+        run = s.get(DefinitionRun, job_id)
+        assert run.wake_at is None
+        assert "Ada Admin: audit" in s.scalar(select(Job.error).where(Job.id == job_id))

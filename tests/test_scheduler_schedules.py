@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -177,3 +178,177 @@ def test_the_default_time_zone_comes_from_bulkdesk_timezone(monkeypatch):
     monkeypatch.setenv("BULKDESK_TIMEZONE", "Europe/Nowhere")
     with pytest.raises(ConfigError, match="BULKDESK_TIMEZONE='Europe/Nowhere'"):
         Settings.from_env()
+
+
+# -- firing with a controllable clock (jobs.clock.use), on SQLite and PostgreSQL ------------
+
+
+@pytest.fixture
+def clock_at(db):
+    """A stopped clock the scheduler reads; no definitions or lease before or after."""
+    from jobs import clock
+    from tests.scheduler_support import clear_all
+
+    clear_all(db)
+    manual = clock.ManualClock(dt.datetime(2026, 1, 1, tzinfo=UTC))
+    clock.use(manual)
+    yield manual
+    clock.use(None)
+    clear_all(db)
+
+
+def _walk(db, clock_at, definition_id, instants):
+    """Fire at each expected instant: nothing a second before, one on-time run at it."""
+    from jobs.scheduler import triggers
+    from tests.scheduler_support import runs_of
+
+    clock_at.set(instants[0] - dt.timedelta(minutes=1))
+    assert triggers.fire_due(db) == []  # counts its schedule from now
+    for instant in instants:
+        before = len(runs_of(db, definition_id))
+        clock_at.set(instant - dt.timedelta(seconds=1))
+        triggers.fire_due(db)
+        assert len(runs_of(db, definition_id)) == before, f"fired before {instant}"
+        clock_at.set(instant)
+        triggers.fire_due(db)
+        runs = runs_of(db, definition_id)
+        assert len(runs) == before + 1, f"did not fire at {instant}"
+        run = runs[-1][0]
+        assert (run.due_at, run.late, run.fired_by) == (instant, False, "schedule")
+
+
+def _z(*args):
+    return dt.datetime(*args, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "options", "instants"),
+    [
+        # London, autumn: 25 Oct 2026 the clocks go back from 02:00 BST to 01:00 GMT
+        (
+            "hourly",
+            {"minute": 30},
+            [
+                _z(2026, 10, 24, 23, 30),
+                _z(2026, 10, 25, 0, 30),
+                _z(2026, 10, 25, 1, 30),
+                _z(2026, 10, 25, 2, 30),
+            ],
+        ),
+        ("end_of_day", {"at": "01:30"}, [_z(2026, 10, 25, 0, 30), _z(2026, 10, 26, 1, 30)]),
+        (
+            "weekly",
+            {"weekday": "sun", "at": "01:30"},
+            [_z(2026, 10, 25, 0, 30), _z(2026, 11, 1, 1, 30)],
+        ),
+        ("monthly", {"day": 25, "at": "01:30"}, [_z(2026, 10, 25, 0, 30), _z(2026, 11, 25, 1, 30)]),
+        ("30 1 * * *", {}, [_z(2026, 10, 25, 0, 30), _z(2026, 10, 26, 1, 30)]),
+        # London, spring: 29 Mar 2026 the clocks go forward from 01:00 GMT to 02:00 BST
+        (
+            "end_of_day",
+            {"at": "01:30"},
+            [_z(2026, 3, 28, 1, 30), _z(2026, 3, 29, 1, 30), _z(2026, 3, 30, 0, 30)],
+        ),
+        ("hourly", {}, [_z(2026, 3, 29, 0, 0), _z(2026, 3, 29, 1, 0), _z(2026, 3, 29, 2, 0)]),
+        ("0 9 * * mon-fri", {}, [_z(2026, 3, 27, 9, 0), _z(2026, 3, 30, 8, 0)]),
+    ],
+)
+def test_scheduled_definitions_fire_at_the_right_instants_across_a_dst_change(
+    db, clock_at, schedule, options, instants
+):
+    from tests.scheduler_support import make_definition
+
+    d = make_definition(
+        db, f"Scheduled {schedule}", schedule=schedule, options=options, timezone="Europe/London"
+    )
+    _walk(db, clock_at, d, instants)
+
+
+def test_runs_missed_while_nothing_ran_fire_once_late_then_the_schedule_goes_on(db, clock_at):
+    from jobs.models import Definition
+    from jobs.scheduler import triggers
+    from tests.scheduler_support import make_definition, runs_of
+
+    # Given a daily 18:00 run last due on 1 December, and no scheduler until 5 December 19:00
+    first = _z(2026, 12, 1, 18, 0)
+    d = make_definition(db, "Daily", options={"at": "18:00"}, next_due_at=first)
+    clock_at.set(_z(2026, 12, 5, 19, 0))
+    # When a scheduler starts: the five missed due times fire once, late, as the newest one
+    (job_id,) = triggers.fire_due(db)
+    ((run, _status),) = runs_of(db, d)
+    assert (run.job_id, run.due_at, run.late) == (job_id, _z(2026, 12, 5, 18, 0), True)
+    assert run.detail["stands_for"] == 5
+    assert run.detail["first_due"] == first.isoformat()
+    assert triggers.fire_due(db) == []
+    # Then the schedule goes on from now: the next run is on time
+    with db.read() as s:
+        assert s.get(Definition, d).next_due_at == _z(2026, 12, 6, 18, 0)
+    clock_at.set(_z(2026, 12, 6, 18, 0))
+    triggers.fire_due(db)
+    assert [(r.due_at, r.late) for r, _ in runs_of(db, d)][-1] == (_z(2026, 12, 6, 18, 0), False)
+
+
+def test_two_schedulers_racing_never_fire_a_due_time_twice(db, clock_at):
+    # Given five hourly definitions, and two schedulers firing as fast as they can without
+    # the lease (as a holder that stalled past its lease and another that took over would)
+    import threading
+
+    from jobs.scheduler import triggers
+    from tests.scheduler_support import make_definition, runs_of
+
+    start = _z(2026, 10, 24, 20, 0)
+    ids = [
+        make_definition(
+            db,
+            f"Hourly {n}",
+            schedule="hourly",
+            timezone="Europe/London",
+            next_due_at=start + dt.timedelta(hours=1),
+        )
+        for n in range(5)
+    ]
+    clock_at.set(start)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def scheduler() -> None:
+        while not stop.is_set():
+            try:
+                triggers.fire_due(db)
+            except BaseException as error:  # noqa: BLE001
+                errors.append(error)
+
+    threads = [threading.Thread(target=scheduler) for _ in range(2)]
+    for t in threads:
+        t.start()
+    # When the clock moves an hour at a time through the autumn change (9 due times)
+    for _ in range(9):
+        time.sleep(0.15)
+        clock_at.advance(hours=1)
+    time.sleep(0.5)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors
+    # Then every definition has each due time once, none missed, none late
+    for d in ids:
+        runs = [r for r, _ in runs_of(db, d)]
+        due = [r.due_at for r in runs]
+        assert len(due) == len(set(due)) == 9, due
+        assert not any(r.late for r in runs)
+
+
+def test_of_two_scheduler_threads_one_is_active_and_the_other_takes_over(db, clock_at):
+    from jobs.scheduler import lease
+    from jobs.scheduler.loop import Scheduler
+
+    first, second = Scheduler(ttl=0.5), Scheduler(ttl=0.5)
+    first.tick_once()
+    second.tick_once()
+    assert (first.active, second.active) == (True, False)
+    assert lease.state(db).holder == first.holder
+    time.sleep(0.7)  # the first stops ticking (it died)
+    second.tick_once()
+    assert second.active and lease.state(db).holder == second.holder
+    first.tick_once()
+    assert not first.active
