@@ -434,3 +434,40 @@ def test_the_file_in_inbox_is_not_the_imports_inbox(defs, tmp_path, monkeypatch)
     )
     apart = report_then_email("Files", trigger="file_in", inbox=str(tmp_path / "ftp-in"))
     assert defs.create("admin", apart).inbox == str(tmp_path / "ftp-in")
+
+
+def test_two_admins_saving_campaign_definitions_at_once_get_one_and_a_clear_refusal(defs, db):
+    # Given admin A's campaign definition saved but not yet committed
+    import threading
+
+    from jobs.definitions import store
+
+    outcome: dict[str, object] = {}
+
+    def second_admin() -> None:
+        try:
+            with db.write() as other:
+                store.create(
+                    other,
+                    report_then_email("EOC two", trigger="campaign", owner="admin"),
+                    actor_id=1,
+                )
+            outcome["second"] = "saved"
+        except InvalidDefinition as error:
+            outcome["second"] = error.errors
+
+    with db.write() as first:
+        store.create(
+            first, report_then_email("EOC one", trigger="campaign", owner="admin"), actor_id=1
+        )
+        # When admin B saves another one meanwhile (B waits for A's transaction)
+        racer = threading.Thread(target=second_admin)
+        racer.start()
+        racer.join(timeout=1.5)
+        assert racer.is_alive()  # blocked by A: the write lock (SQLite) or the index (PostgreSQL)
+    racer.join(timeout=30)
+
+    # Then A's is saved and B is refused with a sentence about the trigger
+    assert [r.name for r in defs.list_definitions("admin").rows] == ["EOC one"]
+    assert list(outcome["second"]) == ["trigger"]  # type: ignore[arg-type]
+    assert "only one campaign definition" in outcome["second"]["trigger"]  # type: ignore[index]
