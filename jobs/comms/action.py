@@ -32,7 +32,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    update,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -233,19 +232,20 @@ class CommunicationAction(AccountAction):
                 messages,
             )
         )
+
+    def ok_values(self, chunk: ChunkContext) -> dict[str, Any]:
+        # Each item records the address its message went to, set with its ok outcome.
+        account = Account.__table__.alias("a")
         to = select(self.address(account)).where(account.c.id == JobItem.account_id)
-        conn.execute(
-            update(JobItem)
-            .where(chunk.pending())
-            .values(
-                payload=json_object(
-                    "before",
-                    to.scalar_subquery(),
-                    "after",
-                    f"{store.kind_words(self.kind).capitalize()} “{message['name']}” queued",
-                )
+        message = chunk.plan["message"]
+        return {
+            "payload": json_object(
+                "before",
+                to.scalar_subquery(),
+                "after",
+                f"{store.kind_words(self.kind).capitalize()} “{message['name']}” queued",
             )
-        )
+        }
 
     # -- one message -------------------------------------------------------------------
 
