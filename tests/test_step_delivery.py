@@ -132,6 +132,21 @@ def test_an_email_after_a_copy_still_attaches_the_report_not_the_remote_copy(
     assert row.payload["attachments"] == [{"path": str(report_file), "filename": report_file.name}]
 
 
+def test_in_a_file_in_run_the_arriving_file_is_what_a_first_copy_delivers(db, tmp_path):
+    arrived = tmp_path / "inbox" / "processed" / "placements.csv"
+    arrived.parent.mkdir(parents=True)
+    arrived.write_text("file_number\n100001\n")
+    step = steps.get("copy")
+    settings = step.check({"destination": str(tmp_path / "archive")})
+    ctx = context(db, tmp_path / "run", settings, input_file=str(arrived))
+
+    outcome = step.run(ctx)
+    (row,) = deliver_all(db, outcome.deliveries)
+
+    assert row.state == DeliveryState.SENT
+    assert (tmp_path / "archive" / "placements.csv").read_text() == "file_number\n100001\n"
+
+
 def test_an_email_asked_to_attach_a_remote_copy_says_why_it_cannot(db, tmp_path, report_file):
     step = steps.get("email")
     outputs = {"Billing": str(report_file), "Copy": "s3://bucket/x.csv"}

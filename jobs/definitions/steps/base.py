@@ -335,7 +335,8 @@ def render(template: str, values: dict[str, str]) -> str:
 
 def earlier_output(ctx: StepContext, step: str) -> Path:
     """The local file an earlier step of this run produced: step ``step``'s output, or with
-    ``step`` empty the newest output that is a file here.
+    ``step`` empty the newest output that is a file here (in a file-in run, the arriving
+    file when no step has written one).
 
     Raises:
       InvalidInput: (no field) there is none, it is not a local file, or it is gone.
@@ -348,7 +349,9 @@ def earlier_output(ctx: StepContext, step: str) -> Path:
     else:
         # The newest file here: after report → copy, the copy's output is a remote URL,
         # and an email that follows still means the report.
-        local = [o for o in [*ctx.outputs.values(), ctx.last_output] if o and _is_local(o)]
+        # A file-in run's arriving file comes first, then what its steps wrote.
+        candidates = [ctx.input_file, *ctx.outputs.values(), ctx.last_output]
+        local = [o for o in candidates if o and _is_local(o)]
         output = local[-1] if local else ctx.last_output
         source = "the last step with an output"
     if not output:
