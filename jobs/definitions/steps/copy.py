@@ -13,8 +13,8 @@ Settings:
   (``https://minio.example:9000``); empty for AWS itself (a connection may give it too);
 - ``file_name``: the name at the destination; placeholders ``{file}`` (the file's own
   name, the default), ``{definition}``, ``{day}``, ``{step}``;
-- ``source``: empty for the last output of an earlier step, or the name of the step whose
-  output is copied.
+- ``source``: empty for the newest file an earlier step wrote here (in a file-in run with
+  none, the arriving file), or the name of the step whose output is copied.
 
 The copy is written to the outbox (kind ``file``) and done after commit by the ``deliver``
 actor, retried by the outbox's retries; the step's output is the target URL. A connection

@@ -7,8 +7,9 @@ Settings:
 - ``subject`` and ``body``: text with the placeholders ``{definition}`` (the definition's
   name), ``{day}`` (the business day, YYYY-MM-DD), ``{file}`` (the attached file's name,
   or "no file") and ``{step}``; any other ``{name}`` is refused when the definition is saved;
-- ``attach``: empty for the last output of an earlier step, the name of a step to attach
-  that step's output, or ``none`` for no attachment.
+- ``attach``: empty for the newest file an earlier step wrote here (not a copy's remote
+  URL; in a file-in run with none, the arriving file), the name of a step to attach that
+  step's output, or ``none`` for no attachment.
 
 The emails are written to the outbox in one transaction (kind ``email`` with the file as
 an attachment, read from the run's folder when it is sent) and sent after commit by the
