@@ -106,6 +106,8 @@ class DefinitionFormView(pn.viewable.Viewer):
     def _field(self, name: str) -> pn.Column:
         f = self.form
         label, help_ = self.labels.get(name, (name, ""))
+        if name == "schedule_options":  # the form reads name=value pairs
+            help_ = "name=value, comma-separated: at=18:00, weekday=mon, day=1, minute=0"
         value = f.values[name]
         css = [f"bd-form-{name}"]
         if name == "trigger":
@@ -135,7 +137,7 @@ class DefinitionFormView(pn.viewable.Viewer):
         else:
             limits = {"name": 120, "schedule": 120, "timezone": 64, "inbox": 500}
             placeholder = {"schedule": " / ".join(SCHEDULE_PRESETS) + " / a cron expression"}.get(
-                name, help_
+                name, ""
             )
             widget = pn.widgets.TextInput(
                 name=label,

@@ -42,9 +42,8 @@ def _table(frame: pd.DataFrame, css: str, **options: Any) -> pn.widgets.Tabulato
         layout="fit_columns",
         sizing_mode="stretch_width",
         header_align="left",
-        stylesheets=[TABLE_CSS],
         css_classes=[css],
-        **options,
+        **{"stylesheets": [TABLE_CSS], **options},
     )
 
 
@@ -97,7 +96,13 @@ class DefinitionsPage(pn.viewable.Viewer):
             key="ID",
             css_classes=["bd-definitions"],
             selectable=1,
-            formatters={"ID": {"type": "plaintext"}, **{c: {"type": "html"} for c in HTML_COLUMNS}},
+            formatters={
+                "ID": {"type": "plaintext"},
+                # Long names and schedules wrap rather than end mid-word.
+                "Name": {"type": "textarea"},
+                "Schedule": {"type": "textarea"},
+                **{c: {"type": "html"} for c in HTML_COLUMNS},
+            },
             widths={
                 "ID": 54,
                 "Trigger": 96,
@@ -274,6 +279,9 @@ class DefinitionsPage(pn.viewable.Viewer):
             width=110,
         )
         run_now = button("Run now", "bd-run-now", lambda: self._act("run_now"), color="primary")
+        if can and suspended:  # the service refuses a suspended definition's run
+            run_now.disabled = True
+            run_now.description = "Suspended: resume it first"
         export = pn.widgets.FileDownload(
             callback=lambda: io.BytesIO(st.export_yaml().encode("utf-8")),
             filename=f"{_file_name(d.name)}.yaml",
@@ -322,6 +330,8 @@ class DefinitionsPage(pn.viewable.Viewer):
             widths={"Name": 130, "Type": 90, "Next success step": 150, "Next failure step": 190},
             # The settings' summary wraps instead of ending mid-word at the edge.
             formatters={"Settings": {"type": "textarea"}},
+            # A double-click opens the settings; it should not also select the cell's text.
+            stylesheets=[TABLE_CSS, ".tabulator-row { user-select: none; }"],
         )
         self.settings_view = pn.Column(
             pn.pane.HTML(
@@ -331,7 +341,9 @@ class DefinitionsPage(pn.viewable.Viewer):
             css_classes=["bd-step-settings"],
         )
         self.steps_table.on_click(self._step_clicked)
-        graph = pn.Column(pn.pane.Bokeh(step_figure(d.steps)), css_classes=["bd-step-graph"])
+        graph = pn.Column(
+            pn.pane.Bokeh(step_figure(d.steps)), width=470, css_classes=["bd-step-graph"]
+        )
         return pn.Row(
             pn.Column(self.steps_table, self.settings_view, sizing_mode="stretch_width"),
             graph,
@@ -500,6 +512,7 @@ class DefinitionsPage(pn.viewable.Viewer):
             changes = "".join(
                 f"<li>{esc(name)}: {esc(_what_changed(fields))}</li>"
                 for name, fields in result.changes.items()
+                if name in result.updated  # a new one's "changes" are all its fields
             )
             said.object = f"<div>{text_}{f'<ul>{changes}</ul>' if changes else ''}</div>"
             apply.disabled = not dry or not (result.created or result.updated)
