@@ -52,6 +52,7 @@ class DefinitionRow:
     owner: str
     next_due_at: dt.datetime | None
     last_run_id: int | None
+    #: The last run's due time.
     last_run_at: dt.datetime | None
     last_run_status: JobStatus | None
     steps: int
@@ -143,12 +144,12 @@ class DefinitionHistory:
     last_steps: list[LastStepRun]
 
 
-def _last_run_id() -> ColumnElement[Any]:
-    """The definition's newest run: its latest business day, the highest job id of that day.
-    Walks ``ix_definition_runs_day`` backwards to one row (on SQLite the index ends with the
-    job id, so it is one step), instead of reading all of a definition's runs."""
+def _last_run(column: Any) -> ColumnElement[Any]:
+    """``column`` of the definition's newest run: its latest business day, the highest job
+    id of that day. One backward step down ``ix_definition_runs_day`` per definition (on
+    SQLite the index ends with the job id), never all of a definition's runs."""
     return (
-        select(DefinitionRun.job_id)
+        select(column)
         .where(DefinitionRun.definition_id == Definition.id)
         .order_by(DefinitionRun.business_day.desc(), DefinitionRun.job_id.desc())
         .limit(1)
@@ -165,15 +166,13 @@ def _step_count() -> ColumnElement[Any]:
     )
 
 
-_LAST_JOB = aliased(Job)
-
 #: Sort key → the column it orders by (the id breaks ties).
 SORTS: dict[str, Any] = {
     "name": func.lower(Definition.name),
     "trigger": Definition.trigger,
     "owner": func.lower(User.display_name),
     "next_due_at": Definition.next_due_at,
-    "last_run_at": _LAST_JOB.submitted_at,
+    "last_run_at": _last_run(DefinitionRun.due_at),
     "updated_at": Definition.updated_at,
     "enabled": Definition.enabled,
 }
@@ -217,17 +216,17 @@ def list_page(
     where = and_(True, *conditions)
     total = session.scalar(select(func.count()).select_from(Definition).where(where)) or 0
     order = SORTS[sort]
+    # The page's rows with their last run (the subqueries run for the page's rows only,
+    # unless the list is sorted by the last run); then those runs' statuses, by key.
     query: Select[Any] = (
         select(
             Definition,
             User.display_name,
             _step_count().label("steps"),
-            _LAST_JOB.id,
-            _LAST_JOB.submitted_at,
-            _LAST_JOB.status,
+            _last_run(DefinitionRun.job_id).label("last_run_id"),
+            _last_run(DefinitionRun.due_at).label("last_run_at"),
         )
         .join(User, User.id == Definition.owner_id)
-        .outerjoin(_LAST_JOB, _LAST_JOB.id == _last_run_id())
         .where(where)
         .order_by(
             order.desc().nulls_last() if descending else order.asc().nulls_last(),
@@ -235,6 +234,13 @@ def list_page(
         )
         .limit(page_size)
         .offset((page - 1) * page_size)
+    )
+    found = session.execute(query).all()
+    run_ids = [r.last_run_id for r in found if r.last_run_id is not None]
+    statuses = (
+        dict(session.execute(select(Job.id, Job.status).where(Job.id.in_(run_ids))).all())
+        if run_ids
+        else {}
     )
     rows = [
         DefinitionRow(
@@ -250,11 +256,11 @@ def list_page(
             next_due_at=d.next_due_at,
             last_run_id=run_id,
             last_run_at=run_at,
-            last_run_status=JobStatus(status) if status is not None else None,
+            last_run_status=JobStatus(statuses[run_id]) if run_id in statuses else None,
             steps=steps or 0,
             version=d.version,
         )
-        for d, owner, steps, run_id, run_at, status in session.execute(query)
+        for d, owner, steps, run_id, run_at in found
     ]
     return Page(rows=rows, total=total, page=page, page_size=page_size)
 
