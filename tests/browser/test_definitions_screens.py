@@ -147,3 +147,26 @@ def test_a_definitions_address_opens_it(login, served, definitions):
     )
     page.goto(f"{served.url}/app?page=definitions&definition=987654")
     expect(page.locator(".bd-definition-missing")).to_be_visible(timeout=WAIT)
+
+
+def test_both_screens_load_offline_without_console_errors(browser, served, definitions):
+    from browser_tooling import log_in
+    from lab_tooling import Offline
+
+    context, record = Offline.context(browser, viewport={"width": 1500, "height": 1000})
+    try:
+        page = context.new_page()
+        record.watch(page)
+        log_in(page, served, "admin")
+        open_page(page, definitions["tail"])
+        rows(page).first.click()
+        expect(page.locator(".bd-step-graph canvas").first).to_be_visible(timeout=WAIT)
+        page.get_by_role("button", name="Batch audit log").click()
+        expect(page.locator(".bd-batch-fields")).to_be_visible(timeout=WAIT)
+        page.wait_for_timeout(1000)
+        assert record.blocked == [], f"asked outside loopback: {record.blocked}"
+        assert record.resource_errors() == [], record.console
+        errors = [m for m in record.console if m.startswith(("error", "pageerror"))]
+        assert errors == [], errors
+    finally:
+        context.close()
