@@ -153,11 +153,18 @@ def test_the_batch_log_refuses_eight_days_at_the_end_date_and_keeps_the_list(ser
 
 def test_add_brings_status_then_process_name_and_only_added_fields_narrow(service, defs):
     state = BatchLogState(service, "alice")
-    state.statuses = ["Ok"]  # not added yet: it does not count
+    state.statuses = ["Ok"]  # not added yet: neither counts
+    state.process = "no such process"
     state.search()
     assert state.total == 1
 
     assert state.add_field() == "status"
+    state.search()
+    assert state.total == 0 and "status Ok" in state.summary()
+    state.remove_field("status")
+    assert state.statuses == []
+    state.add_field()
+    state.statuses = ["Ok"]
     state.search()
     assert state.total == 0 and "status Ok" in state.summary()
 
