@@ -220,3 +220,13 @@ def test_the_shell_has_both_pages_at_their_addresses(service, defs):
 
 def test_today_is_the_servers_date():
     assert today() == dt.datetime.now().astimezone().date()
+
+
+def test_a_definition_runs_status_view_in_the_monitor_has_its_step_history(service, defs):
+    from apps.job_view import JobStatusView
+
+    view = JobStatusView(service, "admin", job_id=defs["run"])
+
+    assert view.run_steps is not None
+    assert list(view.run_steps.steps.table.value["Step"]) == ["Report", "Mail"]
+    assert "refused" in list(view.run_steps.steps.table.value["Message"])

@@ -171,3 +171,20 @@ def test_a_process_name_opens_the_runs_detail_in_a_new_tab_at_its_own_address(lo
     detail.screenshot(path=str(SHOTS / "batch-log-run-detail.png"), full_page=True)
     # The first tab still shows the search
     expect(page.locator(".bd-batch-log")).to_be_visible()
+
+
+def test_a_run_in_the_monitor_shows_its_step_history(login, runs):
+    _, ids = runs
+    page = login("admin")
+    job = page.locator(".bd-jobs .tabulator-row").filter(
+        has=page.locator(
+            ".tabulator-cell[tabulator-field='Job']",
+            has_text=re.compile(f"^{ids[JobStatus.FAILED]}$"),
+        )
+    )
+    job.locator(".bd-status").click()
+    section = page.get_by_role("dialog").locator(".bd-run-section")
+    expect(section).to_contain_text("Definition run: step history", timeout=WAIT)
+    expect(section.locator(".bd-run-steps")).to_contain_text("Mail")
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "monitor-run-steps.png"), full_page=True)
