@@ -186,7 +186,8 @@ def test_trigger_fields_that_do_not_belong_are_refused(defs):
     assert set(errors) == {"schedule", "inbox"}
 
 
-def test_names_are_unique_ignoring_case(defs):
+def test_names_are_unique_ignoring_case_and_not_a_number(defs):
+    assert "only a number" in _errors(lambda: defs.create("admin", report_then_email("42")))["name"]
     defs.create("admin", report_then_email("Daily call report"))
     assert (
         "already a definition called 'Daily call report'"

@@ -241,7 +241,9 @@ def check(
     others = [o for o in others if key is None or o.key != key]
     errors: dict[str, str] = {}
     name = _clean_name(spec.name, NAME_MAX, "name", "The definition", errors)
-    if name:
+    if name.isdigit():
+        errors["name"] = "A definition's name cannot be only a number (ids are numbers)"
+    elif name:
         for other in others:
             if other.name.casefold() == name.casefold():
                 errors["name"] = f"There is already a definition called {other.name!r}"
