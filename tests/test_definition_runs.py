@@ -475,3 +475,15 @@ def test_firing_a_suspended_definition_records_the_run_suspended_at_once(db, pro
         run = s.get(DefinitionRun, job_id)
         assert run.wake_at is None
         assert "Ada Admin: audit" in s.scalar(select(Job.error).where(Job.id == job_id))
+
+
+def test_a_run_shows_in_the_monitor_like_any_job(db, probe, stub_worker, service):
+    d = make_definition(db, "In the Monitor", [{"name": "A", "next_success": "B"}, {"name": "B"}])
+    job_id = _fire(db, d)
+    assert wait_run(db, job_id) is JobStatus.COMPLETED
+    detail = service.job("admin", job_id)
+    assert detail.summary.description == "In the Monitor"
+    assert detail.parameters_text == f"Definition {d} (version 1): A → B"
+    assert detail.selection_text == "Definition In the Monitor"
+    assert [e.action for e in detail.events][:3] == ["submit", "start", "end"]
+    assert "Job definition run" not in [a.label for a in service.actions("admin")]
