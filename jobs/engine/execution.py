@@ -96,6 +96,16 @@ def start(db: Database, job_id: int, chunk_size: int, in_flight: int | None = No
       The chunks to send; none when the job was not Queued any more (already started by a
       duplicate message, deleted, stopped) or had nothing to do (then it ended Completed).
     """
+    with db.read() as session:
+        queued = session.execute(
+            select(Job.selection, Job.not_before).where(
+                Job.id == job_id, Job.status == JobStatus.QUEUED, Job.deleted_at.is_(None)
+            )
+        ).one_or_none()
+    if queued is not None and (queued.not_before is None or queued.not_before <= clock.now()):
+        # Slow preparation (a file's rows staged) in transactions of its own, before the
+        # snapshot's write transaction: on SQLite that one holds the database's write lock.
+        source_from_dict(queued.selection).prepare(db, job_id)
     now = utcnow()
     with db.write() as session:
         conn = session.connection()
@@ -285,9 +295,7 @@ def _work_chunk(conn: Connection, chunk_id: int, owner: str) -> ChunkResult | No
     exceptions = action.mark_exceptions(conn, ctx)
     action.apply(conn, ctx)
     ok = conn.execute(
-        update(JobItem)
-        .where(ctx.pending())
-        .values(outcome=ItemOutcome.OK, **action.ok_values(ctx))
+        update(JobItem).where(ctx.pending()).values(outcome=ItemOutcome.OK, **action.ok_values(ctx))
     ).rowcount
     counters = conn.execute(
         update(Job)

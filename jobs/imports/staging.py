@@ -16,11 +16,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, String, and_, func, literal, select, update
+from sqlalchemy import Connection, String, and_, delete, func, literal, select, update
 
+from jobs.db import Database
 from jobs.imports.reading import FileFormat, read_chunks
 from jobs.imports.specs import MATCH_RULES, STATES, Column, ImportType
-from jobs.models import ImportRow
+from jobs.models import ImportRow, Job, utcnow
+from jobs.status import JobStatus
 
 #: Rows per pandas chunk: a few MB of text at a time.
 CHUNK_ROWS = 50_000
@@ -34,19 +36,25 @@ class Staged:
 
 
 def stage_file(
-    conn: Connection,
+    db: Database,
     job_id: int,
     path: Path,
     fmt: FileFormat,
     headings: list[tuple[str, str | None]],
     itype: ImportType,
     rule: str,
-    chunk_rows: int = CHUNK_ROWS,
-) -> Staged:
-    """Stage every row of the file as ``import_rows`` of the job, numbered 1..n.
+    chunk_rows: int | None = None,
+) -> Staged | None:
+    """Stage every row of the file as ``import_rows`` of the Queued job, numbered 1..n, one
+    pandas chunk per transaction (each holds SQLite's write lock a moment, not the whole
+    file). Rows staged already (a start message redelivered after a crash, or a duplicate
+    start) are left as they are: each chunk's rows are always the same. Every chunk also
+    marks the job as being worked on (``last_progress_at``), so that no reaper starts it
+    a second time meanwhile.
 
     Returns:
-      How many rows were staged.
+      How many rows were staged, or None when the job stopped being Queued (deleted): its
+      staged rows are then removed.
     """
     keys = [key for _, key in headings]
     columns = [itype.column(k) for k in keys if k]
@@ -54,16 +62,41 @@ def stage_file(
         set(MATCH_RULES[rule][1]) if rule != "account_id" or itype.name != "accounts" else set()
     )
     seq = 0
-    for frame in read_chunks(path, fmt, chunk_rows):
+    for frame in read_chunks(path, fmt, chunk_rows or CHUNK_ROWS):
         frame = frame.iloc[:, : len(keys)].fillna("")
         frame.columns = [k or f"_ignored{n}" for n, k in enumerate(keys)]
-        staged = type_chunk(frame, columns, needed, itype)
-        n = len(staged)
-        staged.insert(0, "row_no", np.arange(seq + 2, seq + 2 + n))
-        staged.insert(0, "seq", np.arange(seq + 1, seq + 1 + n))
-        staged.insert(0, "job_id", job_id)
-        staged["status"] = 0
-        _insert(conn, staged)
+        n = len(frame)
+        with db.write_conn() as conn:
+            queued = conn.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == JobStatus.QUEUED, Job.deleted_at.is_(None))
+                .values(last_progress_at=utcnow())
+            ).rowcount
+            if not queued:
+                # Deleted meanwhile: nothing of it stays. Started by another start message
+                # (a duplicate): its rows are that start's now, left as they are.
+                deleted = conn.scalar(select(Job.deleted_at.is_not(None)).where(Job.id == job_id))
+                if deleted:
+                    conn.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
+                return None
+            done = conn.scalar(
+                select(func.count())
+                .select_from(ImportRow)
+                .where(ImportRow.job_id == job_id, ImportRow.seq.between(seq + 1, seq + n))
+            )
+            if done != n:
+                if done:  # a chunk written in part cannot be: a transaction is whole
+                    conn.execute(
+                        delete(ImportRow).where(
+                            ImportRow.job_id == job_id, ImportRow.seq.between(seq + 1, seq + n)
+                        )
+                    )
+                staged = type_chunk(frame, columns, needed, itype)
+                staged.insert(0, "row_no", np.arange(seq + 2, seq + 2 + n))
+                staged.insert(0, "seq", np.arange(seq + 1, seq + 1 + n))
+                staged.insert(0, "job_id", job_id)
+                staged["status"] = 0
+                _insert(conn, staged)
         seq += n
     return Staged(rows=seq)
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Select, column, func, insert, literal, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Subquery
 
+from jobs.db import Database
 from jobs.models import ItemOutcome, JobItem
 
 
@@ -42,6 +43,13 @@ class Source(abc.ABC):
         Raises:
           InvalidInput or NotFound: naming the value that is wrong.
         """
+        return None
+
+    def prepare(self, db: Database, job_id: int) -> None:
+        """Slow work before the snapshot, done outside its transaction in transactions of
+        its own (a file's rows read and staged), so that the snapshot's write transaction
+        stays short. Runs while the job is Queued; it must be idempotent (a redelivered
+        start runs it again) and stop when the job is no longer Queued."""
         return None
 
     @abc.abstractmethod

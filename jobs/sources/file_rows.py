@@ -1,10 +1,12 @@
 """The file rows source: a CSV file's rows are a job's items (imports, issue 11).
 
-At the job's start, :meth:`FileRows.snapshot` reads the headings (a wrong heading fails the
-whole file: nothing is staged, the job ends Failed with "File import has failed: …"), stages
-every row into ``import_rows`` (``jobs.imports.staging``: pandas chunks, set-based inserts),
-marks duplicate keys, and numbers the items 1..n with one ``INSERT … SELECT``; an item has no
-account until its row is matched, and its ``payload`` holds the row's number.
+At the job's start, :meth:`FileRows.prepare` reads the headings (a wrong heading fails the
+whole file: nothing is staged, the job ends Failed with "File import has failed: …") and
+stages every row into ``import_rows`` (``jobs.imports.staging``: pandas chunks, set-based
+inserts, one transaction per chunk, before the snapshot's transaction); then
+:meth:`FileRows.snapshot`, in the start's transaction, records the task, marks duplicate keys
+and numbers the items 1..n with one ``INSERT … SELECT``; an item has no account until its row
+is matched, and its ``payload`` holds the row's number.
 """
 
 from __future__ import annotations
@@ -13,11 +15,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Select, func, insert, literal, null, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Select,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
-from jobs.db import json_object
-from jobs.errors import InvalidInput, NotFound
+from jobs.db import Database, json_object
+from jobs.errors import BulkdeskError, InvalidInput, NotFound
 from jobs.models import ImportRow, ImportTask, ItemOutcome, Job, JobItem
 from jobs.sources.base import Source
 
@@ -87,18 +100,41 @@ class FileRows(Source):
     def describe(self, session: Session) -> str:
         return f"file {self.file_name} ({self.import_type})"
 
-    def snapshot(self, session: Session, job_id: int) -> int:
-        from jobs.imports import reading, specs, staging
+    def _read_headings(self, match_by: str | None) -> tuple[Any, Any, str, Any, Path]:
+        from jobs.imports import reading, specs
 
-        conn: Connection = session.connection()
         itype = specs.import_type(self.import_type)
-        job = session.get(Job, job_id)
-        rule = itype.check_rule((job.parameters or {}).get("match_by") if job else None)
+        rule = itype.check_rule(match_by)
         path = Path(self.path)
         if not path.is_file():
             raise reading.failed(f"the file {self.file_name!r} is not there any more")
         fmt = reading.sniff(path)
-        headings = itype.resolve_headings(fmt.headings, rule)
+        return itype, fmt, rule, itype.resolve_headings(fmt.headings, rule), path
+
+    def prepare(self, db: Database, job_id: int) -> None:
+        """Check the headings and stage the file's rows, a chunk per transaction."""
+        from jobs.imports import staging
+
+        with db.read() as session:
+            job = session.get(Job, job_id)
+            match_by = (job.parameters or {}).get("match_by") if job else None
+        itype, fmt, rule, headings, path = self._read_headings(match_by)
+        try:
+            staging.stage_file(db, job_id, path, fmt, headings, itype, rule)
+        except BulkdeskError:
+            # The file fails whole (a row pandas cannot read): nothing of it stays staged.
+            with db.write_conn() as conn:
+                conn.execute(delete(ImportRow).where(ImportRow.job_id == job_id))
+            raise
+
+    def snapshot(self, session: Session, job_id: int) -> int:
+        from jobs.imports import staging
+
+        conn: Connection = session.connection()
+        job = session.get(Job, job_id)
+        itype, fmt, rule, headings, path = self._read_headings(
+            (job.parameters or {}).get("match_by") if job else None
+        )
         conn.execute(
             insert(ImportTask).values(
                 job_id=job_id,
@@ -118,7 +154,10 @@ class FileRows(Source):
                 ambiguous=0,
             )
         )
-        staged = staging.stage_file(conn, job_id, path, fmt, headings, itype, rule)
+        # The rows were staged by :meth:`prepare`, before this transaction.
+        staged = conn.scalar(
+            select(func.count()).select_from(ImportRow).where(ImportRow.job_id == job_id)
+        )
         if conn.dialect.name == "postgresql":
             # Fresh statistics: the duplicates' and the chunks' joins are planned for the
             # rows just staged (with none, a nested loop rescanned them once per row).
@@ -137,7 +176,7 @@ class FileRows(Source):
                 ["job_id", "seq", "account_id", "outcome", "payload"], numbered
             )
         )
-        conn.execute(update(ImportTask).where(ImportTask.job_id == job_id).values(rows=staged.rows))
+        conn.execute(update(ImportTask).where(ImportTask.job_id == job_id).values(rows=staged))
         return conn.scalar(
             select(func.coalesce(func.max(JobItem.seq), 0)).where(JobItem.job_id == job_id)
         )
