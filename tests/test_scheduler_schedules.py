@@ -322,10 +322,13 @@ def test_two_schedulers_racing_never_fire_a_due_time_twice(db, clock_at):
     for t in threads:
         t.start()
     # When the clock moves an hour at a time through the autumn change (9 due times)
-    for _ in range(9):
-        time.sleep(0.15)
+    for hour in range(1, 10):
         clock_at.advance(hours=1)
-    time.sleep(0.5)
+        deadline = time.monotonic() + 20
+        while sum(len(runs_of(db, d)) for d in ids) < 5 * hour and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.1)  # both schedulers look again at the same due times
+    time.sleep(0.3)
     stop.set()
     for t in threads:
         t.join()

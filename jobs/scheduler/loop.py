@@ -2,8 +2,9 @@
 
 :class:`Scheduler` is a dramatiq middleware, like the reaper (``jobs.worker.reaper``): at
 worker boot it starts a thread, in-process broker included, that ticks ``TICK`` seconds
-apart (4 times a second). Each tick takes or renews the lease (``jobs.scheduler.lease``);
-only the holder then
+apart (4 times a second). Each tick holds the lease (``jobs.scheduler.lease``): the holder
+renews it once a third of it has passed, the others read it and try to take it over only
+once it has expired, so that a quiet tick writes nothing. Only the holder then
 
 - fires the scheduled definitions whose ``next_due_at`` has come (``jobs.clock.now()``),
   moving ``next_due_at`` on with a compare-and-set (``jobs.scheduler.triggers.fire_due``,
@@ -56,6 +57,7 @@ class Scheduler(Middleware):
         self.inbox_seconds = inbox_seconds
         self.holder = lease.holder_id()
         self.active = False
+        self._renew_after = 0.0  # monotonic time: the holder renews from then on
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_poll = 0.0
@@ -93,7 +95,7 @@ class Scheduler(Middleware):
     def tick_once(self) -> list[int]:
         """One tick: hold the lease, and if held fire what is due; returns the runs fired."""
         db = runtime.database()
-        held = lease.hold(db, self.holder, self.ttl)
+        held = self._hold(db)
         if held != self.active:
             log.info("scheduler %s: %s", self.holder, "active" if held else "standing by")
             self.active = held
@@ -104,3 +106,17 @@ class Scheduler(Middleware):
             self._last_poll = time.monotonic()
             fired += triggers.poll_inbox(db)
         return fired
+
+    def _hold(self, db: object) -> bool:
+        """Renew the lease when a third of it is used, and try to take it only once it has
+        expired: a tick that changes nothing writes nothing (SQLite has one writer)."""
+        if self.active and time.monotonic() < self._renew_after:
+            return True
+        if not self.active:
+            state = lease.state(db)  # type: ignore[arg-type]
+            if state is not None and state.holder != self.holder and state.live():
+                return False
+        held = lease.hold(db, self.holder, self.ttl)  # type: ignore[arg-type]
+        if held:
+            self._renew_after = time.monotonic() + self.ttl / 3
+        return held
