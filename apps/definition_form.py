@@ -112,27 +112,27 @@ class DefinitionFormView(pn.viewable.Viewer):
         css = [f"bd-form-{name}"]
         if name == "trigger":
             widget: Any = pn.widgets.Select(
-                name=label,
+                label=label,
                 options={v: k for k, v in TRIGGERS.items()},
                 value=value,
                 css_classes=css,
             )
         elif name == "enabled":
-            widget = pn.widgets.Checkbox(name=label, value=bool(value), css_classes=css)
+            widget = pn.widgets.Checkbox(label=label, value=bool(value), css_classes=css)
         elif name == "owner":
             users = {
                 "(me)": "",
                 **{f"{a.display_name} ({a.username})": a.username for a in self.service.users()},
             }
             widget = pn.widgets.Select(
-                name=label,
+                label=label,
                 options=users,
                 value=value if value in users.values() else "",
                 css_classes=css,
             )
         elif name == "description":
             widget = pn.widgets.TextAreaInput(
-                name=label, value=value, max_length=500, height=70, css_classes=css
+                label=label, value=value, max_length=500, height=70, css_classes=css
             )
         else:
             limits = {"name": 120, "schedule": 120, "timezone": 64, "inbox": 500}
@@ -140,7 +140,7 @@ class DefinitionFormView(pn.viewable.Viewer):
                 name, ""
             )
             widget = pn.widgets.TextInput(
-                name=label,
+                label=label,
                 value=str(value),
                 placeholder=placeholder,
                 max_length=limits.get(name, 2000),
@@ -165,14 +165,14 @@ class DefinitionFormView(pn.viewable.Viewer):
         for i, step in enumerate(f.steps):
             prefix = f"steps[{i}]"
             name = pn.widgets.TextInput(
-                name="Name",
+                label="Name",
                 value=step["name"],
                 max_length=80,
                 width=180,
                 css_classes=[f"bd-step-{i}-name"],
             )
             kind = pn.widgets.Select(
-                name="Type",
+                label="Type",
                 options={t.label: k for k, t in self.step_types.items()},
                 value=step["kind"],
                 width=170,
@@ -180,7 +180,7 @@ class DefinitionFormView(pn.viewable.Viewer):
             )
             others = {"(end of run)": "", **{n: n for n in names if n != step["name"]}}
             ok = pn.widgets.Select(
-                name="Next success step",
+                label="Next success step",
                 options=others,
                 value=step.get("next_success")
                 if step.get("next_success") in others.values()
@@ -188,7 +188,7 @@ class DefinitionFormView(pn.viewable.Viewer):
                 width=180,
             )
             bad = pn.widgets.Select(
-                name="Next failure step",
+                label="Next failure step",
                 options=others,
                 value=step.get("next_failure")
                 if step.get("next_failure") in others.values()
@@ -238,7 +238,7 @@ class DefinitionFormView(pn.viewable.Viewer):
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value)
         css = [f"bd-step-{index}-{field.name}"]
-        common = {"name": view.label, "sizing_mode": "stretch_width", "css_classes": css}
+        common = {"label": view.label, "sizing_mode": "stretch_width", "css_classes": css}
         if view.kind == "choice":
             options = list(view.options)
             chosen = (

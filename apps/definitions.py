@@ -16,12 +16,15 @@ from typing import Any
 import pandas as pd
 import panel as pn
 
+from apps.campaigns import CampaignsCard
 from apps.definition_form import DefinitionFormView
+from apps.definition_import import yaml_importer
 from apps.definitions_state import (
     HTML_COLUMNS,
     DefinitionForm,
     DefinitionListState,
     DefinitionState,
+    what_changed,
 )
 from apps.display import esc, fmt_time
 from apps.paged_table import PagedTable
@@ -89,7 +92,8 @@ class DefinitionsPage(pn.viewable.Viewer):
             css_classes=["bd-new-definition"],
         )
         self.new_button.on_click(lambda _: self.edit(None))
-        self.importer = self._importer()
+        self.importer = yaml_importer(self)
+        self.campaigns = CampaignsCard(service, user, self.refusal, on_ended=self.list.load)
         self.table = PagedTable(
             s,
             s.frame,
@@ -138,6 +142,7 @@ class DefinitionsPage(pn.viewable.Viewer):
                 sizing_mode="stretch_width",
             ),
             self.importer,
+            self.campaigns,
             self.table,
             self.detail,
             sizing_mode="stretch_width",
@@ -400,7 +405,7 @@ class DefinitionsPage(pn.viewable.Viewer):
         h = st.history
         changes = pd.DataFrame(
             [
-                (fmt_time(c.at), c.actor, c.action, c.summary or _what_changed(c.details))
+                (fmt_time(c.at), c.actor, c.action, c.summary or what_changed(c.details))
                 for c in h.changes
             ],
             columns=["When", "Who", "Change", "What changed"],
@@ -455,82 +460,6 @@ class DefinitionsPage(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
 
-    # -- import ---------------------------------------------------------------------------
-
-    def _importer(self) -> pn.viewable.Viewable:
-        upload = pn.widgets.FileInput(
-            accept=".yaml,.yml", disabled=not self.can_define, css_classes=["bd-import-file"]
-        )
-        preview = pn.widgets.Button(
-            label="Preview (dry run)",
-            width=150,
-            disabled=not self.can_define,
-            css_classes=["bd-import-preview"],
-        )
-        apply = pn.widgets.Button(
-            label="Import",
-            width=100,
-            color="primary",
-            disabled=True,
-            css_classes=["bd-import-apply"],
-        )
-        said = pn.pane.HTML("", css_classes=["bd-import-result"], sizing_mode="stretch_width")
-        if not self.can_define:
-            said.object = f'<div style="color:#4b5563">{esc(self.refusal)}</div>'
-
-        def run(dry: bool) -> None:
-            if not upload.value:
-                said.object = '<div style="color:#b91c1c">Choose a YAML file first</div>'
-                return
-            text = upload.value.decode("utf-8", errors="replace")
-            try:
-                result = self.service.definitions.import_yaml(self.user, text, dry_run=dry)
-            except BulkdeskError as error:
-                problems = getattr(error, "problems", None) or []
-                items = (
-                    "".join(
-                        f"<li>{esc(p.definition or '')} {esc(p.field or '')}"
-                        f"{' (line ' + str(p.line) + ')' if p.line else ''}: {esc(p.message)}</li>"
-                        for p in problems
-                    )
-                    or f"<li>{esc(error)}</li>"
-                )
-                said.object = (
-                    f'<div style="color:#b91c1c">Nothing was imported:<ul>{items}</ul></div>'
-                )
-                apply.disabled = True
-                return
-            lines = [
-                ("Would create" if dry else "Created", result.created),
-                ("Would update" if dry else "Updated", result.updated),
-                ("Unchanged", result.unchanged),
-            ]
-            text_ = (
-                " · ".join(f"{k}: {esc(', '.join(v))}" for k, v in lines if v)
-                or "Nothing in the file"
-            )
-            changes = "".join(
-                f"<li>{esc(name)}: {esc(_what_changed(fields))}</li>"
-                for name, fields in result.changes.items()
-                if name in result.updated  # a new one's "changes" are all its fields
-            )
-            said.object = f"<div>{text_}{f'<ul>{changes}</ul>' if changes else ''}</div>"
-            apply.disabled = not dry or not (result.created or result.updated)
-            if not dry:
-                self.list.load()
-
-        preview.on_click(lambda _: run(True))
-        apply.on_click(lambda _: run(False))
-        upload.param.watch(lambda _e: setattr(apply, "disabled", True), "value")
-        return pn.Card(
-            pn.Row(upload, preview, apply),
-            said,
-            title="Import YAML",
-            collapsed=True,
-            sizing_mode="stretch_width",
-            css_classes=["bd-importer"],
-        )
-
     # -- create / edit ------------------------------------------------------------------------
 
     def edit(self, detail: Any) -> None:
@@ -552,22 +481,6 @@ class DefinitionsPage(pn.viewable.Viewer):
         self.open_definition(saved.id)
         if self.open is not None:
             self.open.param.update(message="Saved", failed=False)
-
-
-def _what_changed(details: dict[str, Any]) -> str:
-    parts = []
-    for name, change in (details or {}).items():
-        if isinstance(change, list | tuple) and len(change) == 2:
-            before, after = change
-            parts.append(f"{name}: {_short(before)} → {_short(after)}")
-        else:
-            parts.append(f"{name}: {_short(change)}")
-    return "; ".join(parts)
-
-
-def _short(value: Any) -> str:
-    text = "—" if value in (None, "", [], {}) else str(value)
-    return text if len(text) <= 80 else text[:77] + "…"
 
 
 def _file_name(name: str) -> str:

@@ -390,3 +390,20 @@ class DefinitionForm(param.Parameterized):
     def orphan_errors(self, shown: set[str]) -> list[str]:
         """Errors whose field has no place on the form (shown at the top instead)."""
         return [f"{path}: {text}" for path, text in self.errors.items() if path not in shown]
+
+
+def what_changed(details: dict[str, Any]) -> str:
+    """A change's ``{field: [before, after]}`` in words: ``schedule: hourly → weekly``."""
+    parts = []
+    for name, change in (details or {}).items():
+        if isinstance(change, list | tuple) and len(change) == 2:
+            before, after = change
+            parts.append(f"{name}: {_short(before)} → {_short(after)}")
+        else:
+            parts.append(f"{name}: {_short(change)}")
+    return "; ".join(parts)
+
+
+def _short(value: Any) -> str:
+    text = "—" if value in (None, "", [], {}) else str(value)
+    return text if len(text) <= 80 else text[:77] + "…"

@@ -230,3 +230,36 @@ def test_a_definition_runs_status_view_in_the_monitor_has_its_step_history(servi
     assert view.run_steps is not None
     assert list(view.run_steps.steps.table.value["Step"]) == ["Report", "Mail"]
     assert "refused" in list(view.run_steps.steps.table.value["Message"])
+
+
+def test_an_admin_starts_and_ends_a_campaign_and_a_user_may_not(service, defs):
+    admin = DefinitionsPage(service, "admin")
+    card = admin.campaigns
+    card.name_input.value = "Spring <b>push</b>"
+    card._start()
+    assert "Spring <b>push</b>" in list(card.table.value["Campaign"])
+    card.table.selection = [list(card.table.value["Campaign"]).index("Spring <b>push</b>")]
+    assert not card.end.disabled
+    card._end()
+    assert "ended" in card.said.object and "&lt;b&gt;" in card.said.object
+
+    user = DefinitionsPage(service, "carol")
+    assert user.campaigns.end.disabled
+    user.campaigns.table.selection = [0]
+    assert user.campaigns.end.disabled
+
+
+def test_an_admin_edits_a_definition_through_the_form(service, defs):
+    page = DefinitionsPage(service, "admin")
+    page.open_definition(defs["billing"])
+    page.edit(page.open.detail)
+    page.form.set_value("description", "Billing, every night")
+    page.form.set_setting(1, "recipients", "billing@example.com")
+    page.form.set_setting(2, "recipients", "ops@example.com")
+    saved = page.form.save()
+    assert saved is not None, page.form.errors
+    assert saved.description == "Billing, every night" and saved.version > 1
+    # An edit from the older copy is refused, with the reason at the top
+    stale = DefinitionForm(service, "admin", page.open.detail)
+    stale.set_value("description", "Older copy")
+    assert stale.save() is None and stale.message

@@ -1,0 +1,160 @@
+"""The Definitions page's Campaigns card: the campaigns (running ones first), and for admins
+starting one and ending one — ending a campaign raises the end-of-campaign event, which runs
+the campaign definition (the run's number is said). Users read the list; the buttons are
+disabled with the reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import panel as pn
+
+from apps.display import esc, fmt_time
+from apps.styles import TABLE_CSS
+from jobs.errors import BulkdeskError
+from jobs.service import JobService
+
+COLUMNS = ["ID", "Campaign", "Client", "Started", "Ended", "Ended by"]
+
+
+def campaign_rows(rows: list[Any]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            (
+                c.id,
+                c.name,
+                c.client or "All clients",
+                fmt_time(c.started_at),
+                fmt_time(c.ended_at) if c.ended_at else "Running",
+                c.ended_by or "",
+            )
+            for c in rows
+        ],
+        columns=COLUMNS,
+    )
+
+
+class CampaignsCard(pn.viewable.Viewer):
+    """The campaigns, and (admins) start and end them.
+
+    Parameters:
+      on_ended: called after a campaign ended (the page refreshes its lists).
+    """
+
+    def __init__(
+        self,
+        service: JobService,
+        user: str,
+        refusal: str = "",
+        on_ended: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.user = user
+        self.on_ended = on_ended
+        can = not refusal
+        self.table = pn.widgets.Tabulator(
+            campaign_rows([]),
+            show_index=False,
+            disabled=True,
+            selectable=1,
+            layout="fit_columns",
+            sizing_mode="stretch_width",
+            header_align="left",
+            pagination="local",
+            page_size=10,
+            stylesheets=[TABLE_CSS],
+            css_classes=["bd-campaigns"],
+            widths={"ID": 54, "Client": 110, "Started": 160, "Ended": 160, "Ended by": 130},
+        )
+        self.name_input = pn.widgets.TextInput(
+            placeholder="New campaign's name",
+            width=240,
+            max_length=120,
+            disabled=not can,
+            css_classes=["bd-campaign-name"],
+        )
+        start = pn.widgets.Button(
+            label="Start campaign",
+            width=140,
+            disabled=not can,
+            description=refusal or "Start a campaign",
+            css_classes=["bd-campaign-start"],
+        )
+        self.end = pn.widgets.Button(
+            label="End selected campaign",
+            width=190,
+            disabled=True,
+            description=refusal or "Ends it and runs the campaign definition",
+            css_classes=["bd-campaign-end"],
+        )
+        self.can = can
+        self.said = pn.pane.HTML(
+            f'<div style="color:#4b5563">{esc(refusal)}</div>' if refusal else "",
+            css_classes=["bd-campaign-message"],
+            sizing_mode="stretch_width",
+        )
+        start.on_click(lambda _: self._start())
+        self.end.on_click(lambda _: self._end())
+        self.table.param.watch(self._selected, "selection")
+        self._layout = pn.Card(
+            self.table,
+            pn.Row(self.name_input, start, pn.HSpacer(), self.end, sizing_mode="stretch_width"),
+            self.said,
+            title="Campaigns (ending one runs the campaign definition)",
+            collapsed=True,
+            sizing_mode="stretch_width",
+            css_classes=["bd-campaigns-card"],
+        )
+        self.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self._layout
+
+    def refresh(self) -> None:
+        self.rows = self.service.definitions.campaigns(self.user)
+        self.table.value = campaign_rows(self.rows)
+        self._selected()
+
+    def _chosen(self) -> Any:
+        picked = self.table.selection
+        return self.rows[picked[0]] if picked and picked[0] < len(self.rows) else None
+
+    def _selected(self, *_: Any) -> None:
+        chosen = self._chosen()
+        self.end.disabled = not self.can or chosen is None or chosen.ended_at is not None
+
+    def _say(self, text: str, failed: bool = False) -> None:
+        color = "#b91c1c" if failed else "#166534"
+        self.said.object = f'<div style="color:{color}">{esc(text)}</div>'
+
+    def _start(self) -> None:
+        try:
+            row = self.service.definitions.create_campaign(self.user, self.name_input.value)
+        except BulkdeskError as error:
+            self._say(str(error), failed=True)
+            return
+        self.name_input.value = ""
+        self.refresh()
+        self._say(f"Campaign {row.name!r} started")
+
+    def _end(self) -> None:
+        chosen = self._chosen()
+        if chosen is None:
+            return
+        try:
+            ended = self.service.definitions.end_campaign(self.user, chosen.id)
+        except BulkdeskError as error:
+            self._say(str(error), failed=True)
+            return
+        self.refresh()
+        run = (
+            f"; run {ended.job_id} of the campaign definition is queued"
+            if ended.job_id
+            else "; no campaign definition is enabled, so nothing runs"
+        )
+        self._say(f"Campaign {chosen.name!r} ended{run}")
+        if self.on_ended is not None:
+            self.on_ended()
