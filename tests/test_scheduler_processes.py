@@ -154,3 +154,69 @@ def test_a_cleanly_stopped_scheduler_gives_the_lease_up_at_once(pg_db, workers):
         "the lease was not taken over",
     )
     assert (state.acquired_at - stopped_at).total_seconds() < 2
+
+
+def test_a_run_waiting_for_its_child_job_survives_the_death_of_a_worker(pg_db, tmp_path, request):
+    # Given two worker processes with slow chunks, and a definition: add an interaction to
+    # every account, then email that it is done
+    require_redis()
+    import redis
+
+    from tests.test_brokers import _assert_each_account_once
+
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    clear_all(pg_db)
+    gen = _real_broker(pg_db, REDIS_URL, tmp_path, chunk_size=100, chunk_pause=0.3)
+    workers = next(gen)
+    request.addfinalizer(lambda: (next(gen, None), clear_all(pg_db)))
+    workers.env["BULKDESK_OUTBOX_DIR"] = str(tmp_path / "outbox")
+    workers.env["BULKDESK_VAR_DIR"] = str(tmp_path / "var")
+    doomed = workers.start()
+    workers.start()
+    d = make_definition(
+        pg_db,
+        "Call everyone, then say so",
+        [
+            {
+                "name": "Call",
+                "kind": "bulk_action",
+                "settings": {
+                    "action": "add_interaction",
+                    "parameters": {"interaction_type": "Call", "outcome": "No answer"},
+                    "filter": {"min_balance": 0},
+                },
+                "next_success": "Tell",
+            },
+            {
+                "name": "Tell",
+                "kind": "email",
+                "settings": {"recipients": ["ops@example.com"], "attach": "none"},
+            },
+        ],
+    )
+    from jobs.scheduler import triggers
+    from tests.scheduler_support import steps_of
+
+    job_id = triggers.fire(pg_db, d, utcnow(), "manual")
+    _wait(
+        lambda: [o for _, o, _ in steps_of(pg_db, job_id)][:1] == ["waiting"],
+        60,
+        workers,
+        "the bulk-action step did not start waiting",
+    )
+    # When one worker is killed while the run waits for its child job
+    workers.kill(doomed)
+    # Then the other finishes the child job, and the run goes on to its email and ends Ok
+    _wait(
+        lambda: JobStatus(_runs(pg_db, [d])[0].status).is_final,
+        120,
+        workers,
+        "the run did not end",
+    )
+    assert JobStatus(_runs(pg_db, [d])[0].status) is JobStatus.COMPLETED, steps_of(pg_db, job_id)
+    assert [(n, o) for n, o, _ in steps_of(pg_db, job_id)] == [("Call", "ok"), ("Tell", "ok")]
+    with pg_db.read() as s:
+        (child,) = s.scalars(select(Job.id).where(Job.parent_job_id == job_id)).all()
+    _assert_each_account_once(pg_db, child)
+    sent = [p.read_text() for p in (tmp_path / "outbox").glob("*.eml")]
+    assert sum("To: ops@example.com" in text for text in sent) == 1
