@@ -173,6 +173,7 @@ class BatchLogState(PagedState):
             return False
         self.errors = {}
         self._applied = wanted
+        self.EMPTY = self.empty_text()
         with param.parameterized.discard_events(self):
             self.page = 1
         self.load()
@@ -194,6 +195,15 @@ class BatchLogState(PagedState):
         )
         self.counts = {s.batch_label: n for s, n in result.counts.items()}
         return result
+
+    def empty_text(self) -> str:
+        """Said when the search found nothing: which days, and what to try."""
+        a = self._applied
+        days = f"{a['since']:%a %d %b %Y}" + (
+            "" if a["since"] == a["until"] else f" to {a['until']:%a %d %b %Y}"
+        )
+        narrowed = " with this status and name" if a["status"] or a["process"] else ""
+        return f"No runs were due {days}{narrowed}: choose other dates and Search again"
 
     def summary(self) -> str:
         """What the list shows, in words: the days searched, and the runs by status."""

@@ -67,6 +67,7 @@ class DefinitionListState(PagedState):
         self.service = service
         self.user = user
         super().__init__(**params)
+        self.EMPTY = self.empty_text
         self.load()
 
     @property
@@ -75,7 +76,9 @@ class DefinitionListState(PagedState):
             return f"No definitions match “{self.text.strip()}”" + (
                 "" if self.show_disabled else " (disabled ones are hidden: tick Show disabled)"
             )
-        return "No definitions yet" + ("" if self.show_disabled else " that are enabled")
+        if self.show_disabled:
+            return "No definitions yet"
+        return "No enabled definitions (tick Show disabled to see the disabled ones)"
 
     def fetch(self) -> Any:
         return self.service.definitions.list_definitions(

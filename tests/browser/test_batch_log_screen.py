@@ -143,7 +143,7 @@ def test_add_brings_status_and_process_name_fields_that_narrow_the_search(login,
     # A name nothing has: the list says so in words
     process.fill("no such process at all")
     page.get_by_role("button", name="Search").click()
-    expect(page.locator(".bd-empty").first).to_contain_text("No runs match", timeout=WAIT)
+    expect(page.locator(".bd-empty").first).to_contain_text("No runs were due", timeout=WAIT)
 
 
 def test_a_process_name_opens_the_runs_detail_in_a_new_tab_at_its_own_address(login, runs):
