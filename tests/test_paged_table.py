@@ -3,12 +3,14 @@ sort and page surviving the live refresh (Panel objects in Python)."""
 
 from __future__ import annotations
 
+import panel as pn
 import pytest
 from sqlalchemy import func, select
 
 from apps.accounts import AccountSearch
 from apps.job_view import JobStatusView
 from apps.monitor import Monitor
+from apps.paged_table import ROWS_WHEN_BUILT
 from jobs.db import Database
 from jobs.engine import execution
 from jobs.models import Account
@@ -140,3 +142,15 @@ def test_accounts_sort_by_balance_over_every_match(service, sqlite_db):
     search.criteria.text = "no debtor is called this"
     assert "No accounts match" in search.table_view.empty.object
     assert search.table_view.empty.visible
+
+
+def test_every_table_drawn_gets_its_rows_again_once_the_browser_has_built_it(service):
+    # Given the Monitor drawn (twice: a page shown again is drawn anew),
+    monitor = Monitor(service, "alice", live=False)
+    for _ in range(2):
+        root = pn.panel(monitor).get_root()
+        model = monitor.table._models[root.ref["id"]][0]
+        # then every drawing's rows carry the browser's callback that shows rows which came
+        # while the table was still being built (tests/browser/test_monitor_refresh.py).
+        callbacks = model.source.js_property_callbacks["change:data"]
+        assert [c.code for c in callbacks if ROWS_WHEN_BUILT in c.code], callbacks
