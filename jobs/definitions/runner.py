@@ -32,31 +32,28 @@ for them; a step with no effect written (a report: its file is written again, wh
 again. What cannot be adopted is an outside effect a step made itself instead of through the
 outbox; the step types make none.
 
-Notifications: an ``end_job`` listener writes an email per address in the definition's
-success recipients (Ok) or failure recipients (Error, Partial) to the outbox, in the
-transaction that ends the run, linking to the run in the dashboard.
+What a run's end (and a child job's end) sets off: :mod:`jobs.definitions.run_ended`
+(notifications to the definition's recipients, waking dependents).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import os
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, or_, select, update
+from sqlalchemy import Connection, select, update
 
 from jobs import audit, clock, runtime
 from jobs.db import Database
+from jobs.definitions import run_ended  # noqa: F401  (hangs its listener from job ends)
+from jobs.definitions.run_claim import LostClaim, claim, heartbeat, release, still_held
 from jobs.engine import ending
 from jobs.models import (
     Definition,
-    DefinitionDependency,
     DefinitionRun,
     Delivery,
     DeliveryState,
@@ -91,10 +88,6 @@ class Worked:
     waiting: bool = False
 
 
-class _LostClaim(Exception):
-    """Another worker took the run over (this one stalled past its claim): let go."""
-
-
 @dataclass(frozen=True)
 class _Run:
     job_id: int
@@ -109,70 +102,6 @@ class _Run:
     business_day: dt.date
     detail: dict[str, Any]
     steps: list[dict[str, Any]]
-
-
-# -- claiming --------------------------------------------------------------------------
-
-
-def claim(db: Database, job_id: int, owner: str, lease_seconds: float) -> bool:
-    """Take the run for ``owner`` unless another live worker holds it."""
-    now = utcnow()
-    with db.write_conn() as conn:
-        return (
-            conn.execute(
-                update(DefinitionRun)
-                .where(
-                    DefinitionRun.job_id == job_id,
-                    or_(
-                        DefinitionRun.lease_owner.is_(None),
-                        DefinitionRun.lease_owner == owner,
-                        DefinitionRun.lease_until < now,
-                    ),
-                )
-                .values(
-                    lease_owner=owner,
-                    lease_until=now + dt.timedelta(seconds=lease_seconds),
-                    wake_at=None,
-                )
-            ).rowcount
-            == 1
-        )
-
-
-def _release(db: Database, job_id: int, owner: str, wake_in: float | None) -> None:
-    wake_at = utcnow() + dt.timedelta(seconds=wake_in) if wake_in is not None else None
-    with db.write_conn() as conn:
-        conn.execute(
-            update(DefinitionRun)
-            .where(DefinitionRun.job_id == job_id, DefinitionRun.lease_owner == owner)
-            .values(lease_owner=None, lease_until=None, wake_at=wake_at)
-        )
-
-
-@contextlib.contextmanager
-def _heartbeat(db: Database, job_id: int, owner: str, lease_seconds: float) -> Iterator[None]:
-    """Keep the claim alive while a step runs (a report may take minutes)."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(max(lease_seconds / 3, 0.2)):
-            try:
-                with db.write_conn() as conn:
-                    conn.execute(
-                        update(DefinitionRun)
-                        .where(DefinitionRun.job_id == job_id, DefinitionRun.lease_owner == owner)
-                        .values(lease_until=utcnow() + dt.timedelta(seconds=lease_seconds))
-                    )
-            except Exception:  # a missed beat is survivable; the next one retries
-                log.warning("run %s: heartbeat failed", job_id, exc_info=True)
-
-    thread = threading.Thread(target=beat, name=f"bulkdesk-run-{job_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
 
 
 # -- the work of one message -------------------------------------------------------------
@@ -195,10 +124,10 @@ def work(db: Database, job_id: int, owner: str, lease_seconds: float | None = No
     wake_in: float | None = wakeups.RESEND_SECONDS  # an error below: look again later
     try:
         wake_in = _work(db, job_id, owner, lease, done)
-    except _LostClaim:
+    except LostClaim:
         log.warning("run %s: another worker took it over", job_id)
     finally:
-        _release(db, job_id, owner, wake_in)
+        release(db, job_id, owner, wake_in)
     return done
 
 
@@ -394,7 +323,7 @@ def _execute(
         last_output=newest[-1] if newest else None,
     )
     try:
-        with _heartbeat(db, run.job_id, owner, lease):
+        with heartbeat(db, run.job_id, owner, lease):
             outcome = step_types.get(step["kind"]).run(ctx)
     except Exception as error:  # a step's own failure follows its next-failure step
         log.warning("run %s step %r failed", run.job_id, step["name"], exc_info=True)
@@ -444,7 +373,7 @@ def _finish_step(
 ) -> None:
     """Write a step's outcome, only while this worker still holds the run (a worker that
     lost its claim leaves the step to the one that took it over)."""
-    _still_held(conn, job_id, owner)
+    still_held(conn, job_id, owner)
     now = utcnow()
     final = outcome in (OK, FAILED)
     conn.execute(
@@ -454,14 +383,6 @@ def _finish_step(
     )
     if final:
         _count(conn, job_id, outcome)
-
-
-def _still_held(conn: Connection, job_id: int, owner: str) -> None:
-    held = conn.scalar(
-        select(DefinitionRun.lease_owner).where(DefinitionRun.job_id == job_id).with_for_update()
-    )
-    if held != owner:
-        raise _LostClaim(job_id)
 
 
 def _count(conn: Connection, job_id: int, outcome: str) -> None:
@@ -492,7 +413,7 @@ def _look(db: Database, run: _Run, owner: str, step: Any) -> float | None:
     outcome, sentence = verdict
     message = f"{step.message}. {sentence}" if step.message else sentence
     with db.write_conn() as conn:
-        _still_held(conn, run.job_id, owner)
+        still_held(conn, run.job_id, owner)
         conn.execute(
             update(RunStep)
             .where(RunStep.id == step.id, RunStep.outcome == WAITING)
@@ -578,93 +499,3 @@ def run_dir(job_id: int) -> Path:
     """The run's folder for the files its steps write (``var/runs/<job id>/``)."""
     base = Path(os.environ.get("BULKDESK_VAR_DIR", Path.cwd() / "var"))
     return base / "runs" / str(job_id)
-
-
-# -- hung from every job's end -----------------------------------------------------------
-
-
-def _after_a_job_ends(conn: Connection, job_id: int, status: JobStatus) -> list[int]:
-    """Wake a run waiting for this job (its bulk-action step's child), or runs waiting for
-    this run (their prerequisite); clear an ended run's wake-up; notify its recipients."""
-    job = conn.execute(select(Job.action, Job.parent_job_id).where(Job.id == job_id)).one_or_none()
-    if job is None:
-        return []
-    now = utcnow()
-    if job.parent_job_id is not None:
-        wakeups.wake_now(conn, [job.parent_job_id], now)
-    if job.action != RUN_ACTION:
-        return []
-    conn.execute(
-        update(DefinitionRun)
-        .where(DefinitionRun.job_id == job_id)
-        .values(wake_at=None, lease_owner=None, lease_until=None)
-    )
-    run = conn.execute(
-        select(DefinitionRun.definition_id, DefinitionRun.business_day).where(
-            DefinitionRun.job_id == job_id
-        )
-    ).one_or_none()
-    if run is None:
-        return []
-    dependents = select(DefinitionDependency.definition_id).where(
-        DefinitionDependency.prerequisite_id == run.definition_id
-    )
-    waiting = conn.scalars(
-        select(DefinitionRun.job_id)
-        .join(Job, Job.id == DefinitionRun.job_id)
-        .where(
-            DefinitionRun.definition_id.in_(dependents),
-            DefinitionRun.business_day == run.business_day,
-            Job.status == JobStatus.QUEUED,
-        )
-    ).all()
-    wakeups.wake_now(conn, list(waiting), now)
-    return _notify(conn, job_id, run.definition_id, status)
-
-
-def _notify(conn: Connection, job_id: int, definition_id: int, status: JobStatus) -> list[int]:
-    from jobs.outbound.completion import job_link
-
-    recipients = conn.execute(
-        select(Definition.name, Definition.success_recipients, Definition.failure_recipients).where(
-            Definition.id == definition_id
-        )
-    ).one()
-    if status == JobStatus.COMPLETED:
-        listed = recipients.success_recipients
-    elif status in (JobStatus.FAILED, JobStatus.COMPLETED_WITH_EXCEPTIONS):
-        listed = recipients.failure_recipients
-    else:
-        return []
-    addresses = [a.strip() for a in (listed or "").replace(";", ",").split(",") if a.strip()]
-    if not addresses:
-        return []
-    settings = runtime.settings()
-    error = conn.scalar(select(Job.error).where(Job.id == job_id))
-    lines = [
-        f"Run {job_id} of the job definition “{recipients.name}” ended: "
-        f"{status.batch_label} ({status.label}).",
-        "",
-    ]
-    if error:
-        lines += [error, ""]
-    for h in conn.execute(
-        select(RunStep.seq, RunStep.step_name, RunStep.outcome, RunStep.message, RunStep.output)
-        .where(RunStep.job_id == job_id)
-        .order_by(RunStep.seq)
-    ):
-        lines.append(f"  {h.seq}. {h.step_name}: {h.outcome}. {h.message}".rstrip())
-        if h.output:
-            lines.append(f"     Output: {h.output}")
-    lines += ["", "The run and its steps in the dashboard:", job_link(settings, job_id), ""]
-    payload = {
-        "subject": f"Bulkdesk run {job_id} — {recipients.name}: {status.batch_label}",
-        "body": "\n".join(lines),
-    }
-    return [
-        outbox.add(conn, kind="email", payload={"to": to, **payload}, job_id=job_id)
-        for to in addresses
-    ]
-
-
-ending.add_listener(_after_a_job_ends)
