@@ -96,11 +96,18 @@ class CampaignsCard(pn.viewable.Viewer):
             css_classes=["bd-campaign-message"],
             sizing_mode="stretch_width",
         )
+        self.none = pn.pane.HTML(
+            "<b>No campaigns yet.</b> A campaign's end runs the campaign definition.",
+            css_classes=["bd-empty"],
+            styles={"padding": "10px", "color": "#374151", "background": "#f9fafb"},
+            sizing_mode="stretch_width",
+        )
         start.on_click(lambda _: self._start())
         self.end.on_click(lambda _: self._end())
         self.table.param.watch(self._selected, "selection")
         self._layout = pn.Card(
             self.table,
+            self.none,
             pn.Row(self.name_input, start, pn.HSpacer(), self.end, sizing_mode="stretch_width"),
             self.said,
             title="Campaigns (ending one runs the campaign definition)",
@@ -116,6 +123,8 @@ class CampaignsCard(pn.viewable.Viewer):
     def refresh(self) -> None:
         self.rows = self.service.definitions.campaigns(self.user)
         self.table.value = campaign_rows(self.rows)
+        self.table.visible = bool(self.rows)
+        self.none.visible = not self.rows
         self._selected()
 
     def _chosen(self) -> Any:

@@ -108,13 +108,13 @@ class DefinitionsPage(pn.viewable.Viewer):
                 **{c: {"type": "html"} for c in HTML_COLUMNS},
             },
             widths={
-                "ID": 54,
-                "Trigger": 96,
-                "Next run": 160,
-                "Enabled": 86,
-                "Suspended": 104,
-                "Owner": 130,
-                "Last run": 240,
+                "ID": 50,
+                "Trigger": 84,
+                "Next run": 150,
+                "Enabled": 90,
+                "Suspended": 100,
+                "Owner": 110,
+                "Last run": 214,
             },
         )
         self.table.table.on_click(self._row_clicked)
