@@ -225,6 +225,20 @@ class GroupMember(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
 
 
+#: The kinds of interaction and their outcomes a person (or an import) may record.
+INTERACTION_TYPES = ("Call", "Email", "Letter", "SMS", "Note", "Visit")
+OUTCOMES = (
+    "Contacted",
+    "Left message",
+    "No answer",
+    "Promise to pay",
+    "Refused to pay",
+    "Wrong number",
+    "Dispute raised",
+    "Information only",
+)
+
+
 class Interaction(Base):
     """A note or contact logged on an account, by a person or by a bulk job."""
 

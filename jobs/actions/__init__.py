@@ -1,50 +1,29 @@
-"""The bulk actions a job can run; each is one module with one ``BulkAction`` subclass."""
+"""The bulk actions a job can run; each is one module with one ``BulkAction`` subclass.
+
+The registry of them all (``ACTIONS``, ``get_action``, ``register``, in
+``jobs.actions.registry``) is loaded on first use, so that a module defining an action (in
+``jobs.imports`` or ``jobs.comms``) can import ``jobs.actions.base`` without loading every
+other action first.
+"""
 
 from __future__ import annotations
 
-from jobs.actions.add_interaction import AddInteraction
-from jobs.actions.assign import Assign
+from typing import TYPE_CHECKING, Any
+
 from jobs.actions.base import BulkAction, ChunkContext, DryRun, JobContext
-from jobs.actions.change_status import ChangeStatus
-from jobs.actions.definition_run import DefinitionRun
-from jobs.actions.export_accounts import ExportAccounts
-from jobs.actions.send_email import SendEmail
-from jobs.actions.send_sms import SendSms
-from jobs.actions.undo import Undo
-from jobs.errors import InvalidInput
-from jobs.imports.actions import IMPORT_ACTIONS
 
-ACTIONS: dict[str, BulkAction] = {
-    a.name: a for a in (AddInteraction(), ChangeStatus(), SendEmail(), SendSms())
-}
-# Imports (jobs.imports): their items are a file's rows, not accounts (``on_accounts`` false).
-ACTIONS.update({a.name: a for a in IMPORT_ACTIONS})
-ACTIONS[ExportAccounts.name] = ExportAccounts()
-ACTIONS[Assign.name] = Assign()
-ACTIONS[Undo.name] = Undo()
-# A job definition's run (jobs.definitions.runner): listed like any job, never launched.
-ACTIONS[DefinitionRun.name] = DefinitionRun()
+if TYPE_CHECKING:
+    from jobs.actions.registry import ACTIONS, get_action, register
+
+_REGISTRY = ("ACTIONS", "get_action", "register")
 
 
-def get_action(name: str) -> BulkAction:
-    """The action called ``name`` (its stored name, or its CLI word such as
-    ``change-status``).
+def __getattr__(name: str) -> Any:
+    if name in _REGISTRY:
+        from jobs.actions import registry
 
-    Raises:
-      InvalidInput: for an unknown action name.
-    """
-    found = ACTIONS.get(name) or next((a for a in ACTIONS.values() if a.cli_name == name), None)
-    if found is None:
-        known = ", ".join(a.cli_name for a in ACTIONS.values())
-        raise InvalidInput(
-            f"Unknown bulk action {name!r}; expected one of: {known}", field="action"
-        )
-    return found
-
-
-def register(action: BulkAction) -> None:
-    """Add an action (a plugin's, or a test's) to the ones jobs can run."""
-    ACTIONS[action.name] = action
+        return getattr(registry, name)
+    raise AttributeError(f"module 'jobs.actions' has no attribute {name!r}")
 
 
 __all__ = [

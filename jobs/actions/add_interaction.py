@@ -13,19 +13,8 @@ from sqlalchemy.sql.expression import FromClause
 from jobs.actions.base import AccountAction, ChunkContext, unworkable
 from jobs.actions.params import TODAY, param
 from jobs.errors import InvalidInput
-from jobs.models import Interaction, JobItem
+from jobs.models import INTERACTION_TYPES, OUTCOMES, Interaction, JobItem
 
-INTERACTION_TYPES = ("Call", "Email", "Letter", "SMS", "Note", "Visit")
-OUTCOMES = (
-    "Contacted",
-    "Left message",
-    "No answer",
-    "Promise to pay",
-    "Refused to pay",
-    "Wrong number",
-    "Dispute raised",
-    "Information only",
-)
 NOTE_MAX = 2000
 
 

@@ -9,11 +9,11 @@ accounts with a valid address, messages written to the outbox, and approval.
 - Each chunk writes its accounts' messages to the outbox (``deliveries``) with one
   ``INSERT … SELECT``, in the chunk's transaction: each delivery holds the address and the
   account's raw values the template uses (:func:`raw_values`), nothing rendered. The
-  ``deliver`` actor renders the message from those values and the job's frozen template when
-  it sends it, after commit (:func:`rendered_payload`; email by SMTP, text messages through
-  ``jobs.comms.sms``): the one rendering code path (``jobs.comms.templates``) serves the
-  preview, the dry run and the sending alike. A delivery that finally fails turns its item
-  into an exception.
+  ``deliver`` actor renders the message from those values and the job's frozen template
+  when it sends it, after commit (:meth:`CommunicationAction.rendered`; email by SMTP, text
+  messages through ``jobs.comms.sms``): the one rendering code path
+  (``jobs.comms.templates``) serves the preview, the dry run and the sending alike. A
+  delivery that finally fails turns its item into an exception.
 """
 
 from __future__ import annotations
@@ -255,6 +255,14 @@ class CommunicationAction(AccountAction):
     def payload(self, message: Message) -> dict[str, Any]:
         raise NotImplementedError
 
+    def rendered(self, plan: dict[str, Any], payload: dict[str, Any]) -> dict[str, Any]:
+        """The message to send for one of this job's deliveries (``plan``: the job's, with
+        the frozen template): rendered now from the delivery's raw values, as the
+        ``deliver`` actor sends it."""
+        row = _Values({**payload["values"], "address": payload.get("to")})
+        send_date = dt.date.fromisoformat(plan["send_date"])
+        return self.payload(self.render(row, plan["message"], send_date))
+
 
 #: The account values each placeholder is rendered from (``templates.values_for`` reads them
 #: by these names): what a delivery keeps, and only for the placeholders its template uses.
@@ -297,29 +305,6 @@ class _Values:
 
     def __getattr__(self, name: str) -> Any:
         return self._values.get(name)
-
-
-def rendered_payload(conn: Connection, job_id: int | None, payload: dict[str, Any]) -> dict:
-    """The message to send for a communication's delivery: rendered now from its raw values
-    and the template frozen on its job (what was approved), as the ``deliver`` actor sends it.
-    A payload already rendered (no ``values``) is returned as it is.
-
-    Raises:
-      LookupError: the delivery's job or its frozen message is gone.
-    """
-    if "values" not in payload:
-        return payload
-    from jobs.actions import get_action
-
-    found = conn.execute(select(Job.action, Job.plan).where(Job.id == job_id)).one_or_none()
-    if found is None or not (found.plan or {}).get("message"):
-        raise LookupError(f"The message of job {job_id} is not there any more")
-    action = get_action(found.action)
-    if not isinstance(action, CommunicationAction):
-        raise LookupError(f"Job {job_id} is not a communication")
-    row = _Values({**payload["values"], "address": payload.get("to")})
-    send_date = dt.date.fromisoformat(found.plan["send_date"])
-    return action.payload(action.render(row, found.plan["message"], send_date))
 
 
 def not_before(send_date: dt.date) -> dt.datetime:

@@ -12,8 +12,8 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from jobs.actions.add_interaction import INTERACTION_TYPES, OUTCOMES
 from jobs.errors import InvalidInput
+from jobs.models import INTERACTION_TYPES, OUTCOMES
 from jobs.sources.accounts import US_STATES
 
 #: How rows find the records they belong to: rule → (label, the row fields it compares).

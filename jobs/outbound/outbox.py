@@ -98,10 +98,7 @@ def deliver(db: Database, delivery_id: int, settings: Settings) -> str | None:
     try:
         payload = row.payload
         if "values" in payload:  # a communication: rendered from its job's frozen template
-            from jobs.comms.action import rendered_payload
-
-            with db.read() as session:
-                payload = rendered_payload(session.connection(), row.job_id, payload)
+            payload = _rendered(db, row.job_id, payload)
         where = _send(row.kind, payload, delivery_id, settings)
     except Exception as error:  # any failure of the outside world is one failed attempt
         _failed(db, delivery_id, row.attempts, error, settings.delivery_attempts)
@@ -114,6 +111,25 @@ def deliver(db: Database, delivery_id: int, settings: Settings) -> str | None:
         )
     log.info("delivery %s (%s) sent to %s", delivery_id, row.kind, where)
     return where
+
+
+def _rendered(db: Database, job_id: int | None, payload: dict[str, Any]) -> dict[str, Any]:
+    """A communication's message, rendered from the delivery's raw values and the template
+    frozen on its job (what was approved).
+
+    Raises:
+      LookupError: the job, or its frozen message, is not there any more.
+    """
+    from jobs.actions import get_action
+
+    with db.read() as session:
+        found = session.execute(select(Job.action, Job.plan).where(Job.id == job_id)).one_or_none()
+    if found is None or not (found.plan or {}).get("message"):
+        raise LookupError(f"The message of job {job_id} is not there any more")
+    render = getattr(get_action(found.action), "rendered", None)
+    if render is None:
+        raise LookupError(f"Job {job_id} is not a communication")
+    return render(found.plan, payload)
 
 
 def _send(kind: str, payload: dict[str, Any], delivery_id: int, settings: Settings) -> str:
