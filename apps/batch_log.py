@@ -15,6 +15,9 @@ from apps.live import start_live
 from apps.paged_table import PagedTable
 from apps.run_view import RunView
 from jobs.service import JobService
+from jobs.status import JobStatus
+
+MOVING = (JobStatus.QUEUED, JobStatus.IN_PROGRESS)
 
 ERROR_STYLE = {"color": "#b91c1c", "font-size": "13px", "margin-top": "-4px"}
 WIDTHS = {
@@ -127,6 +130,8 @@ class BatchLogPage(pn.viewable.Viewer):
         self._layout = pn.Column(self.search_view, sizing_mode="stretch_width")
         self._show_added()
         self._show_summary()
+        if live:
+            self._run_live = start_live(self._tick)
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout
@@ -160,16 +165,19 @@ class BatchLogPage(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
         self._layout[:] = [back, view]
-        if self.live and self._run_live is None:
-            self._run_live = start_live(self._tick)
 
     def close_run(self) -> None:
         self.run_view = None
         self._layout[:] = [self.search_view]
 
     def _tick(self) -> None:
-        if self.run_view is not None and self.run_view.moving:
-            self.run_view.refresh()
+        """Every second: the open run while it moves; the list while a run in it is New or
+        Running (a finished page costs nothing)."""
+        if self.run_view is not None:
+            if self.run_view.moving:
+                self.run_view.refresh()
+        elif any(r.status in MOVING for r in self.state.rows):
+            self.state.load()
 
     # -- what the person sees -------------------------------------------------------------
 

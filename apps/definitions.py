@@ -415,7 +415,12 @@ class DefinitionsPage(pn.viewable.Viewer):
                 (
                     r.step_name + ("" if r.in_definition else " (removed since)"),
                     r.kind,
-                    f"Run {r.job_id}" if r.job_id else "never ran",
+                    (
+                        f'<a href="?page=batch-log&run={r.job_id}" target="_blank" '
+                        f'rel="noopener">Run {r.job_id}</a>'
+                        if r.job_id
+                        else "never ran"
+                    ),
                     fmt_time(r.started_at),
                     fmt_time(r.ended_at),
                     outcome_html(r.outcome) if r.outcome else "—",
@@ -447,7 +452,7 @@ class DefinitionsPage(pn.viewable.Viewer):
             _table(
                 last,
                 "bd-last-steps",
-                formatters={"Outcome": {"type": "html"}},
+                formatters={"Outcome": {"type": "html"}, "Run": {"type": "html"}},
                 widths={
                     "Step": 140,
                     "Type": 80,

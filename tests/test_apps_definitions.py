@@ -263,3 +263,22 @@ def test_an_admin_edits_a_definition_through_the_form(service, defs):
     stale = DefinitionForm(service, "admin", page.open.detail)
     stale.set_value("description", "Older copy")
     assert stale.save() is None and stale.message
+
+
+def test_the_log_follows_a_running_run_until_it_ends(service, sqlite_db, defs):
+    from tests.helpers import force_status
+
+    running = add_run(
+        sqlite_db,
+        defs["billing"],
+        dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(minutes=1),
+        JobStatus.IN_PROGRESS,
+    )
+    page = BatchLogPage(service, "alice", live=False)
+    assert {r.job_id: r.status for r in page.state.rows}[running] == JobStatus.IN_PROGRESS
+
+    force_status(sqlite_db, running, JobStatus.COMPLETED)
+    page._tick()
+
+    assert {r.job_id: r.status for r in page.state.rows}[running] == JobStatus.COMPLETED
+    assert "1 Ok" in page.state.summary()
