@@ -50,6 +50,7 @@ class DefinitionFormView(pn.viewable.Viewer):
             css_classes=["bd-form-error"],
             sizing_mode="stretch_width",
         )
+        self.columns: dict[str, pn.Column] = {}
         fields = [
             self._field(name)
             for name in (
@@ -67,6 +68,7 @@ class DefinitionFormView(pn.viewable.Viewer):
                 "enabled",
             )
         ]
+        self._trigger_fields(form.values["trigger"])
         self.steps = pn.Column(sizing_mode="stretch_width", css_classes=["bd-form-steps"])
         add = pn.widgets.Button(label="+ Add step", width=120, css_classes=["bd-add-step"])
         add.on_click(lambda _: form.add_step())
@@ -154,7 +156,19 @@ class DefinitionFormView(pn.viewable.Viewer):
             else "",
             sizing_mode="stretch_width",
         )
-        return pn.Column(widget, hint, self._pane(name), sizing_mode="stretch_width")
+        column = pn.Column(widget, hint, self._pane(name), sizing_mode="stretch_width")
+        self.columns[name] = column
+        if name == "trigger":
+            widget.param.watch(lambda e: self._trigger_fields(e.new), "value")
+        return column
+
+    def _trigger_fields(self, trigger: str) -> None:
+        """Only the fields the trigger uses: a schedule for Scheduled, a folder for FTPin."""
+        for name in ("schedule", "schedule_options"):
+            if name in self.columns:
+                self.columns[name].visible = trigger == "scheduled"
+        if "inbox" in self.columns:
+            self.columns["inbox"].visible = trigger == "file_in"
 
     def _build_steps(self) -> None:
         f = self.form
