@@ -5,10 +5,25 @@ names no step, a loop (a run would never end), a step no path reaches, a depende
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from jobs.definitions.spec import OtherDefinition, StepSpec
+
+class StepSpec(Protocol):
+    """A step as these rules read it (``jobs.definitions.spec.StepSpec``)."""
+
+    name: str
+    kind: str
+    settings: dict[str, Any]
+    next_success: str
+    next_failure: str
+
+
+class OtherDefinition(Protocol):
+    """Another definition as these rules read it (``jobs.definitions.spec.OtherDefinition``)."""
+
+    key: int
+    name: str
+    prerequisites: tuple[int, ...]
 
 
 def dependency_cycle(

@@ -10,7 +10,7 @@ message is a sentence for the person who acted; nothing is written when one is r
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jobs import audit, clock
 from jobs.definitions import batch_log, campaigns, queries, store, yaml_io
@@ -24,7 +24,18 @@ from jobs.people.permissions import Actor, ActorLike
 from jobs.reports.queries import Page
 
 if TYPE_CHECKING:
-    from jobs.service import JobService
+    from jobs.db import Database
+
+
+class JobService(Protocol):
+    """What this façade needs of ``jobs.service.JobService`` (which hands it out as
+    ``.definitions``): the database and who is acting. A protocol, so that this module does
+    not import the service back."""
+
+    db: Database
+
+    def actor(self, who: ActorLike) -> Actor: ...
+
 
 #: The audit trail's word for a run started by a person ("Run now").
 AUDIT_RUN_NOW = "run_now"

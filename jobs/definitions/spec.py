@@ -384,11 +384,10 @@ def _inside_imports_inbox(folder: str) -> bool:
     """Whether ``folder`` is (inside) the imports' own inbox, which must stay apart."""
     from pathlib import Path
 
-    import jobs.actions  # noqa: F401  (jobs.imports.folder needs the actions loaded first)
-    from jobs.imports import folder as imports_folder
+    from jobs.imports import storage
 
     mine = Path(folder).expanduser().resolve()
-    theirs = imports_folder.inbox().expanduser().resolve()
+    theirs = storage.inbox().expanduser().resolve()
     return mine == theirs or theirs in mine.parents
 
 

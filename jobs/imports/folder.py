@@ -35,8 +35,7 @@ log = logging.getLogger(__name__)
 SETTLE_SECONDS = 2.0
 
 
-def inbox() -> Path:
-    return Path(os.environ.get("BULKDESK_FILE_IN_DIR", storage.imports_dir() / "inbox"))
+inbox = storage.inbox
 
 
 def poll(

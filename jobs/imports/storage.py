@@ -54,3 +54,8 @@ def keep_copy(source: Path) -> Path:
     with source.open("rb") as f, path.open("wb") as out:
         shutil.copyfileobj(f, out, _COPY_BLOCK)
     return path
+
+
+def inbox() -> Path:
+    """The imports' file-in folder (``BULKDESK_FILE_IN_DIR``, else ``<imports>/inbox``)."""
+    return Path(os.environ.get("BULKDESK_FILE_IN_DIR", imports_dir() / "inbox"))

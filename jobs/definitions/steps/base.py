@@ -39,7 +39,27 @@ from jobs.errors import InvalidInput
 if TYPE_CHECKING:
     from jobs.config import Settings
     from jobs.db import Database
-    from jobs.service import JobService
+    from jobs.reports.queries import JobSummary
+    from jobs.sources import Source
+
+
+class JobService(Protocol):
+    """What a step needs of ``jobs.service.JobService`` (a bulk-action step submits a job
+    through it). A protocol, so that the step types do not import the service back."""
+
+    def account_selection(self, **options: Any) -> Source: ...
+
+    def submit(
+        self,
+        actor: Any,
+        action: str,
+        source: Source,
+        parameters: dict[str, Any],
+        description: str,
+        *,
+        parent: tuple[int, str] | None = None,
+    ) -> JobSummary: ...
+
 
 __all__ = [
     "DeclaredStep",
