@@ -86,7 +86,24 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
-_JOB_TABLES = ("audit_events", "deliveries", "interactions", "job_items", "job_chunks", "jobs")
+_JOB_TABLES = (
+    "run_steps",
+    "definition_runs",
+    "audit_events",
+    "deliveries",
+    "interactions",
+    "job_items",
+    "job_chunks",
+    "jobs",
+    # Job definitions (none in the seeded templates): a test's leftovers must not fire, or
+    # block the one campaign / file-in definition, in the next test.
+    "definition_changes",
+    "definition_dependencies",
+    "definition_steps",
+    "definitions",
+    "campaigns",
+    "scheduler_leases",
+)
 
 
 def _clear_jobs(db: Database) -> None:
