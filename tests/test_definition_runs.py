@@ -487,3 +487,23 @@ def test_a_run_shows_in_the_monitor_like_any_job(db, probe, stub_worker, service
     assert detail.selection_text == "Definition In the Monitor"
     assert [e.action for e in detail.events][:3] == ["submit", "start", "end"]
     assert "Job definition run" not in [a.label for a in service.actions("admin")]
+
+
+def test_the_in_process_workers_scheduler_fires_a_due_run_within_about_a_second(
+    db, probe, stub_worker
+):
+    # Given the embedded default: the worker's own scheduler thread (no other process)
+    due = utcnow() + dt.timedelta(seconds=1.5)
+    d = make_definition(db, "Embedded", schedule="hourly", next_due_at=due)
+    # When its due time comes, Then it fires and runs, about on time, once
+    deadline = time.monotonic() + 15
+    while not runs_of(db, d) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ((run, _status),) = runs_of(db, d)
+    assert wait_run(db, run.job_id) is JobStatus.COMPLETED
+    with db.read() as s:
+        started = s.scalar(select(Job.started_at).where(Job.id == run.job_id))
+        next_due = s.scalar(select(Definition.next_due_at).where(Definition.id == d))
+    assert run.due_at == due and not run.late and run.fired_by == "schedule"
+    assert 0 <= (started - due).total_seconds() < 1.5
+    assert next_due > due and next_due.minute == 0  # the schedule goes on: the next hour
