@@ -507,3 +507,29 @@ def test_the_in_process_workers_scheduler_fires_a_due_run_within_about_a_second(
     assert run.due_at == due and not run.late and run.fired_by == "schedule"
     assert 0 <= (started - due).total_seconds() < 1.5
     assert next_due > due and next_due.minute == 0  # the schedule goes on: the next hour
+
+
+def test_two_pollers_of_the_inbox_take_each_file_once(db, probe, tmp_path):
+    import threading
+
+    inbox = tmp_path / "ftpin"
+    inbox.mkdir()
+    d = make_definition(db, "FTPin twice", trigger="file_in", inbox=str(inbox))
+    for n in range(20):
+        (inbox / f"f{n:02}.csv").write_text(f"row {n}\n", encoding="utf-8")
+    fired: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def poll() -> None:
+        barrier.wait()
+        fired.extend(triggers.poll_inbox(db, settle=0))
+
+    threads = [threading.Thread(target=poll) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    runs = [r for r, _ in runs_of(db, d)]
+    assert len(fired) == len(set(fired)) == len(runs) == 20
+    assert sorted(r.detail["name"] for r in runs) == [f"f{n:02}.csv" for n in range(20)]
+    assert len(list((inbox / "processed").iterdir())) == 20
