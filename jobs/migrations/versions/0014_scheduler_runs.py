@@ -2,8 +2,8 @@
 
 ``definition_runs.wake_at`` (indexed): when a worker should be sent the run again (it waits
 for a prerequisite, a child job or deliveries, or its message may be lost);
-``lease_owner`` / ``lease_until`` (indexed): the worker working it now, so that a run whose worker died
-is resumed by another and never worked by two at once.
+``lease_owner`` / ``lease_until`` (indexed): the worker working it now, so that a run whose
+worker died is resumed by another and never worked by two at once.
 
 Revision ID: 0014_scheduler_runs
 Revises: 0013_definitions_store
