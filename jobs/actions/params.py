@@ -136,12 +136,36 @@ def _value(f: Field, value: Any, session: Session) -> Any:
     if f.type is dt.date:
         return _date(f, value)
     if f.type is int:
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise InvalidInput(
-                f"{f.label}: {value!r} is not a whole number", field=f.name
-            ) from None
+        return whole_number(f, value)
+    text = clean_text(f, value)
+    options = f.options(session)
+    if options and text not in options:
+        raise InvalidInput(f"Choose {_article(f.label)} ({', '.join(options)})", field=f.name)
+    if f.required and not text:
+        raise InvalidInput(f"{f.label} is needed", field=f.name)
+    return text
+
+
+def whole_number(f: Field, value: Any) -> int:
+    """``value`` as the whole number field ``f`` holds.
+
+    Raises:
+      InvalidInput: (the field's name) naming the value.
+    """
+    if isinstance(value, bool):
+        raise InvalidInput(f"{f.label}: {value!r} is not a whole number", field=f.name)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{f.label}: {value!r} is not a whole number", field=f.name) from None
+
+
+def clean_text(f: Field, value: Any) -> str:
+    """``value`` as the text field ``f`` holds: trimmed (unless multi-line), within its limit.
+
+    Raises:
+      InvalidInput: (the field's name) not text, or too long, saying by how much.
+    """
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -152,11 +176,6 @@ def _value(f: Field, value: Any, session: Session) -> Any:
             f"{f.label} is {len(text):,} characters long; the limit is {f.max_length:,}",
             field=f.name,
         )
-    options = f.options(session)
-    if options and text not in options:
-        raise InvalidInput(f"Choose {_article(f.label)} ({', '.join(options)})", field=f.name)
-    if f.required and not text:
-        raise InvalidInput(f"{f.label} is needed", field=f.name)
     return text
 
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from sqlalchemy.orm import Session
 
-from jobs.actions.params import Field, fields_of, param
+from jobs.actions.params import Field, clean_text, fields_of, param, whole_number
 from jobs.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -273,24 +273,8 @@ def _value(f: Field, value: Any, session: typing.Callable[[], Session]) -> Any:
     if origin is int:
         if value is None and not f.required:
             return None
-        if isinstance(value, bool):
-            raise InvalidInput(f"{f.label}: {value!r} is not a whole number", field=f.name)
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise InvalidInput(
-                f"{f.label}: {value!r} is not a whole number", field=f.name
-            ) from None
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{f.label} must be text", field=f.name)
-    text = value if f.multiline else value.strip()
-    if f.max_length is not None and len(text) > f.max_length:
-        raise InvalidInput(
-            f"{f.label} is {len(text):,} characters long; the limit is {f.max_length:,}",
-            field=f.name,
-        )
+        return whole_number(f, value)
+    text = clean_text(f, value)
     if f.choices is not None and (text or f.required):
         options = list(f.choices(session()) if callable(f.choices) else f.choices)
         if text not in options:
