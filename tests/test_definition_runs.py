@@ -533,3 +533,43 @@ def test_two_pollers_of_the_inbox_take_each_file_once(db, probe, tmp_path):
     assert len(fired) == len(set(fired)) == len(runs) == 20
     assert sorted(r.detail["name"] for r in runs) == [f"f{n:02}.csv" for n in range(20)]
     assert len(list((inbox / "processed").iterdir())) == 20
+
+
+def test_a_report_emailed_and_copied_to_a_folder_runs_with_the_real_step_types(
+    db, probe, stub_worker, tmp_path
+):
+    # Given the two-step job: a call report, then email it, then copy it to a folder
+    target = tmp_path / "drop"
+    target.mkdir()
+    d = make_definition(
+        db,
+        "Call report delivered",
+        [
+            {
+                "name": "Report",
+                "kind": "report",
+                "settings": {"report": "call"},
+                "next_success": "Mail",
+            },
+            {
+                "name": "Mail",
+                "kind": "email",
+                "settings": {"recipients": ["client@example.com"], "subject": "Calls {day}"},
+                "next_success": "Copy",
+            },
+            {"name": "Copy", "kind": "copy", "settings": {"destination": str(target)}},
+        ],
+    )
+    job_id = _fire(db, d)
+    assert wait_run(db, job_id, timeout=60) is JobStatus.COMPLETED, steps_of(db, job_id)
+    # Then each step ran once, ok, the email carried the report, the folder got it
+    assert [(n, o) for n, o, _ in steps_of(db, job_id)] == [
+        ("Report", "ok"),
+        ("Mail", "ok"),
+        ("Copy", "ok"),
+    ]
+    with db.read() as s:
+        report = s.scalar(select(RunStep.output).where(RunStep.job_id == job_id, RunStep.seq == 1))
+    (mail,) = _emails_to(db, job_id, "client@example.com")
+    assert mail["attachments"][0]["path"] == report
+    assert [p.name for p in target.iterdir()] == [os.path.basename(report)]
