@@ -573,3 +573,28 @@ def test_a_report_emailed_and_copied_to_a_folder_runs_with_the_real_step_types(
     (mail,) = _emails_to(db, job_id, "client@example.com")
     assert mail["attachments"][0]["path"] == report
     assert [p.name for p in target.iterdir()] == [os.path.basename(report)]
+
+
+def test_a_dependent_whose_prerequisite_never_ran_that_day_is_skipped_once_the_day_is_over(
+    db, probe
+):
+    from jobs import clock
+
+    pre = make_definition(db, "Never runs", enabled=False)
+    dep = make_definition(db, "Waits", depends_on=[pre], timezone="Europe/London")
+    job_id = triggers.fire(db, dep, NOW, "schedule")
+    manual = clock.ManualClock(NOW + dt.timedelta(hours=5))  # 23:00 in London
+    clock.use(manual)
+    try:
+        assert runner.work(db, job_id, "w", lease_seconds=5).waiting
+        assert status_of(db, job_id) is JobStatus.QUEUED
+        manual.set(NOW + dt.timedelta(hours=6, minutes=1))  # the next day in London
+        runner.work(db, job_id, "w", lease_seconds=5)
+    finally:
+        clock.use(None)
+    assert status_of(db, job_id) is JobStatus.SKIPPED
+    with db.read() as s:
+        error = s.scalar(select(Job.error).where(Job.id == job_id))
+    assert error == (
+        "Skipped: its prerequisite “Never runs” did not run on business day 2026-12-04"
+    )

@@ -200,7 +200,7 @@ def _start(db: Database, run: _Run, done: Worked) -> float | None:
             definition = conn.execute(
                 select(Definition.__table__).where(Definition.id == run.definition_id)
             ).one()
-            triggers._hold_back(conn, run.job_id, definition)
+            triggers.hold_back(conn, run.job_id, definition)
             return None
         verdict = triggers.prerequisites(
             conn, run.definition_id, run.business_day, run.timezone, clock.now()

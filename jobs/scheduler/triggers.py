@@ -196,11 +196,12 @@ def record_run(
         details={"definition_id": definition_id, "fired_by": fired_by, "late": late, **detail},
     )
     if definition.suspended_at is not None:
-        _hold_back(conn, job_id, definition)
+        hold_back(conn, job_id, definition)
     return job_id
 
 
-def _hold_back(conn: Connection, job_id: int, definition: Any) -> None:
+def hold_back(conn: Connection, job_id: int, definition: Any) -> None:
+    """Record a Queued run Suspended (its definition is), with who suspended it and why."""
     who = conn.scalar(select(User.display_name).where(User.id == definition.suspended_by_id))
     reason = f": {definition.suspended_reason}" if definition.suspended_reason else ""
     sentence = f"Definition suspended by {who or 'someone'}{reason}"
