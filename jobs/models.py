@@ -758,6 +758,10 @@ class Campaign(Base):
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+#: The action of a definition's run (a job like any other, ``jobs.actions.definition_run``).
+RUN_ACTION = "definition_run"
+
+
 class DefinitionRun(Base):
     """A definition's run: a job in the Monitor (same id) with what fired it. One run per
     definition and due time, whatever the number of schedulers (the unique key)."""

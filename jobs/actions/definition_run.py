@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from jobs.actions.base import BulkAction, ChunkContext, DryRun
 from jobs.errors import ActionNotAllowed
+from jobs.models import RUN_ACTION
 from jobs.sources.base import Source
 
 
@@ -29,7 +30,7 @@ class RunParams:
 
 
 class DefinitionRun(BulkAction):
-    name = "definition_run"
+    name = RUN_ACTION
     label = "Job definition run"
     cli_name = "definition-run"
     summary = "A run of a job definition: its steps, one after the other."

@@ -25,7 +25,6 @@ from jobs.status import JobStatus
 
 #: The longest date range one search covers, in days (both ends included).
 MAX_DAYS = 7
-RUN_ACTION = "definition_run"
 PAGE_SIZE_LIMIT = 200
 #: Sort key → the column it orders by (the run's job id breaks ties).
 SORT_COLUMNS: dict[str, Any] = {

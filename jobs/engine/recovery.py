@@ -34,10 +34,9 @@ from sqlalchemy import Connection, exists, or_, select, update
 
 from jobs import clock
 from jobs.db import Database
-from jobs.models import ChunkState, Job, JobChunk, utcnow
+from jobs.models import RUN_ACTION, ChunkState, Job, JobChunk, utcnow
 from jobs.outbound import outbox
 from jobs.scheduler import wakeups
-from jobs.scheduler.triggers import RUN_ACTION
 from jobs.status import JobStatus
 
 #: How long a Queued job submitted without a message waits for a reaper (seconds).

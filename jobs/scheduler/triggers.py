@@ -50,6 +50,7 @@ from jobs import audit, clock, runtime
 from jobs.db import Database
 from jobs.errors import InvalidInput, NotFound
 from jobs.models import (
+    RUN_ACTION,
     Campaign,
     Definition,
     DefinitionDependency,
@@ -65,8 +66,6 @@ from jobs.status import JobStatus, move
 
 log = logging.getLogger(__name__)
 
-#: The action of a run's job.
-RUN_ACTION = "definition_run"
 #: A run fired this many seconds after its due time is marked late.
 LATE_AFTER = 60.0
 #: A file changed more recently than this is still being copied in.

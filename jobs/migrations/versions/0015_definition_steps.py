@@ -1,4 +1,4 @@
-"""Reserved for the step types (issue 12); empty until that work needs a schema change
+"""Definition step types (issue 12): no schema change; kept empty
 
 Revision ID: 0015_definition_steps
 Revises: 0014_scheduler_runs

@@ -1,4 +1,4 @@
-"""Reserved for the definitions screens and the batch audit log (issue 12); empty until that work needs a schema change
+"""Definitions screens and the batch audit log (issue 12): no schema change; kept empty
 
 Revision ID: 0016_definition_screens
 Revises: 0015_definition_steps
