@@ -110,7 +110,11 @@ class ApprovalsPage(pn.viewable.Viewer):
             styles={"color": "#b91c1c", "font-size": "13px"},
         )
         self.withdraw_button = pn.widgets.Button(
-            label="Withdraw", button_type="light", width=140, css_classes=["bd-withdraw"]
+            label="Withdraw",
+            button_type="danger",
+            button_style="outline",
+            width=140,
+            css_classes=["bd-withdraw"],
         )
         self.withdraw_button.on_click(lambda _: s.withdraw())
         self.approve_button.on_click(lambda _: s.approve())
@@ -205,6 +209,7 @@ class ApprovalsPage(pn.viewable.Viewer):
                     frame,
                     show_index=False,
                     disabled=True,
+                    layout="fit_columns",
                     height=min(40 + 30 * len(frame), 220),
                     sizing_mode="stretch_width",
                     css_classes=["bd-approval-sample"],

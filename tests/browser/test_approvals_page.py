@@ -97,9 +97,7 @@ def test_a_supervisor_approves_one_communication_and_rejects_another(login, serv
     assert detail_of.error == "Rejected by Dave Supervisor: Wrong state <script>x</script>"
 
 
-def test_the_submitter_reads_his_own_waiting_communication_without_the_buttons(
-    login, served_service
-):
+def test_the_submitter_reads_his_own_waiting_communication_and_withdraws_it(login, served_service):
     mine = unique("Bob's New York reminders")
     send_for_approval(served_service, mine)
 
@@ -112,6 +110,14 @@ def test_the_submitter_reads_his_own_waiting_communication_without_the_buttons(
     expect(detail.locator(".bd-read-only")).to_contain_text("Only an admin or a supervisor")
     expect(page.get_by_role("button", name="Approve")).to_have_count(0)
     expect(page.get_by_role("button", name="Reject")).to_have_count(0)
+    shot(page, "approvals-submitter.png")
+
+    # He withdraws it: it leaves the list and is Stopped, nothing sent
+    page.get_by_role("button", name="Withdraw").click()
+    expect(page.locator(".bd-approval-done")).to_contain_text("withdrawn", timeout=WAIT)
+    expect(approval_row(page, mine)).to_have_count(0, timeout=WAIT)
+    job = next(j for j in served_service.list_jobs("bob").rows if j.description == mine)
+    assert job.status is JobStatus.STOPPED
 
 
 def test_a_user_without_the_send_permission_launches_with_send_for_approval(login):
