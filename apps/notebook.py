@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import base64
 import logging
+import sys
 import time
-from functools import cache, wraps
+from functools import cache, partial, wraps
 from pathlib import Path
 from typing import Any
 
 import panel as pn
+import panel.io.notebook as panel_notebook
 import panel.io.resources as panel_resources
 import panel.reactive as panel_reactive
 from IPython.display import HTML
@@ -218,10 +220,67 @@ def tolerate_stale_table_echo() -> None:
         pn.config.exception_handler = _stale_echo_tolerant(current)
 
 
+#: Messages for an output whose comm is not open yet, by comm id, oldest first.
+_WAITING: dict[str, list[Any]] = {}
+
+
+def _send_waiting(comm: Any) -> None:
+    """Send ``comm``'s waiting messages in their order once it is open; until then, look
+    again every 0.1 s (as Panel does)."""
+    waiting = _WAITING.get(comm.id)
+    if not waiting:
+        _WAITING.pop(comm.id, None)
+        return
+    if not comm._comm:
+        from tornado.ioloop import IOLoop
+
+        IOLoop.current().call_later(0.1, partial(_send_waiting, comm))
+        return
+    try:
+        while waiting:
+            panel_notebook.send(comm, waiting.pop(0))
+    finally:
+        if not waiting:
+            _WAITING.pop(comm.id, None)
+
+
+def push_in_order(doc: Any, comm: Any, binary: bool = True, msg: Any = None) -> None:
+    """Panel's notebook ``push``, keeping the order of an output's messages.
+
+    Panel (1.9) computes a change's message at once and, while the output's comm is not open
+    yet (the browser has not drawn the cell), sends it again 0.1 s later; a later change made
+    once the comm is open went out at once, before it. So an old message could arrive last
+    and win: the inline Monitor's "no rows" of a refresh before the notebook's job existed came
+    after the rows with the job, and the table stayed empty (its pager said "1 job"; later
+    refreshes send only changed cells). Here each output's messages wait in one queue.
+    """
+    if msg is None:
+        msg = panel_notebook.diff(doc, binary=binary)
+    if msg is None:
+        return
+    waiting = _WAITING.setdefault(comm.id, [])
+    waiting.append(msg)
+    if comm._comm or len(waiting) == 1:
+        _send_waiting(comm)
+
+
+def keep_messages_in_order() -> None:
+    """From now on every Panel module pushes an output's messages in order (idempotent)."""
+    original = panel_notebook.push
+    if original is push_in_order:
+        return
+    for module in list(sys.modules.values()):
+        if module is not None and module.__name__.startswith("panel"):
+            if getattr(module, "push", None) is original:
+                module.push = push_in_order
+
+
 def prepare_notebook() -> HTML:
     """For the cell that runs ``pn.extension(..., inline=True)``: keep Panel's stylesheets
-    inline (:func:`keep_stylesheets_inline`), let live tables survive a stale echo
+    inline (:func:`keep_stylesheets_inline`), keep each output's messages in order
+    (:func:`keep_messages_in_order`), let live tables survive a stale echo
     (:func:`tolerate_stale_table_echo`), and return the line of :func:`resources_check`."""
     keep_stylesheets_inline()
+    keep_messages_in_order()
     tolerate_stale_table_echo()
     return resources_check()

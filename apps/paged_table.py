@@ -173,11 +173,8 @@ class PagedTable(pn.viewable.Viewer):
         s = self.state
         frame = self.frame(s.rows)
         current = self.table.value
-        same_rows = (
-            len(frame)
-            and len(frame) == len(current)
-            and list(frame[self.key]) == list(current[self.key])
-        )
+        # The same rows (none included: an empty list is not sent again every refresh).
+        same_rows = len(frame) == len(current) and list(frame[self.key]) == list(current[self.key])
         if same_rows:
             patch = {
                 c: [
