@@ -4,7 +4,9 @@ for a user the card says why it is not offered."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import panel as pn
 
@@ -12,11 +14,20 @@ from apps.definitions_state import what_changed
 from apps.display import esc
 from jobs.errors import BulkdeskError
 
-if TYPE_CHECKING:
-    from apps.definitions import DefinitionsPage
+
+@dataclass(frozen=True)
+class ImportingPage:
+    """What the card needs of the Definitions page it sits on."""
+
+    service: Any
+    user: Any
+    can_define: bool
+    refusal: str | None
+    #: Called after an import wrote something (the page's list reloads).
+    imported: Callable[[], None]
 
 
-def yaml_importer(page: DefinitionsPage) -> pn.viewable.Viewable:
+def yaml_importer(page: ImportingPage) -> pn.viewable.Viewable:
     """The Import YAML card of ``page``: choose a file, preview (a dry run), then import."""
     upload = pn.widgets.FileInput(
         accept=".yaml,.yml", disabled=not page.can_define, css_classes=["bd-import-file"]
@@ -74,7 +85,7 @@ def yaml_importer(page: DefinitionsPage) -> pn.viewable.Viewable:
         said.object = f"<div>{text_}{f'<ul>{changes}</ul>' if changes else ''}</div>"
         apply.disabled = not dry or not (result.created or result.updated)
         if not dry:
-            page.list.load()
+            page.imported()
 
     preview.on_click(lambda _: run(True))
     apply.on_click(lambda _: run(False))

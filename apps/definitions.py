@@ -18,7 +18,7 @@ import panel as pn
 
 from apps.campaigns import CampaignsCard
 from apps.definition_form import DefinitionFormView
-from apps.definition_import import yaml_importer
+from apps.definition_import import ImportingPage, yaml_importer
 from apps.definitions_state import (
     HTML_COLUMNS,
     DefinitionForm,
@@ -92,7 +92,9 @@ class DefinitionsPage(pn.viewable.Viewer):
             css_classes=["bd-new-definition"],
         )
         self.new_button.on_click(lambda _: self.edit(None))
-        self.importer = yaml_importer(self)
+        self.importer = yaml_importer(
+            ImportingPage(service, user, self.can_define, self.refusal, self.list.load)
+        )
         self.campaigns = CampaignsCard(service, user, self.refusal, on_ended=self.list.load)
         self.table = PagedTable(
             s,
