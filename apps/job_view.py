@@ -23,6 +23,7 @@ from apps.items_state import JobItemsState
 from apps.paged_table import PagedTable
 from apps.run_view import RunSteps
 from jobs.errors import BulkdeskError
+from jobs.models import RUN_ACTION
 from jobs.reports.queries import ItemRow, JobSummary
 from jobs.service import JobService
 from jobs.status import JobStatus
@@ -48,6 +49,16 @@ def _card(label: str, value: str, color: str = "#111827") -> str:
 
 def counters_html(job: JobSummary) -> str:
     """The job's counters, rate and time left as a row of cards."""
+    if job.action == RUN_ACTION:  # a definition's run counts its steps, not accounts
+        return (
+            '<div style="display:flex;flex-wrap:wrap;gap:8px">'
+            + _card("Status", status_badge(job.status, clickable=False))
+            + _card("Steps", f"{job.total:,}")
+            + _card("Ok", f"{job.ok:,}", "#15803d")
+            + _card("Failed", f"{job.exceptions:,}", "#b91c1c" if job.exceptions else "#111827")
+            + _card("Not reached", f"{job.not_processed:,}")
+            + "</div>"
+        )
     rate = job.rate()
     cards = [
         _card("Status", status_badge(job.status, clickable=False)),
@@ -112,9 +123,21 @@ class JobStatusView(pn.viewable.Viewer):
         self.follow_up = FollowUp(service, user, self.job_id)
         # A definition's run: its step history (steps, outcomes, outputs, child jobs).
         self.run_steps = (
-            RunSteps(service, user, self.job_id)
-            if self.summary.action == "definition_run"
-            else None
+            RunSteps(service, user, self.job_id) if self.summary.action == RUN_ACTION else None
+        )
+        # A run has no items of its own (its bulk steps' jobs do): no items table.
+        items: list[Any] = (
+            []
+            if self.run_steps is not None
+            else [
+                pn.Row(
+                    pn.widgets.Select.from_param(self.items.param.outcome, width=180),
+                    pn.Spacer(),
+                    self._download,
+                    align="end",
+                ),
+                self._table,
+            ]
         )
         self._layout = pn.Column(
             self._heading,
@@ -122,13 +145,7 @@ class JobStatusView(pn.viewable.Viewer):
             self._progress,
             *([self.run_steps] if self.run_steps is not None else []),
             self.follow_up,
-            pn.Row(
-                pn.widgets.Select.from_param(self.items.param.outcome, width=180),
-                pn.Spacer(),
-                self._download,
-                align="end",
-            ),
-            self._table,
+            *items,
             sizing_mode="stretch_width",
         )
         self.refresh()

@@ -230,6 +230,10 @@ def test_a_definition_runs_status_view_in_the_monitor_has_its_step_history(servi
     assert view.run_steps is not None
     assert list(view.run_steps.steps.table.value["Step"]) == ["Report", "Mail"]
     assert "refused" in list(view.run_steps.steps.table.value["Message"])
+    # It counts steps, not accounts, and has no items table of its own
+    counters = view._counters.object
+    assert "Steps" in counters and "Not reached" in counters and "Accounts" not in counters
+    assert view._table not in view._layout.objects
 
 
 def test_an_admin_starts_and_ends_a_campaign_and_a_user_may_not(service, defs):
