@@ -140,8 +140,10 @@ def progress_bar(job: JobSummary) -> str:
 def action_link(job: JobSummary) -> str:
     """The action's name as a link; it opens the job's details."""
     return (
+        # Wraps rather than cut: "Schedule Text Messages", "Job definition run".
         f'<a class="bd-action" style="color:#1d4ed8;text-decoration:underline;'
-        f'cursor:pointer" title="Open the job details">{esc(job.action_label)}</a>'
+        f'cursor:pointer;white-space:normal;word-break:break-word" '
+        f'title="Open the job details">{esc(job.action_label)}</a>'
     )
 
 

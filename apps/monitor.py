@@ -38,7 +38,7 @@ WIDTHS = {
     "Ended": 96,
     "Status": 226,
     "Progress": 170,
-    "Action": 112,
+    "Action": 124,
     "Stop": 60,
     "Delete": 70,
 }
@@ -126,7 +126,9 @@ class Monitor(pn.viewable.Viewer):
     def _build(self) -> None:
         s = self.state
         admin = s.actor.is_admin
-        filters = pn.Row(
+        # Wraps onto a second line where the page is narrower than the filters (a laptop, a
+        # notebook cell) instead of running off its right edge.
+        filters = pn.FlexBox(
             pn.widgets.MultiChoice.from_param(
                 s.param.statuses, width=200, placeholder="All statuses"
             ),
@@ -142,6 +144,7 @@ class Monitor(pn.viewable.Viewer):
             pn.widgets.DatePicker.from_param(s.param.submitted_from, width=130),
             pn.widgets.DatePicker.from_param(s.param.submitted_to, width=130),
             pn.widgets.Select.from_param(s.param.page_size, width=100),
+            flex_wrap="wrap",
             sizing_mode="stretch_width",
         )
         self.paged = PagedTable(
