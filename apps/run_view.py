@@ -27,6 +27,7 @@ OUTCOMES = {
     "failed": ("#b91c1c", "✖ Failed"),
     "running": ("#2563eb", "▶ Running"),
     "waiting": ("#475569", "◷ Waiting"),
+    "stopped": ("#92400e", "■ Stopped"),
 }
 
 

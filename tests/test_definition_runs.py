@@ -3,13 +3,15 @@ real bulk-action child job, deliveries, dependencies, suspend, Stop, recovery, t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import time
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
+from jobs import runtime
 from jobs.definitions import runner
 from jobs.engine import recovery
 from jobs.models import (
@@ -22,6 +24,7 @@ from jobs.models import (
     DeliveryState,
     Job,
     RunStep,
+    User,
     utcnow,
 )
 from jobs.scheduler import triggers
@@ -598,3 +601,126 @@ def test_a_dependent_whose_prerequisite_never_ran_that_day_is_skipped_once_the_d
     assert error == (
         "Skipped: its prerequisite “Never runs” did not run on business day 2026-12-04"
     )
+
+
+OWNER = "admin@bulkdesk.example"  # the definitions' owner; completion email "all"
+
+
+def _open_accounts(db):
+    with db.read() as s:
+        return s.scalar(select(func.count()).where(Account.status == "Open"))
+
+
+def test_stopping_a_run_stops_the_job_its_bulk_action_step_launched(
+    db, probe, stub_worker, service, restore_statuses
+):
+    # Given a run whose bulk-action step's job is working, slowly, on every open account
+    runtime.configure(
+        dataclasses.replace(runtime.settings(), chunk_size=10, chunk_pause=0.2), db=db
+    )
+    assert _open_accounts(db) > 300
+    d = make_definition(
+        db,
+        "Hold everything",
+        [
+            {
+                "name": "Hold",
+                "kind": "bulk_action",
+                "settings": {
+                    "action": "change_status",
+                    "parameters": {"to": "On hold"},
+                    "filter": {"status": "Open"},
+                },
+                "next_success": "After",
+            },
+            {"name": "After"},
+        ],
+        failure_recipients="oncall@example.com",
+    )
+    job_id = _fire(db, d)
+
+    def child_working():
+        with db.read() as s:
+            child = s.scalar(select(Job).where(Job.parent_job_id == job_id))
+            return child is not None and child.status == JobStatus.IN_PROGRESS and child.ok > 0
+
+    deadline = time.monotonic() + 30
+    while not child_working():
+        assert time.monotonic() < deadline, steps_of(db, job_id)
+        time.sleep(0.05)
+    # When a person stops the run, as any job is stopped
+    service.stop("admin", job_id)
+    # Then the child job is stopped too, by the same person, before it reached every account
+    with db.read() as s:
+        child = s.scalar(select(Job).where(Job.parent_job_id == job_id))
+        stop = s.scalar(
+            select(AuditEvent).where(AuditEvent.job_id == child.id, AuditEvent.action == "stop")
+        )
+    assert JobStatus(child.status) is JobStatus.STOPPED
+    assert child.ok + child.exceptions < child.total and child.not_processed > 0
+    assert stop is not None and stop.actor_id == user_id(db)
+    assert f"its run {job_id} was stopped by Ada Admin" in child.error
+    time.sleep(1.0)  # no chunk of the child goes on, the run does not move on
+    with db.read() as s:
+        after = s.get(Job, child.id)
+    assert (after.ok, after.exceptions) == (child.ok, child.exceptions)
+    # And the run ends Incomplete, its step recorded stopped, the next step never reached
+    assert status_of(db, job_id) is JobStatus.STOPPED
+    assert JobStatus.STOPPED.batch_label == "Incomplete"
+    ((name, outcome, message),) = steps_of(db, job_id)
+    assert (name, outcome) == ("Hold", "stopped")
+    assert f"Job {child.id} was stopped with the run" in message
+    assert (job_id, "After") not in probe.calls
+    # And the failure recipients are told; the owner hears of the run, not of its step's job
+    (mail,) = _emails_to(db, job_id, "oncall@example.com")
+    assert "Incomplete" in mail["subject"]
+    assert len(_emails_to(db, job_id, OWNER)) == 1
+    assert not _emails_to(db, child.id, OWNER)
+
+
+def test_a_dependent_run_recorded_warning_tells_the_failure_recipients_why(db, probe, stub_worker):
+    # Given a dependent with failure recipients, whose prerequisite ended in Error
+    pre = make_definition(db, "Pre-invoice", [{"name": "P", "settings": {"fail": True}}])
+    dep = make_definition(
+        db,
+        "Invoicer",
+        depends_on=[pre],
+        success_recipients="ops@example.com",
+        failure_recipients="oncall@example.com, billing@example.com",
+    )
+    first = _fire(db, pre)
+    assert wait_run(db, first) is JobStatus.FAILED
+    # When the dependent comes due
+    job_id = _fire(db, dep, NOW + dt.timedelta(minutes=5))
+    assert wait_run(db, job_id) is JobStatus.SKIPPED
+    # Then each failure recipient is emailed that it was skipped, naming the prerequisite
+    (mail,) = _emails_to(db, job_id, "oncall@example.com")
+    assert len(_emails_to(db, job_id, "billing@example.com")) == 1
+    assert not _emails_to(db, job_id, "ops@example.com")
+    assert "Invoicer" in mail["subject"] and "Warning" in mail["subject"]
+    assert "“Pre-invoice” ended in Error" in mail["body"] and f"run {first}" in mail["body"]
+    assert f"?page=monitor&job={job_id}" in mail["body"]
+
+
+def test_the_owners_all_preference_emails_a_run_only_when_it_did_not_end_ok(db, probe, stub_worker):
+    # Given an hourly definition and a failing one, owned by a person whose completion
+    # email preference is "all"
+    with db.read() as s:
+        assert s.scalar(select(User.notify).where(User.email == OWNER)) == "all"
+    hourly = make_definition(db, "Hourly", schedule="hourly", options={"minute": 0})
+    broken = make_definition(db, "Broken", [{"name": "P", "settings": {"fail": True}}])
+    # When the hourly one runs three times, Ok, and the other ends in Error
+    ok_runs = [_fire(db, hourly, NOW + dt.timedelta(hours=h)) for h in range(3)]
+    failed = _fire(db, broken)
+    assert [wait_run(db, j) for j in ok_runs] == [JobStatus.COMPLETED] * 3
+    assert wait_run(db, failed) is JobStatus.FAILED
+    # Then the owner got no email for the Ok runs, and one for the failed run
+    assert [_emails_to(db, j, OWNER) for j in ok_runs] == [[], [], []]
+    (mail,) = _emails_to(db, failed, OWNER)
+    assert "Failed" in mail["subject"] and "did not end Ok" in mail["body"]
+    # And a person's own job still gets its email under "all"
+    from jobs.outbound.completion import wants_email
+
+    assert wants_email("all", JobStatus.COMPLETED)
+    assert not wants_email("all", JobStatus.COMPLETED, run=True)
+    assert not wants_email("none", JobStatus.FAILED, run=True)

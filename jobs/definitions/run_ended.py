@@ -6,21 +6,40 @@
 - a run ended: runs of the definitions that depend on it, waiting for the same business
   day, are woken; its own wake-up and claim are cleared (whoever ended it: its last step, a
   person's Stop, retries running out);
-- a run ended Ok: an email to each of the definition's success recipients; Error or
-  Partial: to each failure recipient (besides the owner's own completion-email choice).
-  The email says how each step went and links to the run in the dashboard
-  (``…?page=monitor&job=<id>``).
+- a run was stopped (Incomplete, by a person in the Monitor or ``bulkdesk jobs stop``): the
+  job its bulk-action step launched is stopped with it (In progress or Awaiting approval:
+  Stopped, by the same person; Queued, not started yet: deleted, so it never runs, as a
+  person deletes a Queued job), and the step waiting for it is recorded ``stopped``. This
+  runs first, before the run's own rows are touched, so that it takes the child's rows in
+  the order a chunk worker ending the child does (items, job, then the run's row);
+- a run ended Ok: an email to each of the definition's success recipients; Error,
+  Partial, Incomplete (stopped) or Warning (skipped: a prerequisite ended in Error or never
+  ran that day, named in the email): to each failure recipient. The email says how each
+  step went and links to the run in the dashboard (``…?page=monitor&job=<id>``). The
+  owner's own completion email is separate (``jobs.outbound.completion``: for a run, only
+  when it did not end Ok).
 
 Imported by :mod:`jobs.definitions.runner` (so by every worker process).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import Connection, select, update
 
-from jobs import runtime
+from jobs import audit, runtime
 from jobs.engine import ending
-from jobs.models import Definition, DefinitionDependency, DefinitionRun, Job, RunStep, utcnow
+from jobs.models import (
+    AuditEvent,
+    Definition,
+    DefinitionDependency,
+    DefinitionRun,
+    Job,
+    RunStep,
+    User,
+    utcnow,
+)
 from jobs.outbound import outbox
 from jobs.scheduler import wakeups
 from jobs.scheduler.triggers import RUN_ACTION
@@ -38,6 +57,7 @@ def _after_a_job_ends(conn: Connection, job_id: int, status: JobStatus) -> list[
         wakeups.wake_now(conn, [job.parent_job_id], now)
     if job.action != RUN_ACTION:
         return []
+    deliveries = _stop_children(conn, job_id, now) if status == JobStatus.STOPPED else []
     conn.execute(
         update(DefinitionRun)
         .where(DefinitionRun.job_id == job_id)
@@ -63,7 +83,101 @@ def _after_a_job_ends(conn: Connection, job_id: int, status: JobStatus) -> list[
         )
     ).all()
     wakeups.wake_now(conn, list(waiting), now)
-    return _notify(conn, job_id, run.definition_id, status)
+    return deliveries + _notify(conn, job_id, run.definition_id, status)
+
+
+#: A step's outcome when its run was stopped while it ran or waited.
+STOPPED_STEP = "stopped"
+#: The link of a bulk-action step's job (``jobs.definitions.steps.bulk_action.LINK``).
+STEP_LINK = "step"
+
+
+def _stopper(conn: Connection, job_id: int) -> tuple[int | None, str]:
+    """Who stopped the run (its newest Stop in the audit trail), and their name."""
+    found = conn.execute(
+        select(AuditEvent.actor_id, User.display_name)
+        .outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.job_id == job_id, AuditEvent.action == audit.STOP)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    if found is None or found.actor_id is None:
+        return None, "the system"
+    return found.actor_id, found.display_name
+
+
+def _stop_children(conn: Connection, job_id: int, now: dt.datetime) -> list[int]:
+    """Stop (or, not started yet, delete) the jobs the run's bulk-action steps launched that
+    are still going, and record the steps that ran or waited as stopped."""
+    actor_id, who = _stopper(conn, job_id)
+    children = conn.execute(
+        select(Job.id, Job.status)
+        .where(
+            Job.parent_job_id == job_id,
+            Job.link == STEP_LINK,
+            Job.deleted_at.is_(None),
+            Job.status.in_(
+                [
+                    int(JobStatus.QUEUED),
+                    int(JobStatus.IN_PROGRESS),
+                    int(JobStatus.AWAITING_APPROVAL),
+                ]
+            ),
+        )
+        .order_by(Job.id)
+    ).all()
+    deliveries: list[int] = []
+    said: dict[int, str] = {}
+    why = f"its run {job_id} was stopped by {who}"
+    for child in children:
+        if JobStatus(child.status) == JobStatus.QUEUED:
+            deleted = conn.execute(
+                update(Job)
+                .where(
+                    Job.id == child.id,
+                    Job.status == int(JobStatus.QUEUED),
+                    Job.deleted_at.is_(None),
+                )
+                .values(deleted_at=now, deleted_by_id=actor_id)
+            ).rowcount
+            if deleted:
+                audit.record(
+                    conn,
+                    audit.DELETE,
+                    job_id=child.id,
+                    actor_id=actor_id,
+                    at=now,
+                    summary=f"Job {child.id} deleted before it started: {why}",
+                    details={"status": JobStatus.QUEUED.label, "run": job_id},
+                )
+                said[child.id] = f"Job {child.id} had not started; it was deleted ({why})"
+            continue
+        try:
+            with conn.begin_nested():
+                ended = ending.end_job(
+                    conn, child.id, JobStatus.STOPPED, actor_id=actor_id, error=f"Stopped: {why}"
+                )
+        except ending._EndedMeanwhile:  # its last chunk ended it meanwhile: nothing to stop
+            ended = None
+        if ended is not None:
+            deliveries += ended.deliveries
+            said[child.id] = f"Job {child.id} was stopped with the run"
+    for step in conn.execute(
+        select(RunStep.id, RunStep.child_job_id, RunStep.message).where(
+            RunStep.job_id == job_id, RunStep.outcome.in_(["running", "waiting"])
+        )
+    ):
+        sentence = said.get(step.child_job_id or 0) or f"Stopped by {who}"
+        conn.execute(
+            update(RunStep)
+            .where(RunStep.id == step.id)
+            .values(
+                outcome=STOPPED_STEP,
+                ended_at=now,
+                message=f"{step.message}. {sentence}" if step.message else sentence,
+            )
+        )
+    return deliveries
 
 
 def _notify(conn: Connection, job_id: int, definition_id: int, status: JobStatus) -> list[int]:
@@ -76,7 +190,12 @@ def _notify(conn: Connection, job_id: int, definition_id: int, status: JobStatus
     ).one()
     if status == JobStatus.COMPLETED:
         listed = recipients.success_recipients
-    elif status in (JobStatus.FAILED, JobStatus.COMPLETED_WITH_EXCEPTIONS):
+    elif status in (
+        JobStatus.FAILED,
+        JobStatus.COMPLETED_WITH_EXCEPTIONS,
+        JobStatus.STOPPED,
+        JobStatus.SKIPPED,
+    ):
         listed = recipients.failure_recipients
     else:
         return []

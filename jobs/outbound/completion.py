@@ -3,6 +3,14 @@
 The one place a job ends (``jobs.engine.ending``) calls :func:`completion_payload` in the
 ending transaction and puts what it returns in the outbox; the ``deliver`` actor sends it
 after commit (``jobs.outbound.mail``).
+
+A job definition's runs are not jobs their owner launched: a scheduled definition runs
+every hour, unattended, and tells its own success and failure recipients
+(``jobs.definitions.run_ended``). So the owner's preference applies to a run only when it
+did not go well (:data:`RUN_NOTIFY_STATUSES`): "all" and "failures" both mean an email for
+an Error, Partial, Incomplete (stopped) or Warning (skipped) run, never for an Ok one; "none"
+means none. A job a run's bulk-action step submitted (``link = "step"``) sends its owner no
+email of its own: its outcome is in the run's step history and the run's emails.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
-from jobs.models import Job, User
+from jobs.models import RUN_ACTION, Job, User
 from jobs.people.profile import NOTIFY_CHOICES
 from jobs.status import FINAL, JobStatus
 
@@ -27,11 +35,29 @@ NOTIFY_STATUSES: dict[str, frozenset[JobStatus]] = {
     ),
     "none": frozenset(),
 }
+#: The same for a job definition's run (see the module's docstring).
+RUN_NOTIFY_STATUSES: dict[str, frozenset[JobStatus]] = {
+    "all": frozenset(
+        {
+            JobStatus.FAILED,
+            JobStatus.STOPPED,
+            JobStatus.COMPLETED_WITH_EXCEPTIONS,
+            JobStatus.SKIPPED,
+        }
+    ),
+    "none": frozenset(),
+}
+RUN_NOTIFY_STATUSES["failures"] = RUN_NOTIFY_STATUSES["all"]
+#: A bulk-action step's job, linked to its run (``jobs.definitions.steps.bulk_action.LINK``).
+STEP_LINK = "step"
 
 
-def wants_email(notify: str, status: JobStatus) -> bool:
-    """Whether a person whose preference is ``notify`` gets an email for a job that ended
-    ``status``. A preference that is no known choice counts as the default, ``all``."""
+def wants_email(notify: str, status: JobStatus, *, run: bool = False) -> bool:
+    """Whether a person whose preference is ``notify`` gets an email for a job (``run``: a
+    definition's run) that ended ``status``. A preference that is no known choice counts as
+    the default, ``all``."""
+    if run:
+        return status in RUN_NOTIFY_STATUSES.get(notify, RUN_NOTIFY_STATUSES["all"])
     return status in NOTIFY_STATUSES.get(notify, FINAL)
 
 
@@ -56,6 +82,7 @@ def completion_payload(conn: Connection, job_id: int, settings: Settings) -> dic
             Job.started_at,
             Job.ended_at,
             Job.error,
+            Job.link,
             User.username,
             User.display_name,
             User.email,
@@ -64,10 +91,10 @@ def completion_payload(conn: Connection, job_id: int, settings: Settings) -> dic
         .join(User, User.id == Job.owner_id)
         .where(Job.id == job_id)
     ).one_or_none()
-    if row is None or not (row.email or "").strip():
+    if row is None or not (row.email or "").strip() or row.link == STEP_LINK:
         return None
     status = JobStatus(row.status)
-    if not status.is_final or not wants_email(row.notify, status):
+    if not status.is_final or not wants_email(row.notify, status, run=row.action == RUN_ACTION):
         return None
     description = " ".join(row.description.split())
     return {
@@ -151,6 +178,12 @@ def _body(row: Any, status: JobStatus, description: str, settings: Settings) -> 
         "You get this email because the job completion email of your Bulkdesk profile is "
         f"set to “{NOTIFY_CHOICES.get(row.notify, NOTIFY_CHOICES['all'])}”. Change it on your "
         f"Profile page ({_page_link(settings, 'profile')}), or with "
-        f"`bulkdesk profile --as {row.username} --notify none`.",
+        f"`bulkdesk profile --as {row.username} --notify none`."
+        + (
+            " For a job definition's runs it sends only those that did not end Ok; the "
+            "definition's own success and failure recipients are told of its runs."
+            if row.action == RUN_ACTION
+            else ""
+        ),
     ]
     return "\n".join(lines) + "\n"
