@@ -96,6 +96,11 @@ class AccountGrid(pn.viewable.Viewer):
             key=ID,
             height=560,
             css_classes=["bd-grid"],
+            # A value too long for its column is cut at the edge; pointing at it shows it
+            # whole.
+            configuration={"columnDefaults": {"tooltip": True}},
+            # Whole account numbers; the names share the rest.
+            widths={"File Number": 92, "Account": 140, "Current Balance": 100, "Status": 96},
             selectable="checkbox",
             hidden_columns=[ID],
             formatters={

@@ -173,3 +173,29 @@ def test_an_admin_sees_the_grid_and_may_unmask(login):
     expect(dialog.locator(".bd-export-unmask input").first).to_be_enabled()
     page.keyboard.press("Escape")
     page.screenshot(path=str(SHOTS / "accounts-admin-export.png"), full_page=True)
+
+
+def test_account_numbers_show_whole_and_a_cut_name_shows_whole_when_pointed_at(
+    login, served_service
+):
+    page = login("alice")
+    page.get_by_role("button", name="Accounts").click()
+    first = page.locator(".bd-grid .tabulator-row").first
+    expect(first).to_be_visible(timeout=WAIT)
+    file_number = first.locator(".bd-account-link").inner_text().strip()
+    with served_service.db.read() as s:
+        number, client = s.execute(
+            text(
+                "SELECT a.account_number, c.name FROM accounts a JOIN clients c"
+                " ON c.id = a.client_id WHERE a.file_number = :f"
+            ),
+            {"f": file_number},
+        ).one()
+    # The account number fits its column whole (it was cut to its first 12 digits)
+    account = first.locator(".tabulator-cell[tabulator-field='Account']")
+    assert account.inner_text().strip() == number
+    fits = account.evaluate("c => c.scrollWidth <= c.clientWidth")
+    assert fits, f"account number {number} is cut at its column's edge"
+    # A client name cut at its column's edge shows whole when pointed at
+    first.locator(".tabulator-cell[tabulator-field='Client']").hover()
+    expect(page.locator(".tabulator-tooltip")).to_have_text(client, timeout=WAIT)
