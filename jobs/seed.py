@@ -5,7 +5,10 @@ Demo users log in with the passwords in the README ("Demo logins"), stored as ar
 ``seed(db)`` fills an empty database (schema at alembic head) with a realistic collections back
 office, so every screen has something real to show. The same arguments always give exactly the
 same rows: values come from ``random.Random(random_seed)`` and fixed word lists, and every date
-is relative to the fixed ``SEED_DATE``, never the wall clock. Ids are given explicitly, so they
+is relative to the fixed ``SEED_DATE``, never the wall clock. The one exception comes with the
+demo job definitions (``seed_definitions``, what ``bulkdesk seed`` adds unless
+``--no-definitions``): the last two weeks of contacts and posted payments, ending on the day
+the demo is seeded, so that their reports of the business day have rows. Ids are given explicitly, so they
 are the same on SQLite and PostgreSQL and after a reset.
 """
 
@@ -671,20 +674,35 @@ DEMO_CAMPAIGNS = [
 ]
 
 
-def seed_definitions(db: Database) -> int:
+#: Days of recent activity (calls and other contacts, posted payments) that come with the
+#: demo definitions, ending on the day the demo is seeded.
+RECENT_DAYS = 14
+
+
+def seed_definitions(db: Database, today: dt.date | None = None) -> int:
     """Add the demo job definitions and campaigns (checked as an admin's save would be),
-    in one transaction.
+    and the recent activity their reports read (:func:`insert_recent_activity`), in one
+    transaction.
+
+    Parameters:
+      today: the last day of the recent activity (default: today in the demo definitions'
+        time zone, Europe/London).
 
     Returns:
       How many definitions were added.
     """
+    from zoneinfo import ZoneInfo
+
+    from jobs import clock
     from jobs.definitions import store
     from jobs.models import Campaign
 
     specs = demo_definitions()
+    day = today or clock.now().astimezone(ZoneInfo("Europe/London")).date()
     with db.write() as session:
         for spec in specs:
             store.create(session, spec, actor_id=None)
+        insert_recent_activity(session.connection(), day)
         codes = dict(session.execute(select(Client.code, Client.id)).all())
         for name, code, started, ended in DEMO_CAMPAIGNS:
             session.add(
@@ -696,3 +714,75 @@ def seed_definitions(db: Database) -> int:
                 )
             )
     return len(specs)
+
+
+def insert_recent_activity(conn: Connection, today: dt.date) -> tuple[int, int]:
+    """Contacts and posted payments on the :data:`RECENT_DAYS` days ending ``today``, so that
+    the demo definitions' reports of "the business day", "the previous day" or "the last 7
+    days" have rows on the day the demo is seeded. The rest of the demo data is dated from
+    the fixed ``SEED_DATE``; these rows come only with the definitions
+    (:func:`seed_definitions`) and are the same for the same accounts and ``today``.
+
+    Each day about 1 account in 31 has a contact logged by Alice or Bob (6 in 10 a Call,
+    then Email, SMS or Note; outcomes in turn), and about 1 in 53 accounts with a collector
+    a posted payment credited to that collector. Set-based: two ``INSERT … SELECT`` a day.
+
+    Returns:
+      (interactions, payments) inserted.
+    """
+    from jobs.models import OUTCOMES, Interaction
+
+    a = _table(Account).c
+    kinds = case(
+        (a.id % 10 < 6, literal("Call")),
+        (a.id % 10 < 8, literal("Email")),
+        (a.id % 10 == 8, literal("SMS")),
+        else_=literal("Note"),
+    )
+    users = dict(conn.execute(select(_table(User).c.username, _table(User).c.id)).all())
+    made = [0, 0]
+    for back in range(RECENT_DAYS):
+        day = today - dt.timedelta(days=back)
+        at = dt.datetime.combine(day, dt.time(9), dt.UTC)
+        k = (today - day).days
+        outcome = case(
+            *(((a.id // 31 + k) % len(OUTCOMES) == i, literal(o)) for i, o in enumerate(OUTCOMES))
+        )
+        contacts = select(
+            a.id,
+            kinds,
+            outcome,
+            literal("Demo activity"),
+            literal(day),
+            case((a.id % 2 == 0, users.get("alice")), else_=users.get("bob")),
+            literal(at, UTCDateTime),
+        ).where((a.id + 7 * k) % 31 == 0)
+        made[0] += conn.execute(
+            insert(_table(Interaction)).from_select(
+                [
+                    "account_id",
+                    "type",
+                    "outcome",
+                    "note",
+                    "interaction_date",
+                    "created_by_id",
+                    "created_at",
+                ],
+                contacts.order_by(a.id),
+            )
+        ).rowcount
+        paid = select(
+            a.id,
+            func.round(case((a.current_balance > 400, a.current_balance / 20), else_=20), 2),
+            literal(day),
+            literal("posted"),
+            a.collector_id,
+            literal(at, UTCDateTime),
+        ).where(a.collector_id.is_not(None), (a.id + 13 * k) % 53 == 0)
+        made[1] += conn.execute(
+            insert(_table(Payment)).from_select(
+                ["account_id", "amount", "paid_on", "status", "collector_id", "created_at"],
+                paid.order_by(a.id),
+            )
+        ).rowcount
+    return made[0], made[1]
