@@ -119,6 +119,7 @@ class MonitorState(PagedState):
             page_size=self.page_size,
             sort=self.sort,
             descending=self.descending,
+            anchor=self.anchor,  # the refresh and nearby pages start from the last read
         )
 
     def load(self) -> None:

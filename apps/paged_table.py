@@ -123,7 +123,7 @@ class PagedTable(pn.viewable.Viewer):
         self.first_button.on_click(lambda _: state.go(1))
         self.previous_button.on_click(lambda _: state.go(state.page - 1))
         self.next_button.on_click(lambda _: state.go(state.page + 1))
-        self.last_button.on_click(lambda _: state.go(state.pages))
+        self.last_button.on_click(lambda _: state.go_last())
         self.page_input.param.watch(self._typed_page, "value")
         state.param.watch(self._show_rows, "version")
         self.pager_row = pn.Row(

@@ -15,6 +15,8 @@ import param
 from jobs.reports.queries import Page
 
 PAGE_SIZES = [10, 25, 50, 100]
+#: A page number past the end of any list (``go_last`` of a list not counted to its end).
+PAST_THE_END = 10**9
 
 
 class PagedState(param.Parameterized):
@@ -46,9 +48,16 @@ class PagedState(param.Parameterized):
     def pages(self) -> int:
         return max(1, -(-self.total // self.page_size))
 
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        #: Where the last page was read (``Page.anchor``), for a list that reads the next
+        #: page or the refresh from there (the Monitor's jobs).
+        self.anchor: Any = None
+
     def load(self) -> None:
         """Re-read the current page; a page that emptied (deletes) moves to the last one."""
         result = self.fetch()
+        self.anchor = getattr(result, "anchor", None)
         if not result.rows and self.page > 1 and result.total:
             self.page = max(1, -(-result.total // self.page_size))
             return
@@ -64,10 +73,19 @@ class PagedState(param.Parameterized):
         self.load()
 
     def go(self, page: int) -> None:
-        """Go to ``page``, kept within 1 .. the last page."""
-        page = min(max(int(page), 1), self.pages)
+        """Go to ``page``, kept within 1 .. the last page. While the count is a lower bound
+        (``exact`` False) any later page may be asked for: past the end, the list's last
+        page shows."""
+        page = max(int(page), 1)
+        if self.exact:
+            page = min(page, self.pages)
         if page != self.page:
             self.page = page
+
+    def go_last(self) -> None:
+        """The last page; one past every counted page first when the count is a lower bound
+        (the read past the end counts the list and moves to its last page)."""
+        self.go(self.pages if self.exact else PAST_THE_END)
 
     def sort_by(self, key: str) -> None:
         """Sort the whole list by ``key``: again by the same key reverses the order. The

@@ -65,6 +65,7 @@ PG_ADMIN_URL = os.environ.get(
 SORT_KEYS = ("id", "description", "submitted", "started", "ended", "status", "action", "owner")
 
 Row = tuple[str, float, float, float]  # name, median, best, worst (ms)
+Row3 = tuple[float, float, float]
 
 
 def fill(db: Database, jobs: int, *, seed_value: int = 3) -> None:
@@ -132,6 +133,33 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, float]:
     return statistics.median(times), min(times), max(times)
 
 
+def timed_after(setup: Callable[[], object], fn: Callable[[], object], repeat: int) -> Row3:
+    """Like :func:`timed`, ``setup`` running untimed before each call."""
+    times = []
+    for _ in range(repeat):
+        setup()
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times), min(times), max(times)
+
+
+def recounting(fn: Callable[[], object]) -> Callable[[], object]:
+    """``fn`` with the job list counting again on every read (a refresh keeps its page's
+    count for ``RECOUNT_SECONDS`` otherwise)."""
+    from jobs.reports import queries
+
+    def call() -> object:
+        kept = queries.RECOUNT_SECONDS
+        queries.RECOUNT_SECONDS = 0.0
+        try:
+            return fn()
+        finally:
+            queries.RECOUNT_SECONDS = kept
+
+    return call
+
+
 def live_jobs(db: Database) -> int:
     with db.read() as session:
         return session.scalar(select(func.count()).where(Job.deleted_at.is_(None))) or 0
@@ -161,12 +189,59 @@ def python_paths(db: Database, repeat: int) -> list[Row]:
         )
         monitor = Monitor(service=service, user=user, live=False)
         results.append((f"{user}: live refresh (Monitor.tick)", *timed(monitor.tick, repeat)))
+        if hasattr(monitor.state, "anchor"):  # a build that keeps the count between refreshes
+            results.append(
+                (
+                    f"{user}: live refresh counting again (every 10 s)",
+                    *timed(recounting(monitor.tick), repeat),
+                )
+            )
     monitor = Monitor(service=service, user="admin", live=False)
-    monitor.state.page = 2000
+    state = monitor.state
+    last = max(1, math.ceil(live_jobs(db) / state.page_size))
+
+    def at(page: int) -> Callable[[], None]:
+        def setup() -> None:
+            state.page = page
+            if page > 1 and hasattr(state, "go_last"):
+                state.load()  # as a refresh on that page would have left it
+
+        return setup
+
+    results.append(
+        (
+            "admin: open page 2,000 (typed on page 1)",
+            *timed_after(at(1), lambda: state.go(2000), repeat),
+        )
+    )
+    state.page = 2000
     results.append(("admin: refresh on page 2,000", *timed(monitor.tick, repeat)))
-    monitor.state.page = max(1, math.ceil(live_jobs(db) / monitor.state.page_size))
+    if hasattr(state, "go_last"):
+        results.append(
+            (
+                "admin: Last on page 1 (count all, then last page)",
+                *timed_after(at(1), state.go_last, repeat),
+            )
+        )
+    results.append(
+        (
+            "admin: open the last page (typed on page 1)",
+            *timed_after(at(1), lambda: state.go(last), repeat),
+        )
+    )
+    state.page = last
     results.append(("admin: refresh on the last page", *timed(monitor.tick, repeat)))
-    monitor.state.page = 1
+    results.append(
+        ("admin: Previous on the last page", *timed_after(at(last), state.previous_page, repeat))
+    )
+    middle = last // 2 + 1
+    results.append(
+        (
+            f"admin: open page {middle:,} (typed on the last page)",
+            *timed_after(at(last), lambda: state.go(middle), repeat),
+        )
+    )
+    state.page = 1
     monitor.state.statuses = ["In progress"]
     results.append(("admin: status filter In progress, refresh", *timed(monitor.tick, repeat)))
     monitor.state.statuses = []
@@ -313,7 +388,8 @@ def run(args: argparse.Namespace) -> list[Row]:
         runtime.configure(Settings(database_url=url), db=db)
         rows: list[Row] = [
             (f"[no planner statistics] {name}", *times)
-            for name, *times in python_paths(db, max(args.repeat // 4, 3))[:3]
+            for name, *times in python_paths(db, max(args.repeat // 4, 3))
+            if name.startswith(("admin: first page", "admin: Monitor built", "admin: live refresh"))
         ]
         started = time.perf_counter()
         gather_statistics(db)

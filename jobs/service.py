@@ -506,6 +506,7 @@ class JobService:
         sort: str = "submitted",
         descending: bool = True,
         oldest_first: bool = False,
+        anchor: queries.JobListPosition | None = None,
     ) -> Page[JobSummary]:
         """One page of the jobs the actor may see (admins all, users their own, never deleted
         ones), the whole filtered list sorted on the server by ``sort`` (newest first by
@@ -515,10 +516,14 @@ class JobService:
           sort: one of ``jobs.reports.queries.JOB_SORTS``: id, description, submitted,
             started, ended, status, action, owner (the owner's display name).
           oldest_first: the same as ``sort="submitted", descending=False``.
+          anchor: the ``anchor`` of the last page read of this list (the Monitor's live
+            refresh and pager): the read starts from the nearest place it knows instead of
+            skipping every job above the page (see ``queries.list_jobs``).
 
         Returns:
           The page; ``total`` is exact when ``exact`` is true, else the list has more than
           ``total`` jobs ("more than 10,000"): counting stops a little past the page shown.
+          ``anchor`` says where it was read, for the next read.
 
         Raises:
           InvalidInput: for an unknown sort key (the message names the keys).
@@ -534,6 +539,7 @@ class JobService:
                 sort=sort,
                 descending=descending,
                 oldest_first=oldest_first,
+                anchor=anchor,
             )
 
     def export_jobs_csv(

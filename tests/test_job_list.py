@@ -364,3 +364,131 @@ def test_iter_jobs_reads_the_whole_list_in_its_order(db, service, many_jobs, cou
         with db.read() as session:
             streamed = [j.id for j in queries.iter_jobs(session, admin, flt, sort=sort, batch=5)]
         assert streamed == listed(service, "admin", flt, sort=sort)
+
+
+def page_ids(result) -> list[int]:  # type: ignore[no-untyped-def]
+    return [j.id for j in result.rows]
+
+
+@pytest.fixture
+def starts(monkeypatch) -> list[str]:
+    """Where each page read of the job list started its walk: top, anchor or end."""
+    seen: list[str] = []
+    read_page = queries._read_page
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = read_page(*args, **kwargs)
+        seen.append(result[2])
+        return result
+
+    monkeypatch.setattr(queries, "_read_page", recording)
+    return seen
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["up", "down"])
+@pytest.mark.parametrize("sort", ["id", "submitted", "ended", "status", "owner", "description"])
+def test_pages_read_from_an_anchor_or_from_the_end_are_the_pages_read_from_the_top(
+    db, service, many_jobs, count_step, starts, sort, descending
+):
+    # Given 109 visible jobs (some deleted), for an admin, an admin's owner filter and a user
+    jobs = all_jobs(db)
+    users = many_jobs["users"]
+    names = {i: name for i, name in users.values()}
+    bob, alice = users["bob"][0], users["alice"][0]
+    for user, flt, owner in (("admin", None, None), ("admin", JobFilter(owner_id=bob), bob)) + (
+        ("alice", None, alice),
+    ):
+        wanted = python_sort(visible(jobs, owner), sort, descending, names)
+        expected = [wanted[i : i + 7] for i in range(0, len(wanted), 7)]
+        last = len(expected)
+
+        def read(number, anchor, user=user, flt=flt):  # type: ignore[no-untyped-def]
+            return service.list_jobs(
+                user, flt, page=number, page_size=7, sort=sort, descending=descending, anchor=anchor
+            )
+
+        # When each page is read from the one before (Next), and refreshed from itself
+        anchor = None
+        for number in range(1, last + 1):
+            result = read(number, anchor)
+            assert page_ids(result) == expected[number - 1], f"page {number} going forward"
+            again = read(number, result.anchor)
+            assert page_ids(again) == expected[number - 1], f"page {number} refreshed"
+            assert (again.total, again.exact) == (result.total, result.exact)
+            anchor = result.anchor
+        at_the_end = anchor
+        assert at_the_end.exact and at_the_end.total == len(wanted)
+        # Then back from the last page (Previous) every page is the same again
+        for number in range(last, 0, -1):
+            result = read(number, anchor)
+            assert page_ids(result) == expected[number - 1], f"page {number} going back"
+            anchor = result.anchor
+        # And a jump to any page (typed) from the first page, the last one, or a read past
+        # the end (which counts the whole list: what the Last button does on a long list)
+        first = read(1, None).anchor
+        beyond = read(last + 3, None)
+        assert (beyond.rows, beyond.total, beyond.exact) == ([], len(wanted), True)
+        for number in range(1, last + 2):
+            for anchor in (first, at_the_end, beyond.anchor):
+                got = page_ids(read(number, anchor))
+                assert got == (expected[number - 1] if number <= last else []), f"page {number}"
+    # The walks did start from the anchors and from the end, not only from the top
+    assert {"top", "anchor", "end"} <= set(starts)
+
+
+def _insert_job(db, **values) -> int:  # type: ignore[no-untyped-def]
+    row = {
+        "action": "add_interaction",
+        "description": "Arrived later",
+        "parameters": {},
+        "selection": {},
+        "owner_id": 1,
+        "status": int(JobStatus.QUEUED),
+        "submitted_at": T0 + dt.timedelta(hours=1),
+        **values,
+    }
+    with db.write_conn() as conn:
+        return conn.execute(insert(Job.__table__).values(row).returning(Job.id)).scalar_one()
+
+
+def test_a_refreshed_page_keeps_its_jobs_while_new_ones_arrive_above_it(db, service, many_jobs):
+    # Given page 3 of the admin's list, newest first (and page 4 after it)
+    third = service.list_jobs("admin", page=3, page_size=7)
+    fourth = service.list_jobs("admin", page=4, page_size=7)
+    # When a new job arrives (on page 1) and page 3 refreshes from its anchor
+    new = _insert_job(db)
+    again = service.list_jobs("admin", page=3, page_size=7, anchor=third.anchor)
+    # Then page 3 shows the same jobs, and page 1 the new job first
+    assert page_ids(again) == page_ids(third)
+    top = service.list_jobs("admin", page=1, page_size=7, anchor=again.anchor)
+    assert page_ids(top)[0] == new
+    # When every job of page 3 is deleted, its refresh shows the jobs that followed them
+    with db.write_conn() as conn:
+        conn.execute(update(Job).where(Job.id.in_(page_ids(third))).values(deleted_at=T0))
+    after = service.list_jobs("admin", page=3, page_size=7, anchor=again.anchor)
+    assert page_ids(after) == page_ids(fourth)
+    # (Read from the top, page 3 now starts with the job the new one pushed off page 2)
+    plain = service.list_jobs("admin", page=3, page_size=7)
+    assert page_ids(plain)[1:] == page_ids(fourth)[:-1]
+
+
+def test_a_refresh_keeps_the_count_for_a_few_seconds_then_counts_again(
+    db, service, many_jobs, monkeypatch
+):
+    # Given page 1 of the admin's list, counted exactly
+    first = service.list_jobs("admin", page_size=7)
+    assert first.exact
+    # When a job far down the list is deleted, the refresh a moment later keeps the count
+    far = listed(service, "admin")[-1]
+    with db.write_conn() as conn:
+        conn.execute(update(Job).where(Job.id == far).values(deleted_at=T0))
+    again = service.list_jobs("admin", page_size=7, anchor=first.anchor)
+    assert page_ids(again) == page_ids(first) and again.total == first.total
+    # Once RECOUNT_SECONDS have passed, the refresh counts again
+    monkeypatch.setattr(queries, "RECOUNT_SECONDS", 0.0)
+    later = service.list_jobs("admin", page_size=7, anchor=again.anchor)
+    assert (later.total, later.exact) == (first.total - 1, True)
+    # And an anchor from another list (another sort) is not used for this one
+    other = service.list_jobs("admin", page=2, page_size=7, sort="id", descending=False)
+    mixed = service.list_jobs("admin", page=2, page_size=7, anchor=other.anchor)
+    assert page_ids(mixed) == page_ids(service.list_jobs("admin", page=2, page_size=7))

@@ -35,10 +35,9 @@ def test_the_text_filter_finds_jobs_through_the_index_as_soon_as_they_exist(sqli
         assert list(found) == [rare]
     assert [j.id for j in service.list_jobs("alice", JobFilter(text="zePHyr")).rows] == [rare]
     assert {j.id for j in service.list_jobs("alice", JobFilter(text="note batch")).rows} == set(ids)
-    # Short texts and LIKE's own characters do not use it, and still match literally
+    # Short texts (no trigram) do not use it, and still match
     with sqlite_db.read() as s:
         assert queries._full_text_ids(s, "ze") is None
-        assert queries._full_text_ids(s, "50%") is None
     assert [j.id for j in service.list_jobs("alice", JobFilter(text="ze")).rows] == [rare]
 
     # A job removed for good leaves the index too
@@ -50,3 +49,62 @@ def test_the_text_filter_finds_jobs_through_the_index_as_soon_as_they_exist(sqli
         gone = s.scalar(text("SELECT count(*) FROM jobs_fts WHERE description LIKE '%zephyr%'"))
     assert gone == 0
     assert service.list_jobs("alice", JobFilter(text="zephyr")).rows == []
+
+
+SPECIAL = [
+    "50% off",
+    "5000 off",
+    "a_b batch",
+    "axb batch",
+    'O\'Brien "quoted" call',
+    "back\\slash",
+    "backslash",
+    "Fix: (urgent) * NEAR",
+]
+
+
+def test_like_s_own_characters_and_quotes_are_plain_through_the_index(sqlite_db):
+    service = JobService(sqlite_db)
+    ids = {d: _submit(service, d) for d in SPECIAL}
+
+    def found(words: str) -> set[int]:
+        return {j.id for j in service.list_jobs("alice", JobFilter(text=words)).rows}
+
+    for words, wanted in (
+        ("50%", ["50% off"]),
+        ("a_b", ["a_b batch"]),
+        ('"quoted"', ['O\'Brien "quoted" call']),
+        ("O'Brien", ['O\'Brien "quoted" call']),
+        ("k\\s", ["back\\slash"]),
+        ("(URGENT) *", ["Fix: (urgent) * NEAR"]),
+        ("near", ["Fix: (urgent) * NEAR"]),
+    ):
+        # The index answers (a phrase query), and the list has exactly those jobs
+        with sqlite_db.read() as s:
+            assert queries._full_text_ids(s, words) is not None
+        assert found(words) == {ids[d] for d in wanted}, words
+
+
+def test_a_changed_description_is_found_by_its_new_text_only_and_short_texts_still_match(
+    sqlite_db,
+):
+    service = JobService(sqlite_db)
+    job = _submit(service, "Quarterly Zephyrine review")
+    other = _submit(service, "Monthly call list")
+    with sqlite_db.write_conn() as conn:
+        conn.execute(
+            text("UPDATE jobs SET description = 'Renamed to Borealis' WHERE id = :j"), {"j": job}
+        )
+
+    def found(words: str) -> list[int]:
+        return [j.id for j in service.list_jobs("alice", JobFilter(text=words)).rows]
+
+    assert found("zephyr") == []
+    assert found("BOREALIS") == [job]
+    with sqlite_db.read() as s:
+        in_index = s.scalars(text("SELECT rowid FROM jobs_fts WHERE jobs_fts MATCH '\"borealis\"'"))
+        assert list(in_index) == [job]
+    # One or two characters have no trigram: the plain LIKE finds them
+    assert found("bo") == [job]
+    assert sorted(found("o")) == sorted([job, other])
+    assert found("%") == found("_") == []

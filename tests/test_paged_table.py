@@ -14,6 +14,7 @@ from apps.paged_table import ROWS_WHEN_BUILT
 from jobs.db import Database
 from jobs.engine import execution
 from jobs.models import Account
+from jobs.reports import queries
 from jobs.service import JobService
 
 
@@ -95,6 +96,33 @@ def test_the_pager_ends_are_disabled_at_the_ends_and_a_page_can_be_typed(service
     assert "Page 3 of 3 · 25 jobs" in paged.pager.object
     paged.page_input.value = 99  # beyond the end: the last page
     assert monitor.state.page == 3
+
+
+def test_last_goes_to_the_real_last_page_of_a_list_counted_only_in_part(service, monkeypatch):
+    # Given 45 jobs, 10 a page, and a count that stops at the next 10 past the page shown
+    monkeypatch.setattr(queries, "COUNT_STEP", 10)
+    newest = _jobs(service, 45)[::-1]
+    monitor = Monitor(service=service, user="alice", live=False)
+    monitor.state.page_size = 10
+    paged = monitor.paged
+    assert "Page 1 of 2+ · more than 20 jobs" in paged.pager.object
+    # When Last is clicked: the last page of all 45, not of the 20 counted
+    paged.last_button.clicks += 1
+    assert monitor.state.page == 5
+    assert list(monitor.table.value["Job"]) == newest[40:]
+    assert "Page 5 of 5 · 45 jobs" in paged.pager.object
+    assert paged.next_button.disabled and paged.last_button.disabled
+    # Previous, and a refresh, from there
+    paged.previous_button.clicks += 1
+    monitor.tick()
+    assert monitor.state.page == 4 and list(monitor.table.value["Job"]) == newest[30:40]
+    # From page 1, a page past the ones counted can be typed
+    paged.first_button.clicks += 1
+    assert not monitor.state.exact
+    paged.page_input.value = 3
+    assert monitor.state.page == 3 and list(monitor.table.value["Job"]) == newest[20:30]
+    paged.page_input.value = 99  # beyond the end: the last page
+    assert monitor.state.page == 5 and list(monitor.table.value["Job"]) == newest[40:]
 
 
 def test_an_empty_list_says_so_in_words(service):

@@ -9,6 +9,7 @@ the same with a million jobs as with a thousand.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -58,6 +59,9 @@ class Page(Generic[T]):
     page: int
     page_size: int
     exact: bool = True
+    #: Where the page was read (the job list's :class:`JobListPosition`): passed back to the
+    #: next read of the same list, it lets that read start from here instead of the top.
+    anchor: Any = field(default=None, compare=False, repr=False)
 
     @property
     def pages(self) -> int:
@@ -355,14 +359,56 @@ class _Run:
         keys = (Job.deleted_at, *self.keys)
         return [k.desc() if self.descending else k.asc() for k in keys]
 
-    def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
-        """The jobs that come after the one whose keys are ``values``."""
+    def after(self, values: Sequence[Any], *, inclusive: bool = False) -> ColumnElement[bool]:
+        """The jobs that come after the one whose keys are ``values`` (and it, if
+        ``inclusive``)."""
         if len(self.keys) == 1:
             mine, theirs = self.keys[0], literal(values[0], self.keys[0].type)
         else:
             mine = tuple_(*self.keys)
             theirs = tuple_(*(literal(v, k.type) for k, v in zip(self.keys, values, strict=True)))
-        return mine < theirs if self.descending else mine > theirs
+        if self.descending:
+            return mine <= theirs if inclusive else mine < theirs
+        return mine >= theirs if inclusive else mine > theirs
+
+    def reversed(self) -> _Run:
+        return replace(self, descending=not self.descending)
+
+    def narrowed(self, cond: ColumnElement[bool]) -> _Run:
+        return replace(self, where=(*self.where, cond))
+
+
+#: A job's place in the runs of a sort: the run's number and the job's keys in it.
+_Place = tuple[int, tuple[Any, ...]]
+
+#: A job list's live refresh re-counts the jobs at most this often (seconds) while its page
+#: shows the same jobs; in between it keeps the count of its last read.
+RECOUNT_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class JobListPosition:
+    """Where a page of the job list was read (``Page.anchor``), for the next read of the same
+    list: the list's identity (viewer, filters, sort, page size, the sort's runs), how many
+    jobs came before the page's first, the first and last jobs' places, and the count.
+
+    Given back to :func:`list_jobs` as ``anchor``, the next read starts from the nearest
+    place it knows of: the top, the anchor's first job (a refresh of the page reads from it
+    by its keys; a page near it skips only the jobs in between, forward or backward), or the
+    end of the list when its length is known exactly (a page past the middle walks the sort
+    backward from the end). Positions are those of the last read: a job inserted or deleted
+    above the page since then does not move the page's jobs (page 1 is always read from the
+    top, so new jobs show there).
+    """
+
+    identity: tuple[Any, ...]
+    offset: int
+    first: _Place | None
+    last: _Place | None
+    ids: tuple[int, ...]
+    total: int
+    exact: bool
+    counted_at: float
 
 
 def list_jobs(
@@ -375,6 +421,7 @@ def list_jobs(
     sort: str = "submitted",
     descending: bool = True,
     oldest_first: bool = False,
+    anchor: JobListPosition | None = None,
 ) -> Page[JobSummary]:
     """One page of the jobs the actor may see, sorted by ``sort`` (one of :data:`JOB_SORTS`)
     over the whole filtered list, the job number breaking ties, so pages never overlap or skip.
@@ -388,6 +435,11 @@ def list_jobs(
 
     Parameters:
       oldest_first: the same as ``sort="submitted", descending=False`` (older callers).
+      anchor: the ``anchor`` of an earlier page of this list (a :class:`JobListPosition`;
+        ignored if it is another list's): the walk starts from the nearest place it knows
+        (the page's own first job for a refresh, the end for a page past the middle of a
+        list of known length), and the count of its read is kept for
+        :data:`RECOUNT_SECONDS` while the page shows the same jobs.
 
     Raises:
       InvalidInput: for an unknown sort key.
@@ -408,20 +460,44 @@ def list_jobs(
         return Page(_summaries(session, actor, ids), len(found), page, page_size)
     conds = job_conditions(actor, flt)
     runs = _runs(sort, descending, labels)
-    ids, last, before = _walk(session, conds, runs, offset, page_size)
-    total, exact = before + len(ids), True
-    if last is not None and len(ids) == page_size:
-        others = len(job_conditions(actor, replace(flt, text=None))) > len(_scope(actor, flt))
-        if text and not others and limit == COUNT_STEP:
-            counted = limit + 1  # _text_matches found more than COUNT_STEP already
-        elif text or others:
-            # Filtered: count from the start, so the planner may read a filter's index.
-            counted = _count(session, conds, limit + 1)
+    identity = (actor.id, actor.is_admin, flt, sort, descending, page_size, tuple(labels.items()))
+    known = anchor if isinstance(anchor, JobListPosition) and anchor.identity == identity else None
+    places, before, start = _read_page(session, conds, runs, offset, page_size, known)
+    ids = [keys[-1] for _, keys in places]
+    total, exact, counted_at = before + len(ids), True, time.monotonic()
+    fresh = known is not None and counted_at - known.counted_at < RECOUNT_SECONDS
+    if places and len(ids) == page_size:
+        if fresh and (start == "end" or (known.offset, known.ids) == (offset, tuple(ids))):
+            # The same page as a moment ago, or one counted from the known end: its count.
+            total, exact, counted_at = known.total, known.exact, known.counted_at
+        elif start != "top" or not (text or _filtered(actor, flt)):
+            # Every job in scope, or a page found from a known place: count on from the
+            # page, in the run's own index.
+            counted = total + _count_after(session, conds, runs, places[-1], limit - total + 1)
+            total, exact = (counted, True) if counted <= limit else (limit, False)
         else:
-            # Every job in scope: count on from the page, in the run's own index.
-            counted = total + _count_after(session, conds, runs, last, limit - total + 1)
-        total, exact = (counted, True) if counted <= limit else (limit, False)
-    return Page(_summaries(session, actor, ids), total, page, page_size, exact)
+            if text and not _filtered(actor, flt) and limit == COUNT_STEP:
+                counted = limit + 1  # _text_matches found more than COUNT_STEP already
+            else:
+                # Filtered: count from the start, so the planner may read a filter's index.
+                counted = _count(session, conds, limit + 1)
+            total, exact = (counted, True) if counted <= limit else (limit, False)
+    position = JobListPosition(
+        identity,
+        offset,
+        places[0] if places else None,
+        places[-1] if places else None,
+        tuple(ids),
+        total,
+        exact,
+        counted_at,
+    )
+    return Page(_summaries(session, actor, ids), total, page, page_size, exact, position)
+
+
+def _filtered(actor: Actor, flt: JobFilter) -> bool:
+    """Whether filters other than the text narrow the list beyond the role's scope."""
+    return len(job_conditions(actor, replace(flt, text=None))) > len(_scope(actor, flt))
 
 
 def iter_jobs(
@@ -586,11 +662,14 @@ _HAS_FULL_TEXT: dict[str, bool] = {}
 
 
 def _full_text_ids(session: Session, text: str) -> Select[tuple[int]] | None:
-    """The ids of jobs whose description contains ``text``, from SQLite's trigram index; None
-    where there is none (PostgreSQL, an SQLite without FTS5) or it cannot answer (fewer than
-    three characters, or ``%`` / ``_`` in the text, which its LIKE cannot escape)."""
+    """The ids of jobs whose description may contain ``text``, from SQLite's trigram index
+    (a phrase query: the trigram tokenizer matches it as a substring, ignoring case, and
+    every character is plain, ``%``, ``_``, ``\\`` and quotes too); None where there is none
+    (PostgreSQL, an SQLite without FTS5) or it cannot answer (fewer than three characters,
+    which have no trigram: the description index's ``LIKE`` finds those). The caller's
+    ``LIKE`` confirms each id (the index folds more than ASCII case)."""
     bind = session.get_bind()
-    if bind.dialect.name != "sqlite" or len(text) < 3 or any(c in text for c in "%_\\"):
+    if bind.dialect.name != "sqlite" or len(text) < 3:
         return None
     url = str(bind.url)
     if url not in _HAS_FULL_TEXT:
@@ -601,8 +680,9 @@ def _full_text_ids(session: Session, text: str) -> Select[tuple[int]] | None:
         )
     if not _HAS_FULL_TEXT[url]:
         return None
-    fts = table("jobs_fts", column("rowid"), column("description"))
-    return select(fts.c.rowid).where(fts.c.description.like(f"%{text}%"))
+    fts = table("jobs_fts", column("rowid"))
+    phrase = '"' + text.replace('"', '""') + '"'
+    return select(fts.c.rowid).where(sql_text("jobs_fts MATCH :phrase").bindparams(phrase=phrase))
 
 
 class not_indexed(FunctionElement[bool]):  # noqa: N801  (an SQL operator, named like one)
@@ -628,46 +708,98 @@ def _not_indexed_postgresql(element: not_indexed, compiler: Any, **kw: Any) -> s
     return f"({compiler.process(element.clauses, **kw)})"
 
 
-def _walk(
+def _read_page(
     session: Session,
     conds: list[ColumnElement[bool]],
     runs: list[_Run],
     offset: int,
-    limit: int,
-) -> tuple[list[int], tuple[int, Sequence[Any]] | None, int]:
-    """The ids of up to ``limit`` jobs after the first ``offset`` of the runs taken in turn.
+    size: int,
+    known: JobListPosition | None,
+) -> tuple[list[_Place], int, str]:
+    """The places of the page's jobs, walked from the nearest known place: the top of the
+    list, the ``known`` page's first job (forward from it, or backward for a page above it),
+    or the end of a list whose length is known exactly (backward, for a page past the
+    middle). A walk from a known place that finds fewer jobs than it should (the list
+    changed) is done again from the top.
 
     Returns:
-      The ids; the last one's run (its index) and keys, or None for an empty page; and how
-      many jobs come before the page (``offset``, or fewer when the list is shorter).
+      The places; how many jobs come before the page (``offset``, or fewer when the list is
+      shorter); and where the walk started: ``top``, ``anchor`` or ``end``.
     """
-    ids: list[int] = []
+    ways: list[tuple[int, str]] = [(offset, "top")]
+    if known is not None and known.first is not None:
+        if offset >= known.offset:
+            ways.append((offset - known.offset, "anchor"))
+        else:
+            ways.append((max(known.offset - offset - size, 0), "anchor"))
+    if known is not None and known.exact and offset < known.total:
+        ways.append((max(known.total - offset - size, 0), "end"))
+    skip, start = min(ways, key=lambda way: way[0])  # the top first on a tie
+    if start == "anchor" and known is not None and known.first is not None:
+        index, keys = known.first
+        if offset >= known.offset:
+            chain = [(index, runs[index].narrowed(runs[index].after(keys, inclusive=True)))]
+            chain += [(i, runs[i]) for i in range(index + 1, len(runs))]
+            places, _ = _walk(session, conds, chain, skip, size)
+            if places:
+                return places, offset, start
+        else:
+            wanted = min(size, known.offset - offset)
+            back = runs[index].reversed()
+            chain = [(index, back.narrowed(back.after(keys)))]
+            chain += [(i, runs[i].reversed()) for i in range(index - 1, -1, -1)]
+            places, _ = _walk(session, conds, chain, skip, wanted)
+            if len(places) == wanted:
+                return places[::-1], offset, start
+    elif start == "end" and known is not None:
+        wanted = min(size, known.total - offset)
+        chain = [(i, runs[i].reversed()) for i in range(len(runs) - 1, -1, -1)]
+        places, _ = _walk(session, conds, chain, skip, wanted)
+        if len(places) == wanted:
+            return places[::-1], offset, start
+    places, before = _walk(session, conds, list(enumerate(runs)), offset, size)
+    return places, before, "top"
+
+
+def _walk(
+    session: Session,
+    conds: list[ColumnElement[bool]],
+    runs: list[tuple[int, _Run]],
+    offset: int,
+    limit: int,
+) -> tuple[list[_Place], int]:
+    """Up to ``limit`` jobs after the first ``offset`` of the runs taken in turn (each with
+    its number in the sort's runs).
+
+    Returns:
+      The jobs' places (run number, keys); and how many jobs were skipped (``offset``, or
+      fewer when the runs hold fewer).
+    """
+    places: list[_Place] = []
     skip = offset
-    last: tuple[int, Sequence[Any]] | None = None
-    for index, run in enumerate(runs):
+    for index, run in runs:
         rows = session.execute(
             select(*run.keys)
             .where(*conds, *run.where)
             .order_by(*run.order())
             .offset(skip)
-            .limit(limit - len(ids))
+            .limit(limit - len(places))
         ).all()
         if rows:
             skip = 0
-            ids += [row[-1] for row in rows]
-            last = (index, rows[-1])
-            if len(ids) == limit:
+            places += [(index, tuple(row)) for row in rows]
+            if len(places) == limit:
                 break
         elif skip:
             skip -= _count(session, [*conds, *run.where], skip)
-    return ids, last, offset - skip
+    return places, offset - skip
 
 
 def _count_after(
     session: Session,
     conds: list[ColumnElement[bool]],
     runs: list[_Run],
-    last: tuple[int, Sequence[Any]],
+    last: _Place,
     cap: int,
 ) -> int:
     """How many jobs come after ``last`` (a run's index and a job's keys), up to ``cap``."""
