@@ -230,3 +230,73 @@ def test_a_weeks_search_stays_fast_with_many_runs(db):
         assert all(ms < 1000 for ms, _ in timings.values()), timings
     finally:
         drop_definitions(db, ids)
+
+
+def _jobs_reads(db: Database, statement: str, parameters) -> list[str]:
+    """How the plan of ``statement`` reads ``jobs``: one entry per plan node on it."""
+    with db.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        cur = raw.cursor()
+        try:
+            if db.is_sqlite:
+                cur.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                return [r[3] for r in cur.fetchall() if " jobs" in f" {r[3]}"]
+            cur.execute(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+            plan = cur.fetchone()[0]
+        finally:
+            cur.close()
+    found: list[str] = []
+
+    def walk(node) -> None:
+        if node.get("Relation Name") == "jobs":
+            found.append(f"{node['Node Type']} {node.get('Index Name', '')}".strip())
+        for child in node.get("Plans", ()):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    return found
+
+
+def test_a_search_reaches_runs_jobs_by_primary_key_never_by_scanning_jobs(db):
+    # Given a server whose jobs are mostly definition runs (20 definitions hourly for 30
+    # days), with fresh planner statistics: a week's runs are a quarter of every job, the
+    # case where a planner prefers to scan ``jobs`` whole and hash-join it
+    from sqlalchemy import event, text
+
+    ids = [make_definition(db, unique(f"Plan {i:02d}"), steps=()) for i in range(20)]
+    try:
+        add_many_runs(db, ids, dt.datetime(2026, 9, 1, tzinfo=UTC), hours=24 * 30)
+        with db.engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+        week = {"since": dt.date(2026, 9, 8), "until": dt.date(2026, 9, 14), "tz": "UTC"}
+        for options in (
+            {},
+            {"page": 100},
+            {"sort": "process"},
+            {"sort": "ended"},
+            {"status": ["Error"]},
+            {"process": "Plan 07"},
+        ):
+            statements: list[tuple[str, object]] = []
+
+            def capture(conn, cursor, statement, parameters, context, many, into=statements):
+                into.append((statement, parameters))
+
+            event.listen(db.engine, "before_cursor_execute", capture)
+            try:
+                with db.read() as s:
+                    found = batch_log.search(s, **week, **options)
+            finally:
+                event.remove(db.engine, "before_cursor_execute", capture)
+            assert found.rows
+            # When each of its statements is planned
+            reads = [r for st, p in statements for r in _jobs_reads(db, st, p)]
+            # Then every read of jobs is a primary-key lookup (one run's job at a time)
+            assert reads, options
+            if db.is_sqlite:
+                assert all("USING INTEGER PRIMARY KEY" in r for r in reads), (options, reads)
+            else:
+                assert all(r == "Index Scan pk_jobs" for r in reads), (options, reads)
+    finally:
+        drop_definitions(db, ids)
