@@ -211,22 +211,35 @@ def export_rows(db: Database, svc: JobService, limit: int | None) -> list[tuple[
     return out
 
 
+def add_interactions(db: Database) -> int:
+    """Recent work, once: one interaction on each of 40% of the accounts (400,000 at a
+    million), dated 2026-09-15…2026-11-28 by account, so that some are later than the
+    account's own date (the seed's run to 2026-10-31) and some earlier; inserted in two
+    statements. Returns how many interactions there are."""
+    with db.engine.begin() as conn:
+        if not conn.scalar(text("SELECT count(*) FROM interactions")):
+            day = (
+                "date('2026-09-15', '+' || (id % 75) || ' days')"
+                if db.is_sqlite
+                else "DATE '2026-09-15' + (id % 75)::int"
+            )
+            for shift in (0, 1):
+                conn.execute(
+                    text(
+                        "INSERT INTO interactions (account_id, type, outcome, note, "
+                        f"interaction_date, created_at) SELECT id, 'Call', 'No answer', '', "
+                        f"{day}, :t FROM accounts WHERE id % 5 IN (0, 2) AND id % 2 = :s"
+                    ),
+                    {"t": "2026-11-28 12:00:00", "s": shift},
+                )
+            conn.execute(text("ANALYZE"))
+        return int(conn.scalar(text("SELECT count(*) FROM interactions")) or 0)
+
+
 def last_worked_rows(db: Database, svc: JobService, repeat: int) -> list[tuple[str, float]]:
     """Last Worked kept on write (``account_activity``): the queries it saves, and its cost
     on interactions, next to rewriting account rows (what a trigger on ``accounts`` did)."""
     out: list[tuple[str, float]] = []
-    with db.engine.begin() as conn:
-        if not conn.scalar(text("SELECT count(*) FROM interactions")):
-            # Recent work: 200,000 interactions on a fifth of the accounts, newer than
-            # their own dates (the seed's are up to 2026-10-31).
-            conn.execute(
-                text(
-                    "INSERT INTO interactions (account_id, type, outcome, note, "
-                    "interaction_date, created_at) SELECT id, 'Call', 'No answer', '', :d, :t "
-                    "FROM accounts WHERE id % 5 = 0"
-                ),
-                {"d": "2026-11-15", "t": "2026-11-15 12:00:00"},
-            )
     per_query = (
         "SELECT a.id FROM accounts a LEFT JOIN (SELECT account_id, max(interaction_date) "
         "AS newest FROM interactions GROUP BY account_id) n ON n.account_id = a.id "
@@ -288,12 +301,23 @@ def main() -> None:
     parser.add_argument("--export-rows", type=int, default=None, help="Export fewer accounts.")
     parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--last-worked", action="store_true", help="Also time Last Worked.")
+    parser.add_argument(
+        "--vacuum",
+        action="store_true",
+        help="VACUUM (ANALYZE) first, as autovacuum does after bulk writes (PostgreSQL's "
+        "counts read indexes alone only where its visibility map says so).",
+    )
     args = parser.parse_args()
     upgrade(args.url)
     db = Database(args.url)
     runtime.configure(Settings(database_url=args.url), db=db)
     if args.seed and not has_data(db):
         seed(db, accounts=1_000_000)
+    if args.last_worked:
+        print(f"{add_interactions(db):,} interactions")
+    if args.vacuum:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM" if db.is_sqlite else "VACUUM (ANALYZE)")
     svc = JobService(db)
     with db.read() as s:
         accounts = s.scalar(text("SELECT count(*) FROM accounts"))

@@ -151,6 +151,11 @@ class Account(Base):
         # (Change Status, Assign) on PostgreSQL, so other sorts walk their groups instead.
         Index("ix_accounts_balance_id", "current_balance", "id"),
         Index("ix_accounts_last_worked_id", "last_worked", "id"),
+        # State, then status: the grid's state + status filter counts from the index alone
+        # on PostgreSQL (migration 0020; it replaced the state index, so account UPDATEs
+        # keep as many indexes). SQLite keeps the state index, which its state sort walks.
+        Index("ix_accounts_state", "state").ddl_if(dialect="sqlite"),
+        Index("ix_accounts_state_status", "state", "status").ddl_if(dialect="postgresql"),
         # The grid's free text on PostgreSQL: one pg_trgm GIN index over the three searched
         # columns, which ILIKE '%…%' on the same expression uses (migration 0008).
         # (Written as PostgreSQL shows it, so that comparing the models with the database
@@ -173,7 +178,7 @@ class Account(Base):
     birth_date: Mapped[dt.date | None] = mapped_column(Date)
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20))
-    state: Mapped[str | None] = mapped_column(String(2), index=True)
+    state: Mapped[str | None] = mapped_column(String(2))
     status: Mapped[str] = mapped_column(String(24), index=True)
     #: A locked account (legal hold, dispute) must not be touched by bulk actions.
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -623,10 +628,19 @@ class AccountActivity(Base):
     far less than rewriting account rows."""
 
     __tablename__ = "account_activity"
-    __table_args__ = (Index("ix_account_activity_last_id", "last_interaction", "account_id"),)
+    __table_args__ = (
+        # Both cover account_worked, so the Last Worked range counts from indexes alone
+        # (migration 0020); only interactions write this table, never account UPDATEs.
+        Index("ix_account_activity_last_id", "last_interaction", "account_id", "account_worked"),
+        Index("ix_account_activity_own", "account_worked", "last_interaction"),
+    )
 
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     last_interaction: Mapped[dt.date] = mapped_column(Date)
+    #: A copy of the account's own ``last_worked`` (kept by triggers, migration 0020): which
+    #: of the two is Last Worked is then known from this row alone, so the grid's Last
+    #: Worked range counts these rows without reading accounts.
+    account_worked: Mapped[dt.date | None] = mapped_column(Date)
 
 
 # -- Job definitions (issue 12): multi-step jobs with triggers, their runs and the scheduler --

@@ -341,3 +341,56 @@ def test_select_all_with_no_filter_is_every_account_on_purpose(db, service):
     # While a selection with no criteria, made by accident elsewhere, is still refused
     with pytest.raises(InvalidInput, match="Choose a group, accounts or at least one"):
         service.count_targets("alice", AccountSelection())
+
+
+def test_the_last_worked_range_counts_and_pages_as_the_database_says(db, service, monkeypatch):
+    # A million accounts' path (counted by halves, each page tested row by row) from here
+    monkeypatch.setattr("jobs.grid.query.WALK_FROM", 0)
+    # Given interactions newer than some accounts' own dates and older than others'
+    with db.write_conn() as conn:
+        for where, day in (("id % 3 = 0", "2026-10-22"), ("id % 3 = 1", "2026-06-01")):
+            conn.execute(
+                text(
+                    "INSERT INTO interactions (account_id, type, outcome, note, "
+                    "interaction_date, created_at) SELECT id, 'Note', 'Information only', '', "
+                    f":d, :t FROM accounts WHERE {where}"
+                ),
+                {"d": day, "t": "2026-11-01 12:00:00"},
+            )
+        # and accounts whose own date moves after their interaction was recorded: later
+        # than it, and to none at all
+        conn.execute(text("UPDATE accounts SET last_worked = '2026-10-24' WHERE id IN (3, 6, 9)"))
+        conn.execute(text("UPDATE accounts SET last_worked = NULL WHERE id IN (12, 13)"))
+    worked = (
+        "(CASE WHEN x.last_interaction > a.last_worked OR a.last_worked IS NULL "
+        "THEN x.last_interaction ELSE a.last_worked END)"
+    )
+    for first, last in (("2026-10-20", "2026-10-23"), (None, "2026-06-15"), ("2026-10-24", None)):
+        for extra, sql in (({}, "1 = 1"), ({"status": "Open"}, "a.status = 'Open'")):
+            conds = [sql] + [f"{worked} {op} '{d}'" for op, d in ((">=", first), ("<=", last)) if d]
+            with db.read() as s:
+                want = list(
+                    s.scalars(
+                        text(
+                            "SELECT a.id FROM accounts a LEFT JOIN account_activity x "
+                            f"ON x.account_id = a.id WHERE {' AND '.join(conds)} "
+                            "ORDER BY a.file_number"
+                        )
+                    )
+                )
+            flt = AccountFilter.from_dict({"worked_from": first, "worked_to": last, **extra})
+            got: list[int] = []
+            page = 1
+            while True:
+                found = service.account_grid("alice", flt, page=page, page_size=100)
+                assert found.total == len(want), (first, last, extra)
+                got += [r["id"] for r in found.rows]
+                if page * 100 >= found.total:
+                    break
+                page += 1
+            assert got == want, (first, last, extra)
+            # the select-all count says the same
+            assert service.count_targets("alice", AccountSelection(filter=flt)) == len(want)
+            # (the accounts whose own date moved past their interaction are found by it)
+            if first == "2026-10-24" and not extra:
+                assert {3, 6, 9} <= set(got)

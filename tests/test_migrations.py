@@ -20,10 +20,23 @@ def _modelled(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def
     return not (type_ == "table" and name.startswith("jobs_fts"))
 
 
+def _for_dialect(dialect: str):  # type: ignore[no-untyped-def]
+    """Leave out the models' indexes made on another database only (``ddl_if``)."""
+
+    def include(obj, name, type_, reflected, compare_to) -> bool:  # type: ignore[no-untyped-def]
+        only = getattr(obj, "_ddl_if", None)
+        return not (type_ == "index" and only is not None and only.dialect not in (None, dialect))
+
+    return include
+
+
 def _differences(url: str) -> list:
     engine = create_engine(url)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"include_name": _modelled})
+        context = MigrationContext.configure(
+            conn,
+            opts={"include_name": _modelled, "include_object": _for_dialect(conn.dialect.name)},
+        )
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     return diff

@@ -12,13 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import AsBoolean, BooleanClauseList
 
 from jobs.errors import InvalidInput
 from jobs.grid.columns import COLUMNS, CORE, OPTIONAL, SORTABLE
 from jobs.models import Account, AccountActivity, AccountStatus, Client, Collector, Portfolio
+from jobs.sources.accounts import (
+    within,
+    worked_at_row,
+    worked_by_interaction,
+    worked_by_own,
+    worked_within,
+)
 
 MAX_PAGE_SIZE = 500
 #: From this many matches on, a page walks the sort's index on SQLite (see ``_walk``).
@@ -66,7 +75,9 @@ def grid_page(
             session, where, col.sort, col.by_name, descending, offset, page_size
         )
         return GridPage(rows_of(session, ids), total, page, page_size)
-    total = session.scalar(select(func.count()).select_from(Account).where(where)) or 0
+    total = match_count(session, where)
+    if total >= WALK_FROM:
+        where = _row_by_row(where)
     if col.walk == "worked":
         ids = _worked_walk(session, where, descending, offset, page_size)
     else:
@@ -80,6 +91,66 @@ def grid_page(
         )
         ids = list(session.scalars(_walk(session, query, col.sort, total)))
     return GridPage(rows_of(session, ids), total, page, page_size)
+
+
+def _conditions(where: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    """The conditions ``where`` is the conjunction of."""
+    if isinstance(where, BooleanClauseList) and where.operator is operators.and_:
+        return list(where.clauses)
+    return [where]
+
+
+def _worked(cond: ColumnElement[bool]) -> worked_within | None:
+    """The Last Worked range ``cond`` is (a boolean function is wrapped in a conjunction)."""
+    inner = cond.element if isinstance(cond, AsBoolean) else cond
+    return inner if isinstance(inner, worked_within) else None
+
+
+def match_count(session: Session, where: ColumnElement[bool]) -> int:
+    """How many accounts match ``where``: exact (the select-all counter shows it).
+
+    A Last Worked range is counted as its two disjoint halves, each from its own index:
+    accounts whose own date is in range (and no later interaction), plus interaction rows
+    in range later than their account's own date — counted on ``account_activity`` alone
+    when no other condition needs the account. Counting ``accounts.id IN (union)`` joined
+    117,564 ids back to accounts one by one on PostgreSQL (1.2–1.9 s at a million)."""
+    conds = _conditions(where)
+    worked = [c for c in conds if _worked(c) is not None]
+    if len(worked) != 1:
+        return session.scalar(select(func.count()).select_from(Account).where(where)) or 0
+    others = [c for c in conds if c is not worked[0]]
+    first, last = _worked(worked[0]).bounds  # type: ignore[union-attr]
+    activity = select(func.count()).select_from(AccountActivity)
+    if others:
+        by_own = (
+            select(func.count()).select_from(Account).where(worked_by_own(first, last), *others)
+        )
+        activity = activity.join(Account, Account.id == AccountActivity.account_id)
+        by_interaction = activity.where(worked_by_interaction(first, last), *others)
+        return (session.scalar(by_own) or 0) + (session.scalar(by_interaction) or 0)
+    # The range alone: own dates in range (the index alone), less those a later interaction
+    # overrides, plus the interactions in range that override (both on account_activity).
+    own, newest = AccountActivity.account_worked, AccountActivity.last_interaction
+    in_range = select(func.count()).where(within(Account.last_worked, first, last))
+    overridden = activity.where(within(own, first, last), newest > own)
+    by_interaction = activity.where(worked_by_interaction(first, last))
+    return sum(session.scalar(q) or 0 for q in (in_range, by_interaction)) - (
+        session.scalar(overridden) or 0
+    )
+
+
+def _row_by_row(where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """``where`` with a Last Worked range tested on each row (a probe of its newest
+    interaction), for a page of many matches: walking the sort's index then finds a page
+    after a few rows, where ``id IN (union)`` first gathers every match (1.4 s on
+    PostgreSQL for 117,564 matches sorted by File Number)."""
+    conds = _conditions(where)
+    ranges = [_worked(c) for c in conds]
+    if all(r is None for r in ranges):
+        return where
+    return and_(
+        *(c if r is None else worked_at_row(*r.bounds) for c, r in zip(conds, ranges, strict=True))
+    )
 
 
 def _ties(descending: bool) -> Any:
