@@ -484,6 +484,14 @@ def test_a_refresh_keeps_the_count_for_a_few_seconds_then_counts_again(
         conn.execute(update(Job).where(Job.id == far).values(deleted_at=T0))
     again = service.list_jobs("admin", page_size=7, anchor=first.anchor)
     assert page_ids(again) == page_ids(first) and again.total == first.total
+    # A job that changes the page makes the refresh count at once (the deleted one too)
+    new = _insert_job(db)
+    changed = service.list_jobs("admin", page_size=7, anchor=again.anchor)
+    assert page_ids(changed)[0] == new and changed.total == first.total - 1 + 1
+    with db.write_conn() as conn:
+        conn.execute(update(Job).where(Job.id == new).values(deleted_at=T0))
+    gone = service.list_jobs("admin", page_size=7, anchor=changed.anchor)
+    assert page_ids(gone) == page_ids(first) and gone.total == first.total - 1
     # Once RECOUNT_SECONDS have passed, the refresh counts again
     monkeypatch.setattr(queries, "RECOUNT_SECONDS", 0.0)
     later = service.list_jobs("admin", page_size=7, anchor=again.anchor)

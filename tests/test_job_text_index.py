@@ -75,6 +75,7 @@ def test_like_s_own_characters_and_quotes_are_plain_through_the_index(sqlite_db)
         ("a_b", ["a_b batch"]),
         ('"quoted"', ['O\'Brien "quoted" call']),
         ("O'Brien", ['O\'Brien "quoted" call']),
+        ('n "quo', ['O\'Brien "quoted" call']),
         ("k\\s", ["back\\slash"]),
         ("(URGENT) *", ["Fix: (urgent) * NEAR"]),
         ("near", ["Fix: (urgent) * NEAR"]),

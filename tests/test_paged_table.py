@@ -106,6 +106,15 @@ def test_last_goes_to_the_real_last_page_of_a_list_counted_only_in_part(service,
     monitor.state.page_size = 10
     paged = monitor.paged
     assert "Page 1 of 2+ · more than 20 jobs" in paged.pager.object
+    starts: list[str] = []
+    read_page = queries._read_page
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = read_page(*args, **kwargs)
+        starts.append(result[2])
+        return result
+
+    monkeypatch.setattr(queries, "_read_page", recording)
     # When Last is clicked: the last page of all 45, not of the 20 counted
     paged.last_button.clicks += 1
     assert monitor.state.page == 5
@@ -116,6 +125,9 @@ def test_last_goes_to_the_real_last_page_of_a_list_counted_only_in_part(service,
     paged.previous_button.clicks += 1
     monitor.tick()
     assert monitor.state.page == 4 and list(monitor.table.value["Job"]) == newest[30:40]
+    # (read past the end, then from the end; then back from the last page, and the
+    # refresh from the page's own first job)
+    assert starts == ["top", "end", "anchor", "anchor"]
     # From page 1, a page past the ones counted can be typed
     paged.first_button.clicks += 1
     assert not monitor.state.exact
