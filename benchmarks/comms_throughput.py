@@ -16,6 +16,8 @@ design). Run from the repository root::
 
     .venv/bin/python -m benchmarks.comms_throughput --accounts 100000
     .venv/bin/python -m benchmarks.comms_throughput --accounts 100000 --database postgresql+psycopg://postgres@127.0.0.1/bench
+    # a database already holding 1,000,000 accounts (jobs and deliveries are emptied):
+    .venv/bin/python -m benchmarks.comms_throughput --accounts 1000000 --keep --database URL
 """
 
 from __future__ import annotations
@@ -156,13 +158,22 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--database", default="", help="A fresh database URL; default SQLite.")
     parser.add_argument("--naive-sample", type=int, default=2_000)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="Reuse the database's accounts when it has --accounts of them (no reseeding).",
+    )
     args = parser.parse_args()
     url = args.database or f"sqlite:///{tempfile.mkdtemp()}/comms.db"
     upgrade(url)
     db = Database(url)
     settings = Settings(database_url=url)
     runtime.configure(settings, db=db)
-    seed(db, accounts=args.accounts, reset=True)
+    with db.read() as s:
+        have = s.scalar(select(func.count()).select_from(Account))
+    if not (args.keep and have == args.accounts):
+        seed(db, accounts=args.accounts, reset=True)
+    _clear(db)
     load = os.getloadavg()
     print(f"{args.accounts:,} accounts on {db.engine.dialect.name}; load {load[0]:.1f}")
 
