@@ -724,3 +724,60 @@ def test_the_owners_all_preference_emails_a_run_only_when_it_did_not_end_ok(db, 
     assert wants_email("all", JobStatus.COMPLETED)
     assert not wants_email("all", JobStatus.COMPLETED, run=True)
     assert not wants_email("none", JobStatus.FAILED, run=True)
+
+
+class _StopThenSubmit:
+    """A bulk-action step whose run is stopped while it submits (the stop lands between the
+    step's start and its job's submission)."""
+
+    kind = "stop_then_bulk"
+
+    def run(self, ctx):
+        from jobs.definitions.steps.bulk_action import BulkActionStep
+
+        ctx.service.stop("admin", ctx.job_id)
+        return BulkActionStep().run(ctx)
+
+
+def test_a_job_submitted_as_its_run_is_stopped_is_stopped_with_it(
+    db, probe, stub_worker, restore_statuses, monkeypatch
+):
+    from jobs.definitions import steps
+
+    runtime.configure(
+        dataclasses.replace(runtime.settings(), chunk_size=10, chunk_pause=0.2), db=db
+    )
+    monkeypatch.setitem(steps.STEP_TYPES, _StopThenSubmit.kind, _StopThenSubmit())
+    d = make_definition(
+        db,
+        "Stopped while submitting",
+        [
+            {
+                "name": "Hold",
+                "kind": _StopThenSubmit.kind,
+                "settings": {
+                    "action": "change_status",
+                    "parameters": {"to": "On hold"},
+                    "filter": {"status": "Open"},
+                },
+                "next_success": "After",
+            },
+            {"name": "After"},
+        ],
+    )
+    job_id = _fire(db, d)
+    assert wait_run(db, job_id) is JobStatus.STOPPED
+    deadline = time.monotonic() + 10
+    while True:
+        with db.read() as s:  # the step first: it is written in the same transaction
+            step = s.scalar(select(RunStep).where(RunStep.job_id == job_id))
+            child = s.scalar(select(Job).where(Job.parent_job_id == job_id))
+        if child is not None and step.child_job_id == child.id:
+            break
+        assert time.monotonic() < deadline, steps_of(db, job_id)
+        time.sleep(0.05)
+    # The job the step submitted after the stop is stopped (or, not started, deleted)
+    assert child.deleted_at is not None or JobStatus(child.status) is JobStatus.STOPPED
+    assert child.ok + child.exceptions < child.total
+    assert step.outcome == "stopped" and f"Job {child.id}, submitted as the run" in step.message
+    assert (job_id, "After") not in probe.calls

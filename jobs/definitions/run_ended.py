@@ -57,7 +57,7 @@ def _after_a_job_ends(conn: Connection, job_id: int, status: JobStatus) -> list[
         wakeups.wake_now(conn, [job.parent_job_id], now)
     if job.action != RUN_ACTION:
         return []
-    deliveries = _stop_children(conn, job_id, now) if status == JobStatus.STOPPED else []
+    deliveries = stop_children(conn, job_id, now) if status == JobStatus.STOPPED else []
     conn.execute(
         update(DefinitionRun)
         .where(DefinitionRun.job_id == job_id)
@@ -106,9 +106,11 @@ def _stopper(conn: Connection, job_id: int) -> tuple[int | None, str]:
     return found.actor_id, found.display_name
 
 
-def _stop_children(conn: Connection, job_id: int, now: dt.datetime) -> list[int]:
+def stop_children(conn: Connection, job_id: int, now: dt.datetime) -> list[int]:
     """Stop (or, not started yet, delete) the jobs the run's bulk-action steps launched that
-    are still going, and record the steps that ran or waited as stopped."""
+    are still going, and record the steps that ran or waited as stopped. Called when the run
+    is stopped, and again by a step that submitted its job just after (``jobs.definitions.
+    runner``); what is already stopped is left alone."""
     actor_id, who = _stopper(conn, job_id)
     children = conn.execute(
         select(Job.id, Job.status)
@@ -130,7 +132,8 @@ def _stop_children(conn: Connection, job_id: int, now: dt.datetime) -> list[int]
     said: dict[int, str] = {}
     why = f"its run {job_id} was stopped by {who}"
     for child in children:
-        if JobStatus(child.status) == JobStatus.QUEUED:
+        status = JobStatus(child.status)
+        if status == JobStatus.QUEUED:
             deleted = conn.execute(
                 update(Job)
                 .where(
@@ -151,6 +154,11 @@ def _stop_children(conn: Connection, job_id: int, now: dt.datetime) -> list[int]
                     details={"status": JobStatus.QUEUED.label, "run": job_id},
                 )
                 said[child.id] = f"Job {child.id} had not started; it was deleted ({why})"
+                continue
+            # A worker was starting it (PostgreSQL: the update above waited for its start
+            # to commit): it is In progress now, and stopped as such.
+            status = JobStatus(conn.scalar(select(Job.status).where(Job.id == child.id)))
+        if status not in (JobStatus.IN_PROGRESS, JobStatus.AWAITING_APPROVAL):
             continue
         try:
             with conn.begin_nested():

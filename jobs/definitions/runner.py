@@ -329,16 +329,48 @@ def _execute(
         log.warning("run %s step %r failed", run.job_id, step["name"], exc_info=True)
         outcome = StepOutcome.failed(str(error) or type(error).__name__)
     waits = outcome.ok and (outcome.wait_for_job is not None or bool(outcome.deliveries))
-    with db.write_conn() as conn:
-        values: dict[str, Any] = {
-            "message": outcome.message,
-            "output": outcome.output,
-            "child_job_id": outcome.wait_for_job,
-            "deliveries": list(outcome.deliveries),
-        }
-        _finish_step(conn, run.job_id, seq, owner, WAITING if waits else _verdict(outcome), values)
+    try:
+        with db.write_conn() as conn:
+            values: dict[str, Any] = {
+                "message": outcome.message,
+                "output": outcome.output,
+                "child_job_id": outcome.wait_for_job,
+                "deliveries": list(outcome.deliveries),
+            }
+            verdict = WAITING if waits else _verdict(outcome)
+            _finish_step(conn, run.job_id, seq, owner, verdict, values)
+    except LostClaim:
+        if outcome.wait_for_job is not None:
+            _stopped_meanwhile(db, run.job_id, seq, outcome.wait_for_job, done)
+        raise
     done.deliveries += list(outcome.deliveries)
     return None
+
+
+def _stopped_meanwhile(db: Database, job_id: int, seq: int, child: int, done: Worked) -> None:
+    """A run stopped while its bulk-action step was submitting: the job it submitted after
+    the stop is stopped (or deleted) too, as the stop does for one submitted before, and
+    the step names it."""
+    with db.write_conn() as conn:
+        status = conn.scalar(select(Job.status).where(Job.id == job_id).with_for_update())
+        if status != JobStatus.STOPPED:
+            return
+        done.deliveries += run_ended.stop_children(conn, job_id, utcnow())
+        conn.execute(
+            update(RunStep)
+            .where(
+                RunStep.job_id == job_id,
+                RunStep.seq == seq,
+                RunStep.outcome == run_ended.STOPPED_STEP,
+                RunStep.child_job_id.is_(None),
+            )
+            .values(
+                child_job_id=child,
+                message=RunStep.message
+                + f". Job {child}, submitted as the run was stopped, was stopped with it (deleted if "
+                "it had not started)",
+            )
+        )
 
 
 def _verdict(outcome: Any) -> str:
