@@ -6,7 +6,8 @@ stages every row into ``import_rows`` (``jobs.imports.staging``: pandas chunks, 
 inserts, one transaction per chunk, before the snapshot's transaction); then
 :meth:`FileRows.snapshot`, in the start's transaction, records the task, marks duplicate keys
 and numbers the items 1..n with one ``INSERT … SELECT``; an item has no account until its row
-is matched, and its ``payload`` holds the row's number.
+is matched, and it has no ``payload`` (its row, ``import_rows`` of the same job and ``seq``,
+holds the row's number).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from jobs.db import Database, json_object
+from jobs.db import Database
 from jobs.errors import BulkdeskError, InvalidInput, NotFound
 from jobs.models import ImportRow, ImportTask, ItemOutcome, Job, JobItem
 from jobs.sources.base import Source
@@ -164,18 +165,10 @@ class FileRows(Source):
             conn.exec_driver_sql("ANALYZE import_rows")
         staging.mark_duplicates(conn, job_id, itype, rule)
         rows = ImportRow.__table__
-        numbered = select(
-            literal(job_id),
-            rows.c.seq,
-            null(),
-            literal(ItemOutcome.PENDING),
-            json_object("row", rows.c.row_no),
-        ).where(rows.c.job_id == job_id)
-        conn.execute(
-            insert(JobItem).from_select(
-                ["job_id", "seq", "account_id", "outcome", "payload"], numbered
-            )
+        numbered = select(literal(job_id), rows.c.seq, literal(ItemOutcome.PENDING)).where(
+            rows.c.job_id == job_id
         )
+        conn.execute(insert(JobItem).from_select(["job_id", "seq", "outcome"], numbered))
         conn.execute(update(ImportTask).where(ImportTask.job_id == job_id).values(rows=staged))
         return conn.scalar(
             select(func.coalesce(func.max(JobItem.seq), 0)).where(JobItem.job_id == job_id)
