@@ -14,7 +14,8 @@ peak RSS is its own) on its own fresh database, seeded with 50,000 accounts:
   worker works it (``execution.start``: headings, staging in pandas chunks, duplicates; then
   every chunk: validation, code checks, matching, creates and updates, outcomes, counters).
 
-Prints rows/s and peak RSS for both, the ratio, and the machine's load average.
+Prints rows/s and peak RSS for both, the ratio, and the machine's load average. The job's
+chunks are ``--chunk-size`` items (default: a worker's, ``BULKDESK_CHUNK_SIZE``'s default).
 """
 
 from __future__ import annotations
@@ -178,12 +179,21 @@ def child(mode: str, url: str, path: str, chunk_size: int) -> None:
 
 
 def main() -> None:
+    from dataclasses import fields
+
+    from jobs.config import Settings
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument(
         "--postgres", help="admin URL, e.g. postgresql+psycopg://postgres@127.0.0.1/test"
     )
-    parser.add_argument("--chunk-size", type=int, default=10_000)
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=next(f.default for f in fields(Settings) if f.name == "chunk_size"),
+        help="items per chunk; default a worker's (BULKDESK_CHUNK_SIZE's default)",
+    )
     parser.add_argument("--child", nargs=3, metavar=("MODE", "URL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
