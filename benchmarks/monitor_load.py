@@ -7,9 +7,11 @@ times the Monitor's own code paths:
 
 - ``MonitorState`` / ``Monitor`` construction: the first page read with
   ``JobService.list_jobs`` (count + one page), and the Panel table built from it;
-- ``Monitor.tick()``: the live refresh every second (re-read the page, patch changed rows);
-- the same for a user who sees only their own jobs; page 2,000 and the last page; status and
-  text filters (a common word, a rare one, a job number);
+- ``Monitor.tick()``: the live refresh every second (re-read the page, patch changed rows),
+  and the same counting again (what it does every ``RECOUNT_SECONDS``);
+- the same for a user who sees only their own jobs; page 2,000 and the last page typed on
+  page 1, their refresh, Last, Previous on the last page and the middle page typed there;
+  status and text filters (a common word, a rare one, a job number);
 - the first page of a server-side sort by each key, both ways (``JobService.list_jobs``);
 - with ``--browser`` (SQLite only): the served app in headless Chromium, from login to the
   first rows, and from a status change in the database to the changed row on screen.
