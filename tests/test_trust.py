@@ -23,7 +23,7 @@ from jobs import runtime
 from jobs.actions.add_interaction import AddInteraction
 from jobs.engine import execution
 from jobs.errors import ActionNotAllowed
-from jobs.models import Interaction, ItemOutcome, Job, JobItem
+from jobs.models import Interaction, ItemOutcome, Job, JobChunk, JobItem
 from jobs.status import JobStatus
 from jobs.worker import actors as actors_mod
 from jobs.worker import broker as broker_mod
@@ -82,6 +82,39 @@ def test_a_start_racing_a_delete_never_runs_the_deleted_job(db, service, stub_br
     assert deleted_with_work == 0
     assert outcomes["deleted"] + outcomes["started"] == RACES
     assert ran == live == outcomes["started"]
+
+
+def test_a_job_deleted_between_the_starts_read_and_its_move_never_runs(
+    db, service, stub_broker, monkeypatch
+):
+    # Given a Queued job, and a start that has already read it as Queued and not deleted:
+    # the source's prepare runs between that read and the move to In progress, so the
+    # delete is made there, from another connection, deterministically
+    job = service.submit_bulk_interaction(
+        "bob", description="Deleted mid-start", group="Callback list — week 47", **CALL
+    )
+    from jobs.sources.base import Source
+
+    def delete_then_prepare(self, db_, job_id):
+        service.delete("bob", job_id)
+
+    monkeypatch.setattr(Source, "prepare", delete_then_prepare)
+    # When the start goes on to move the job to In progress
+    started = execution.start(db, job.id, chunk_size=250)
+    # Then it did nothing: no chunk to work, no item, no interaction, still Queued + deleted
+    assert started.chunks == [] and started.deliveries == []
+    with db.read() as s:
+        row = s.get(Job, job.id)
+        items = s.scalar(select(func.count()).select_from(JobItem).where(JobItem.job_id == job.id))
+        done = s.scalar(
+            select(func.count()).select_from(Interaction).where(Interaction.job_id == job.id)
+        )
+        chunks = s.scalar(
+            select(func.count()).select_from(JobChunk).where(JobChunk.job_id == job.id)
+        )
+    assert row.deleted_at is not None and row.status == JobStatus.QUEUED
+    assert row.started_at is None
+    assert items == 0 and done == 0 and chunks == 0
 
 
 def test_a_small_job_submitted_behind_a_big_one_finishes_first(db, service, stub_broker):
