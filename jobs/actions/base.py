@@ -177,14 +177,6 @@ class BulkAction(abc.ABC):
         over the chunk's items instead of two."""
         return {}
 
-    def settle(self, conn: Connection, chunk: ChunkContext) -> tuple[int, int] | None:
-        """Do a chunk's whole work in the action's own statements: every pending item's
-        outcome (ok or exception) and the action's effects, returning ``(ok, exceptions)``.
-        ``None`` (the default): the engine's steps, :meth:`mark_exceptions`, :meth:`apply`,
-        then its ``UPDATE`` of the rest to ok. An action whose outcome and effects come
-        from the same rows sets each item once instead of in two passes."""
-        return None
-
     def finalize(self, conn: Connection, job: JobContext) -> None:
         """After the last chunk, before the job ends (an export assembles its file here)."""
         return None

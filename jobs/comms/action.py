@@ -30,10 +30,8 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    null,
     or_,
     select,
-    update,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
@@ -50,21 +48,11 @@ from jobs.actions.base import (
     ChunkContext,
     DryRun,
     JobContext,
-    closed_statuses,
 )
 from jobs.comms import store, templates
 from jobs.db import json_object
 from jobs.errors import InvalidInput
-from jobs.models import (
-    Account,
-    Client,
-    Delivery,
-    DeliveryState,
-    ItemOutcome,
-    Job,
-    JobItem,
-    UTCDateTime,
-)
+from jobs.models import Account, Client, Delivery, DeliveryState, Job, JobItem, UTCDateTime
 from jobs.people.permissions import SEND_COMMUNICATIONS, Actor
 from jobs.sources.base import Source
 
@@ -206,46 +194,7 @@ class CommunicationAction(AccountAction):
         with Session(bind=conn) as session:
             return self.submission(job.params, session).plan
 
-    def settle(self, conn: Connection, chunk: ChunkContext) -> tuple[int, int]:
-        """A chunk in three statements: one ``UPDATE … FROM accounts`` gives each item its
-        outcome (an exception's reason, or ok with the address its message goes to), the
-        items whose account is gone become exceptions, and one ``INSERT … SELECT`` writes
-        the ok items' messages to the outbox. Each item is written once (the engine's steps
-        wrote the exceptions, then the ok items: two passes over the chunk)."""
-        account = Account.__table__.alias("a")
-        reason = self.exception_reason(account, chunk.params, closed_statuses(conn))
-        sendable = reason == ""
-        queued = (
-            f"{store.kind_words(self.kind).capitalize()} “{chunk.plan['message']['name']}” queued"
-        )
-        settled = conn.execute(
-            update(JobItem)
-            .where(chunk.pending(), account.c.id == JobItem.account_id)
-            .values(
-                outcome=case((sendable, ItemOutcome.OK), else_=ItemOutcome.EXCEPTION),
-                message=case((sendable, null()), else_=reason),
-                payload=case(
-                    (sendable, json_object("before", self.address(account), "after", queued)),
-                    else_=null(),
-                ),
-            )
-        ).rowcount
-        gone = conn.execute(
-            update(JobItem)
-            .where(chunk.pending())
-            .values(outcome=ItemOutcome.EXCEPTION, message="Account no longer exists")
-        ).rowcount
-        sent = chunk.in_chunk() & (JobItem.outcome == ItemOutcome.OK)
-        self._outbox(conn, chunk, sent)
-        # (counted: SQLAlchemy gives no row count of an INSERT … SELECT on PostgreSQL)
-        ok = conn.scalar(select(func.count()).select_from(JobItem).where(sent)) or 0
-        return ok, settled + gone - ok
-
     def apply(self, conn: Connection, chunk: ChunkContext) -> None:
-        self._outbox(conn, chunk, chunk.pending())
-
-    def _outbox(self, conn: Connection, chunk: ChunkContext, items: ColumnElement[bool]) -> None:
-        """Write the messages of the chunk's ``items`` to the outbox."""
         message = chunk.plan["message"]
         account = Account.__table__.alias("a")
         wanted = templates.used(*(message.get(k) or "" for k in ("subject", "body")))
@@ -266,7 +215,7 @@ class CommunicationAction(AccountAction):
             .select_from(account)
             .join(JobItem, JobItem.account_id == account.c.id)
             .join(Client, Client.id == account.c.client_id)
-            .where(items)
+            .where(chunk.pending())
         )
         conn.execute(
             insert(Delivery.__table__).from_select(
@@ -283,6 +232,20 @@ class CommunicationAction(AccountAction):
                 messages,
             )
         )
+
+    def ok_values(self, chunk: ChunkContext) -> dict[str, Any]:
+        # Each item records the address its message went to, set with its ok outcome.
+        account = Account.__table__.alias("a")
+        to = select(self.address(account)).where(account.c.id == JobItem.account_id)
+        message = chunk.plan["message"]
+        return {
+            "payload": json_object(
+                "before",
+                to.scalar_subquery(),
+                "after",
+                f"{store.kind_words(self.kind).capitalize()} “{message['name']}” queued",
+            )
+        }
 
     # -- one message -------------------------------------------------------------------
 

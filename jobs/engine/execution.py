@@ -292,17 +292,11 @@ def _work_chunk(conn: Connection, chunk_id: int, owner: str) -> ChunkResult | No
         seq_lo=chunk.seq_lo,
         seq_hi=chunk.seq_hi,
     )
-    settled = action.settle(conn, ctx)
-    if settled is None:
-        exceptions = action.mark_exceptions(conn, ctx)
-        action.apply(conn, ctx)
-        ok = conn.execute(
-            update(JobItem)
-            .where(ctx.pending())
-            .values(outcome=ItemOutcome.OK, **action.ok_values(ctx))
-        ).rowcount
-    else:
-        ok, exceptions = settled
+    exceptions = action.mark_exceptions(conn, ctx)
+    action.apply(conn, ctx)
+    ok = conn.execute(
+        update(JobItem).where(ctx.pending()).values(outcome=ItemOutcome.OK, **action.ok_values(ctx))
+    ).rowcount
     counters = conn.execute(
         update(Job)
         .where(Job.id == chunk.job_id, Job.status == JobStatus.IN_PROGRESS)
