@@ -472,3 +472,63 @@ def test_two_admins_saving_campaign_definitions_at_once_get_one_and_a_clear_refu
     assert [r.name for r in defs.list_definitions("admin").rows] == ["EOC one"]
     assert list(outcome["second"]) == ["trigger"]  # type: ignore[arg-type]
     assert "only one campaign definition" in outcome["second"]["trigger"]  # type: ignore[index]
+
+
+def test_the_last_execution_of_each_step_reads_only_the_newest_runs(defs, db):
+    from sqlalchemy import event
+
+    from jobs.definitions import queries
+    from jobs.models import Definition as DefinitionRow
+
+    # Given a definition with many runs: "Email" ran in an older run, not in the newest
+    made = defs.create("admin", report_then_email())
+    report = {"step_name": "Report", "kind": "report", "outcome": "ok"}
+    email = {"step_name": "Email", "kind": "email", "outcome": "ok", "message": "sent"}
+    runs = [
+        add_run(db, made.id, NOW - dt.timedelta(hours=60 - n), JobStatus.COMPLETED, steps)
+        for n, steps in enumerate([[report, email]] * 55 + [[report, email]] + [[report]] * 4)
+    ]
+    # When the History tab asks for the last execution of each step, over the newest 10 runs
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, many):
+        statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with db.read() as s:
+            last = queries.history(s, s.get(DefinitionRow, made.id), runs=10).last_steps
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    # Then each step shows its newest execution, "Email" the one of the run before the last 4
+    assert [(x.step_name, x.job_id, x.outcome) for x in last] == [
+        ("Report", runs[-1], "ok"),
+        ("Email", runs[-5], "ok"),
+    ]
+    assert last[1].message == "sent"
+    # And the plan reads run_steps only for those runs, not every run the definition had
+    (statement, parameters) = next((st, p) for st, p in statements if "row_number" in st)
+    with db.engine.connect() as conn:
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            if db.is_sqlite:
+                cur.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+                reads = [r[3] for r in cur.fetchall() if "run_steps" in r[3]]
+                assert reads and all(r.startswith("SEARCH") for r in reads), reads
+            else:
+                cur.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
+                plan = cur.fetchone()[0]
+                rows: list[int] = []
+
+                def walk(node) -> None:
+                    if node.get("Relation Name") == "run_steps":
+                        rows.append(node["Actual Rows"] * node.get("Actual Loops", 1))
+                    for child in node.get("Plans", ()):
+                        walk(child)
+
+                walk(plan[0]["Plan"])
+                # at most two steps for each of the newest 10 runs (PostgreSQL rounds a
+                # loop's rows up), not all 116 of the definition's run_steps
+                assert rows and sum(rows) <= 2 * 10, rows
+        finally:
+            cur.close()

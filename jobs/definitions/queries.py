@@ -3,7 +3,7 @@ detail, its history and the last execution of each of its steps.
 
 Each read is a bounded set-based query: the list is paged and sorted in SQL (its last run
 and step count are correlated subqueries, not a query per row); the last execution of each
-step is one window query over the definition's ``run_steps``.
+step is one window query over the ``run_steps`` of the definition's newest runs.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ from jobs.status import JobStatus
 
 PAGE_SIZE_LIMIT = 200
 HISTORY_LIMIT = 200
+#: The newest runs whose steps the History tab's "last execution of each step" reads.
+HISTORY_RUNS = 500
 
 
 @dataclass(frozen=True)
@@ -319,9 +321,14 @@ def detail(
 
 
 def history(
-    session: Session, definition: Definition, *, limit: int = HISTORY_LIMIT
+    session: Session,
+    definition: Definition,
+    *,
+    limit: int = HISTORY_LIMIT,
+    runs: int = HISTORY_RUNS,
 ) -> DefinitionHistory:
-    """The definition's changes, newest first, and the last execution of each step."""
+    """The definition's changes, newest first, and the last execution of each step in its
+    newest ``runs`` runs."""
     changes = [
         ChangeRow(
             id=c.id,
@@ -339,6 +346,16 @@ def history(
             .limit(max(1, min(limit, 10_000)))
         )
     ]
+    # Only the newest runs' steps are read (by the definition's runs, newest first, then
+    # run_steps' (job_id, seq) index), so the query does not grow with the runs a definition
+    # ever had; a step that ran in none of them shows as not run.
+    recent = (
+        select(DefinitionRun.job_id)
+        .where(DefinitionRun.definition_id == definition.id)
+        .order_by(DefinitionRun.job_id.desc())
+        .limit(runs)
+        .scalar_subquery()
+    )
     newest = (
         select(
             RunStep,
@@ -349,8 +366,7 @@ def history(
             )
             .label("rank"),
         )
-        .join(DefinitionRun, DefinitionRun.job_id == RunStep.job_id)
-        .where(DefinitionRun.definition_id == definition.id)
+        .where(RunStep.job_id.in_(recent))
         .subquery()
     )
     latest = aliased(RunStep, newest)
