@@ -51,7 +51,7 @@ def status_badge(status: JobStatus, *, clickable: bool = True) -> str:
     cursor = "pointer" if clickable else "default"
     return (
         f'<span class="bd-status" title="Open the job status" style="cursor:{cursor};'
-        f'white-space:nowrap"><span style="display:inline-block;width:18px;height:18px;'
+        f'white-space:normal"><span style="display:inline-block;width:18px;height:18px;'
         f"border-radius:50%;background:{color};color:#fff;text-align:center;"
         f'line-height:18px;font-size:11px;font-weight:700;margin-right:6px">{icon}</span>'
         f'<span style="color:{color};font-weight:600">{esc(status.label)}</span></span>'

@@ -33,15 +33,18 @@ COLUMNS = ["Job", "Description", "Submitted", "Started", "Ended", *HTML_COLUMNS[
 # Fixed widths for everything but the description, which takes the rest (and wraps).
 WIDTHS = {
     "Job": 62,
-    "Submitted": 116,
+    "Submitted": 104,
     "Started": 96,
     "Ended": 96,
-    "Status": 226,
-    "Progress": 170,
+    "Status": 180,
+    "Progress": 150,
     "Action": 124,
     "Stop": 60,
     "Delete": 70,
 }
+#: The fixed columns and 160 px for the description (1,102 px: it fits the dashboard beside
+#: its menu at 1,400 px).
+MIN_WIDTH = sum(WIDTHS.values()) + 160
 #: Runs in the browser when the confirmation opens: focus its Cancel button.
 FOCUS_CANCEL = """
 if (window.bdEscape) { document.removeEventListener("keydown", window.bdEscape, true); }
@@ -160,6 +163,10 @@ class Monitor(pn.viewable.Viewer):
             widths=WIDTHS,
             groups={"Action": ["Action", "Stop", "Delete"]},
             titles={"Action": "Job action", "Stop": "", "Delete": ""},
+            # Never narrower than the fixed columns and a readable description: in a
+            # narrower place (a notebook cell) the table scrolls sideways instead of
+            # squeezing the description to a letter per line.
+            min_width=MIN_WIDTH,
         )
         #: The Tabulator itself (its value is the current page).
         self.table = self.paged.table

@@ -236,6 +236,14 @@ def test_launch_and_monitor_shows_its_widgets_offline_and_runs_a_job_from_the_fo
     expect(row).to_be_visible(timeout=WAIT)
     expect(row).to_contain_text("Completed", timeout=WAIT)
     shot(page, "lab-monitor-after-the-form.png", monitor)
+    # Its description is readable in the cell's width (it was squeezed to a letter a line),
+    # and its action link, past the cell's right edge, is reached by scrolling sideways.
+    text = row.locator(".tabulator-cell[tabulator-field='Description']")
+    width = text.evaluate("cell => cell.getBoundingClientRect().width")
+    assert width >= 150, f"the description is {width} px wide"
+    link = row.locator(".bd-action")
+    link.scroll_into_view_if_needed()
+    expect(link).to_be_in_viewport()
 
     # And Run All again in the same kernel works, without a warning in any cell.
     run_all(page)
