@@ -275,12 +275,57 @@ def keep_messages_in_order() -> None:
                 module.push = push_in_order
 
 
+#: ipykernel's stdout and stderr, as they were when the notebook was prepared.
+_KERNEL_STREAMS: dict[str, Any] = {}
+
+
+def _outputs_to_this_cell(_info: object = None) -> None:
+    """Before each cell: its prints and ``display()`` calls go to this cell.
+
+    With ipykernel 7, a message from the browser's widgets that arrives while a cell runs
+    is handled at once, with its own parent header (ipykernel issue #1564), and pyviz_comms
+    swaps ``sys.stdout`` for a ``StringIO`` while it handles one. Seen in JupyterLab after a
+    second Run All with the Monitor refreshing: the prints and ``display()`` of the later
+    cells never showed, while their last expressions (the display hook) did. So: the
+    kernel's own streams are put back, and they and the display publisher take the display
+    hook's parent, the cell's request."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:  # not under ipykernel (a plain IPython, a test): nothing to mend
+        return
+    for name, stream in _KERNEL_STREAMS.items():
+        if getattr(sys, name) is not stream:
+            setattr(sys, name, stream)
+    parent = shell.displayhook.parent_header
+    if parent:
+        shell.set_thread_parent(parent)
+
+
+def keep_outputs_in_their_cell() -> None:
+    """From now on every cell's output goes to that cell (idempotent)."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "set_thread_parent"):
+        return
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if hasattr(stream, "set_parent"):  # ipykernel's stream to the notebook
+            _KERNEL_STREAMS.setdefault(name, stream)
+    if _outputs_to_this_cell not in shell.events.callbacks["pre_run_cell"]:
+        shell.events.register("pre_run_cell", _outputs_to_this_cell)
+
+
 def prepare_notebook() -> HTML:
     """For the cell that runs ``pn.extension(..., inline=True)``: keep Panel's stylesheets
     inline (:func:`keep_stylesheets_inline`), keep each output's messages in order
-    (:func:`keep_messages_in_order`), let live tables survive a stale echo
+    (:func:`keep_messages_in_order`), keep each cell's prints in that cell
+    (:func:`keep_outputs_in_their_cell`), let live tables survive a stale echo
     (:func:`tolerate_stale_table_echo`), and return the line of :func:`resources_check`."""
     keep_stylesheets_inline()
     keep_messages_in_order()
+    keep_outputs_in_their_cell()
     tolerate_stale_table_echo()
     return resources_check()
