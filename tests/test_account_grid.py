@@ -343,6 +343,25 @@ def test_select_all_with_no_filter_is_every_account_on_purpose(db, service):
         service.count_targets("alice", AccountSelection())
 
 
+
+def test_an_excluded_account_that_left_the_filter_is_not_taken_off_the_count_twice(
+    db, service, restore_statuses
+):
+    # Given every open Texan selected less two
+    grid = AccountGridState(service, "alice")
+    grid.filters.state, grid.filters.status = "TX", "Open"
+    grid.select_all()
+    first, second = grid.rows[0], grid.rows[1]
+    for row in (first, second):
+        grid.check(row["id"], row["file_number"], False)
+    selection = grid.selection()
+    texans = _ids(db, "state = 'TX' AND status = 'Open'")
+    assert service.count_targets("alice", selection) == len(texans) - 2
+    # When one of the two is closed meanwhile (it no longer matches the filter)
+    with db.write_conn() as conn:
+        conn.execute(update(Account).where(Account.id == first["id"]).values(status="Closed"))
+    # Then the count is the open Texans now, less the one excluded among them
+    assert service.count_targets("alice", selection) == len(texans) - 1 - 1
 def test_the_last_worked_range_counts_and_pages_as_the_database_says(db, service, monkeypatch):
     # A million accounts' path (counted by halves, each page tested row by row) from here
     monkeypatch.setattr("jobs.grid.query.WALK_FROM", 0)

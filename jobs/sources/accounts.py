@@ -4,6 +4,8 @@ SQL select over accounts."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import sqlite3
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -176,16 +178,13 @@ class AccountFilter:
         if self.unassigned:
             conds.append(Account.collector_id.is_(None))
         if self.text and self.text.strip():
-            # % and _ typed by a person are matched as themselves.
-            word = self.text.strip()
-            for char in "\\%_":
-                word = word.replace(char, "\\" + char)
             conds.append(
                 text_contains(
+                    self.text.strip(),
+                    Account.id,
                     Account.debtor_name,
                     Account.account_number,
                     Account.file_number,
-                    literal(f"%{word}%"),
                 )
             )
         # As decimals: a float parameter is a double precision on PostgreSQL, and comparing
@@ -286,27 +285,41 @@ class AccountSelection(Source):
         Raises:
           NotFound: when the group does not exist (any more).
         """
-        query = select(Account.id)
+        return select(Account.id).where(*self._conditions(session, excluding=True))
+
+    def _conditions(self, session: Session, *, excluding: bool) -> list[ColumnElement[bool]]:
+        """The conditions on ``accounts`` of the targets (less the exclusions if asked)."""
+        conds: list[ColumnElement[bool]] = []
         if self.group_id is not None:
             in_range = 1 <= int(self.group_id) <= _MAX_ID
             group = session.get(Group, int(self.group_id)) if in_range else None
             if group is None:
                 raise NotFound(f"Group {self.group_id} does not exist (it may have been deleted)")
             if group.kind == "filter":
-                query = query.where(AccountFilter.from_dict(group.filter).clause())
+                conds.append(AccountFilter.from_dict(group.filter).clause())
             else:
                 members = select(GroupMember.account_id).where(GroupMember.group_id == group.id)
-                query = query.where(Account.id.in_(members))
+                conds.append(Account.id.in_(members))
         if self.account_ids:
-            query = query.where(Account.id.in_(self.account_ids))
-        if self.excluded_ids:
-            query = query.where(Account.id.not_in(self.excluded_ids))
-        return query.where(self.filter.clause())
+            conds.append(Account.id.in_(self.account_ids))
+        if excluding and self.excluded_ids:
+            conds.append(Account.id.not_in(self.excluded_ids))
+        conds.append(self.filter.clause())
+        return conds
 
     def count(self, session: Session) -> int:
-        """How many accounts the selection matches now."""
-        sub = self.account_ids_select(session).subquery()
-        return session.scalar(select(func.count()).select_from(sub)) or 0
+        """How many accounts the selection matches now: the matches, less the excluded ones
+        among them (two counts that use the filter's indexes; ``NOT IN`` tested every match:
+        a select-all of a million accounts less 100, 240 ms → 15 ms on SQLite)."""
+        conds = self._conditions(session, excluding=False)
+        total = session.scalar(select(func.count()).select_from(Account).where(*conds)) or 0
+        if self.excluded_ids:
+            excluded = Account.id.in_(self.excluded_ids)
+            total -= (
+                session.scalar(select(func.count()).select_from(Account).where(*conds, excluded))
+                or 0
+            )
+        return total
 
     def describe(self, session: Session) -> str:
         parts = []
@@ -348,29 +361,75 @@ def count_drift(shown: int | None, now: int, noun: str = "accounts") -> str | No
 
 
 class text_contains(FunctionElement[bool]):  # noqa: N801  (reads as an SQL operator)
-    """Any of the columns contains the LIKE ``pattern`` (the last argument), in any letter
-    case, escaped with a backslash.
+    """Any of ``columns`` contains ``word``, in any letter case (``%``, ``_`` and ``\\``
+    typed by a person are matched as themselves).
 
     On PostgreSQL: ILIKE on the columns joined by spaces, the expression of the pg_trgm
     index ``ix_accounts_search_trgm``. On SQLite: plain LIKE per column, which ignores the
     case of ASCII letters already (three times faster than ``lower(x) LIKE`` over a million
-    accounts: 0.21 s against 0.66 s).
+    accounts: 0.21 s against 0.66 s), on the candidates that the trigram index
+    ``accounts_fts`` (migration 0021) finds for a word of three characters or more: its key
+    ``key`` (the accounts' id) must be among them. The index folds more than ASCII case;
+    the ``LIKE`` keeps the matches what they were without it.
     """
 
     type = Boolean()
     inherit_cache = True
     name = "text_contains"
 
+    def __init__(self, word: str, key: Any, *columns: Any) -> None:
+        pattern = word
+        for char in "\\%_":
+            pattern = pattern.replace(char, "\\" + char)
+        # Every trigram of the word, each a quoted string (every character plain, quotes
+        # doubled): the index keeps no positions, so rows with them all are candidates.
+        # Under three characters there is no trigram to look up.
+        trigrams = dict.fromkeys(word[i : i + 3] for i in range(len(word) - 2))
+        query = " AND ".join('"' + t.replace('"', '""') + '"' for t in trigrams)
+        usable = bool(trigrams) and sqlite_has_trigram()
+        super().__init__(
+            key, literal(query) if usable else null(), *columns, literal(f"%{pattern}%")
+        )
+
+    def self_group(self, against: Any = None) -> ColumnElement[Any]:
+        # It compiles to a whole condition in brackets. Grouped as a boolean function it
+        # would read ``(…) = 1`` on SQLite, where ``accounts.id IN (…)`` no longer drives
+        # the query from the index's ids: every account is read (0.8 s at a million).
+        return self
+
+
+@functools.cache
+def sqlite_has_trigram() -> bool:
+    """Whether this process's SQLite has FTS5's trigram tokenizer (3.34+, FTS5 compiled
+    in): migration 0021 then made ``accounts_fts`` in every SQLite database it upgraded."""
+    try:
+        conn = sqlite3.connect(":memory:")
+        try:
+            conn.execute("CREATE VIRTUAL TABLE probe USING fts5(x, tokenize='trigram')")
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return True
+
 
 @compiles(text_contains)
 def _contains_like(element: text_contains, compiler: Any, **kw: Any) -> str:
-    *columns, pattern = (compiler.process(c, **kw) for c in element.clauses)
-    return "(" + " OR ".join(f"{c} LIKE {pattern} ESCAPE '\\'" for c in columns) + ")"
+    key, trigrams, *columns, pattern = element.clauses
+    like = " OR ".join(
+        f"{compiler.process(c, **kw)} LIKE {compiler.process(pattern, **kw)} ESCAPE '\\'"
+        for c in columns
+    )
+    if isinstance(trigrams, Null):
+        return f"({like})"
+    match = compiler.process(trigrams, **kw)
+    found = f"SELECT rowid FROM accounts_fts WHERE accounts_fts MATCH {match}"
+    return f"({compiler.process(key, **kw)} IN ({found}) AND ({like}))"
 
 
 @compiles(text_contains, "postgresql")
 def _contains_ilike(element: text_contains, compiler: Any, **kw: Any) -> str:
-    *columns, pattern = (compiler.process(c, **kw) for c in element.clauses)
+    _key, _trigrams, *columns, pattern = (compiler.process(c, **kw) for c in element.clauses)
     joined = " || ' ' || ".join(columns)
     return f"(({joined}) ILIKE {pattern} ESCAPE '\\')"
 
