@@ -8,8 +8,8 @@ same rows: values come from ``random.Random(random_seed)`` and fixed word lists,
 is relative to the fixed ``SEED_DATE``, never the wall clock. The one exception comes with the
 demo job definitions (``seed_definitions``, what ``bulkdesk seed`` adds unless
 ``--no-definitions``): the last two weeks of contacts and posted payments, ending on the day
-the demo is seeded, so that their reports of the business day have rows. Ids are given explicitly, so they
-are the same on SQLite and PostgreSQL and after a reset.
+the demo is seeded, so that their reports of the business day have rows. Ids are given
+explicitly, so they are the same on SQLite and PostgreSQL and after a reset.
 """
 
 from __future__ import annotations

@@ -367,8 +367,8 @@ def _stopped_meanwhile(db: Database, job_id: int, seq: int, child: int, done: Wo
             .values(
                 child_job_id=child,
                 message=RunStep.message
-                + f". Job {child}, submitted as the run was stopped, was stopped with it (deleted if "
-                "it had not started)",
+                + f". Job {child}, submitted as the run was stopped, was stopped with it "
+                "(deleted if it had not started)",
             )
         )
 

@@ -6,10 +6,11 @@ every account (0.25–0.35 s at a million). An FTS5 table with the trigram token
 the same three columns finds the candidates from its index (every trigram of the word in
 the row); ``jobs.sources.accounts`` keeps the ``LIKE`` to confirm each one (the same matches
 as before). ``detail=none``: the index keeps no positions (a quarter of the size, 33 MB at
-a million accounts, and cheaper to keep up), which the confirming ``LIKE`` makes up for. Triggers keep it in
-step with ``accounts``; an UPDATE that sets none of the three columns (Change Status,
-Assign) fires none. PostgreSQL has its pg_trgm index (0008). On an SQLite without FTS5's
-trigram tokenizer nothing is created and the filter keeps its plain ``LIKE``.
+a million accounts, and cheaper to keep up), which the confirming ``LIKE`` makes up for.
+Triggers keep it in step with ``accounts``; an UPDATE that sets none of the three columns
+(Change Status, Assign) fires none; a new account costs 15–50% more to insert (the index's
+upkeep). PostgreSQL has its pg_trgm index (0008). On an SQLite without FTS5's trigram
+tokenizer nothing is created and the filter keeps its plain ``LIKE``.
 
 Revision ID: 0021_account_text_search
 Revises: 0020_last_worked_counts
