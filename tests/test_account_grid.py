@@ -343,7 +343,6 @@ def test_select_all_with_no_filter_is_every_account_on_purpose(db, service):
         service.count_targets("alice", AccountSelection())
 
 
-
 def test_an_excluded_account_that_left_the_filter_is_not_taken_off_the_count_twice(
     db, service, restore_statuses
 ):
@@ -362,6 +361,8 @@ def test_an_excluded_account_that_left_the_filter_is_not_taken_off_the_count_twi
         conn.execute(update(Account).where(Account.id == first["id"]).values(status="Closed"))
     # Then the count is the open Texans now, less the one excluded among them
     assert service.count_targets("alice", selection) == len(texans) - 1 - 1
+
+
 def test_the_last_worked_range_counts_and_pages_as_the_database_says(db, service, monkeypatch):
     # A million accounts' path (counted by halves, each page tested row by row) from here
     monkeypatch.setattr("jobs.grid.query.WALK_FROM", 0)

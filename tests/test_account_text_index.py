@@ -66,9 +66,7 @@ def test_renamed_new_and_removed_accounts_are_found_as_they_are_now(sqlite_db):
     assert first.id not in _found(service, first.debtor_name)
     # A new account is found at once, by its file number too
     with sqlite_db.write_conn() as conn:
-        values = {
-            c.key: getattr(first, c.key) for c in Account.__table__.columns if c.key != "id"
-        }
+        values = {c.key: getattr(first, c.key) for c in Account.__table__.columns if c.key != "id"}
         values |= {"file_number": "FQX-90210", "account_number": "ACCT-Q-1"}
         values["debtor_name"] = "Amy Quixotica"
         new_id = conn.execute(insert(Account).values(values).returning(Account.id)).scalar()
