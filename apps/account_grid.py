@@ -25,6 +25,7 @@ from apps.account_grid_export import ExportDialog, ExportList
 from apps.account_grid_state import AccountGridState
 from apps.display import esc, not_permitted
 from apps.paged_table import PagedTable
+from apps.styles import ONE_LINE_CELLS_CSS
 from jobs.grid.columns import COLUMNS, CORE, OPTIONAL
 from jobs.people import permissions
 from jobs.reports.queries import JobSummary
@@ -96,9 +97,9 @@ class AccountGrid(pn.viewable.Viewer):
             key=ID,
             height=560,
             css_classes=["bd-grid"],
-            # A value too long for its column is cut at the edge; pointing at it shows it
-            # whole.
+            # A value too long for its column ends in "…"; pointing at it shows it whole.
             configuration={"columnDefaults": {"tooltip": True}},
+            stylesheets=[ONE_LINE_CELLS_CSS],
             # Whole account numbers; the names share the rest.
             widths={"File Number": 92, "Account": 140, "Current Balance": 100, "Status": 96},
             selectable="checkbox",

@@ -30,6 +30,14 @@ HOVER_RING = "#60a5fa"
 SELECTED_RING = "#bfdbfe"
 SELECTED_BAR = LINK
 
+#: For tables of one-line values (the account grid): a value too long for its column ends in
+#: "…" (Panel's formatters wrap it in a div of its own, which Tabulator's cell rule misses).
+ONE_LINE_CELLS_CSS = """
+.tabulator-row .tabulator-cell > div {
+  overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+}
+"""
+
 # Tabulator's theme paints the row pointed at and the selected row in the accent blue with
 # white text, which hides blue links and grey lines; its rules are not !important, so these
 # win. The selected row keeps its light background when pointed at (the outline says

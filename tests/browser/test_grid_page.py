@@ -196,6 +196,11 @@ def test_account_numbers_show_whole_and_a_cut_name_shows_whole_when_pointed_at(
     assert account.inner_text().strip() == number
     fits = account.evaluate("c => c.scrollWidth <= c.clientWidth")
     assert fits, f"account number {number} is cut at its column's edge"
-    # A client name cut at its column's edge shows whole when pointed at
+    # A client name too long for its column ends in "…" (not cut mid-letter), and shows
+    # whole when pointed at
+    value = first.locator(".tabulator-cell[tabulator-field='Client'] > div")
+    overflows = value.evaluate("v => v.scrollWidth > v.clientWidth")
+    assert overflows, f"{client!r} fits its column: pick a longer name for this check"
+    assert value.evaluate("v => getComputedStyle(v).textOverflow") == "ellipsis"
     first.locator(".tabulator-cell[tabulator-field='Client']").hover()
     expect(page.locator(".tabulator-tooltip")).to_have_text(client, timeout=WAIT)
