@@ -80,6 +80,7 @@ def test_submit_and_wait_shows_the_job_to_its_final_status(cli):
     assert "Completed with exceptions" in out
     listing = cli("jobs", "--as", "alice").stdout
     assert "CLI dispute calls" in listing and "Completed with exceptions" in listing
+    assert listing.strip().endswith("Page 1 of 1 (1 job)")
     shown = cli("show", "1", "--as", "alice", "--items", "Exception").stdout
     assert "Action: Add Interaction" in shown and "Account is closed" in shown
 

@@ -166,7 +166,8 @@ def list_jobs(
         )
     count = f"{result.total:,}" if result.exact else f"more than {result.total:,}"
     pages = f"{result.pages:,}" if result.exact else f"{result.pages:,}+"
-    click.echo(f"Page {result.page} of {pages} ({count} jobs)")
+    noun = "job" if result.exact and result.total == 1 else "jobs"
+    click.echo(f"Page {result.page} of {pages} ({count} {noun})")
 
 
 @main.command()
