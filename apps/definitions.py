@@ -27,6 +27,7 @@ from apps.definitions_state import (
     what_changed,
 )
 from apps.display import esc, fmt_time
+from apps.live import start_live
 from apps.paged_table import PagedTable
 from apps.run_view import outcome_html
 from apps.step_graph import step_figure
@@ -48,6 +49,10 @@ def _table(frame: pd.DataFrame, css: str, **options: Any) -> pn.widgets.Tabulato
         css_classes=[css],
         **{"stylesheets": [TABLE_CSS], **options},
     )
+
+
+#: How long the list follows a run started from it (a longer run: press Refresh).
+FOLLOW_SECONDS = 300.0
 
 
 class DefinitionsPage(pn.viewable.Viewer):
@@ -74,6 +79,7 @@ class DefinitionsPage(pn.viewable.Viewer):
         )
         self.open: DefinitionState | None = None
         self._last_click: tuple[int, float] = (-1, 0.0)
+        self._following: Any = None  # the refresh that follows runs started here
 
         self.filter = pn.widgets.TextInput.from_param(
             s.param.text, width=260, placeholder="Part of a name or description"
@@ -314,6 +320,28 @@ class DefinitionsPage(pn.viewable.Viewer):
         if st.act(action, reason):
             self.list.load()
             self._show_definition()
+            if action == "run_now":
+                self.follow_runs()
+
+    def follow_runs(self, seconds: float = FOLLOW_SECONDS) -> None:
+        """Keep the list's "Last run" current (every 2 s) while a run on its page is not
+        final, for up to ``seconds``: a run started here shows Queued, Running, then Ok
+        without a press of Refresh."""
+        if self._following is not None:
+            return
+        until = time.monotonic() + seconds
+
+        def tick() -> None:
+            self.list.load()
+            going = any(
+                r.last_run_status is not None and not r.last_run_status.is_final
+                for r in self.list.rows
+            )
+            if (not going or time.monotonic() > until) and self._following is not None:
+                self._following.stop()
+                self._following = None
+
+        self._following = start_live(tick, period=2000)
 
     def _steps_tab(self, st: DefinitionState) -> pn.viewable.Viewable:
         d = st.detail

@@ -5,6 +5,7 @@ definition's own address."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,20 @@ def test_both_screens_load_offline_without_console_errors(browser, served, defin
         assert errors == [], errors
     finally:
         context.close()
+
+
+def test_run_now_shows_the_run_in_the_list_until_it_ends_without_refresh(login, definitions):
+    # Given an admin on a definition that never ran
+    page = login("admin")
+    open_page(page, definitions["tail"])
+    row = rows(page).filter(has_text=definitions["enabled"])
+    expect(row).to_contain_text("never ran", timeout=WAIT)
+    row.click()
+    expect(page.locator(".bd-definition-title")).to_contain_text(definitions["enabled"])
+    # When they press Run now
+    page.get_by_role("button", name="Run now", exact=True).click()
+    expect(page.locator(".bd-definition-message")).to_contain_text("queued", timeout=WAIT)
+    # Then the list's Last run follows the run to its end by itself (no Refresh pressed)
+    last_run = row.locator("[tabulator-field='Last run']")
+    expect(last_run).not_to_contain_text("never ran", timeout=WAIT)
+    expect(last_run).to_contain_text(re.compile("Ok|Error|Warning|Partial"), timeout=60_000)
