@@ -846,3 +846,15 @@ class SchedulerLease(Base):
     holder: Mapped[str] = mapped_column(String(120))
     until: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     acquired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobDayCount(Base):
+    """How many live (not deleted) jobs were submitted on a UTC day: by one owner, or by
+    everyone (``owner_id`` 0). Kept by triggers on ``jobs`` (migration 0022); the job list
+    finds a deep page from them (``jobs.reports.job_days``)."""
+
+    __tablename__ = "job_day_counts"
+
+    owner_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    live: Mapped[int] = mapped_column(Integer)

@@ -9,7 +9,7 @@ import random
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 
 from jobs.actions import ACTIONS
 from jobs.errors import InvalidInput
@@ -327,19 +327,22 @@ def test_the_count_stops_past_the_page_shown_and_says_so(db, service, many_jobs,
     monkeypatch.setattr(queries, "COUNT_STEP", 10)
     total = len(visible(all_jobs(db)))
     assert total > 30
-    # Then page 1 counts to 10 and says "more than 10"
-    first = service.list_jobs("admin", page=1, page_size=4)
+    # Then, sorted by job number, page 1 counts to 10 and says "more than 10"
+    first = service.list_jobs("admin", page=1, page_size=4, sort="id")
     assert (first.total, first.exact, first.pages) == (10, False, 3)
     # Page 3 ends at job 12: the count goes on to 20
-    third = service.list_jobs("admin", page=3, page_size=4)
+    third = service.list_jobs("admin", page=3, page_size=4, sort="id")
     assert (third.total, third.exact) == (20, False)
     # Near the end the count is exact
-    last = service.list_jobs("admin", page=-(-total // 4), page_size=4)
+    last = service.list_jobs("admin", page=-(-total // 4), page_size=4, sort="id")
     assert (last.total, last.exact) == (total, True)
     assert len(last.rows) == total - 4 * (last.page - 1)
     # Past the end: no rows, and the exact count (the screen goes back to the last page)
-    beyond = service.list_jobs("admin", page=last.page + 5, page_size=4)
+    beyond = service.list_jobs("admin", page=last.page + 5, page_size=4, sort="id")
     assert (beyond.rows, beyond.total, beyond.exact) == ([], total, True)
+    # In submission order (the default), the jobs counted per day give the exact count
+    default = service.list_jobs("admin", page=1, page_size=4)
+    assert (default.total, default.exact, default.pages) == (total, True, -(-total // 4))
     # A filter counts the same way, and so does a text that many descriptions have
     filtered = service.list_jobs("admin", JobFilter(statuses=list(JobStatus)), page_size=4)
     assert (filtered.total, filtered.exact) == (10, False)
@@ -475,28 +478,63 @@ def test_a_refreshed_page_keeps_its_jobs_while_new_ones_arrive_above_it(db, serv
 def test_a_refresh_keeps_the_count_for_a_few_seconds_then_counts_again(
     db, service, many_jobs, monkeypatch
 ):
-    # Given page 1 of the admin's list, counted exactly
-    first = service.list_jobs("admin", page_size=7)
+    # Given page 1 of the admin's list by job number, counted exactly
+    def read(**kw):  # type: ignore[no-untyped-def]
+        return service.list_jobs("admin", page_size=7, sort="id", **kw)
+
+    first = read()
     assert first.exact
     # When a job far down the list is deleted, the refresh a moment later keeps the count
     far = listed(service, "admin")[-1]
     with db.write_conn() as conn:
         conn.execute(update(Job).where(Job.id == far).values(deleted_at=T0))
-    again = service.list_jobs("admin", page_size=7, anchor=first.anchor)
+    again = read(anchor=first.anchor)
     assert page_ids(again) == page_ids(first) and again.total == first.total
     # A job that changes the page makes the refresh count at once (the deleted one too)
     new = _insert_job(db)
-    changed = service.list_jobs("admin", page_size=7, anchor=again.anchor)
+    changed = read(anchor=again.anchor)
     assert page_ids(changed)[0] == new and changed.total == first.total - 1 + 1
     with db.write_conn() as conn:
         conn.execute(update(Job).where(Job.id == new).values(deleted_at=T0))
-    gone = service.list_jobs("admin", page_size=7, anchor=changed.anchor)
+    gone = read(anchor=changed.anchor)
     assert page_ids(gone) == page_ids(first) and gone.total == first.total - 1
     # Once RECOUNT_SECONDS have passed, the refresh counts again
     monkeypatch.setattr(queries, "RECOUNT_SECONDS", 0.0)
-    later = service.list_jobs("admin", page_size=7, anchor=again.anchor)
+    later = read(anchor=again.anchor)
     assert (later.total, later.exact) == (first.total - 1, True)
     # And an anchor from another list (another sort) is not used for this one
-    other = service.list_jobs("admin", page=2, page_size=7, sort="id", descending=False)
-    mixed = service.list_jobs("admin", page=2, page_size=7, anchor=other.anchor)
-    assert page_ids(mixed) == page_ids(service.list_jobs("admin", page=2, page_size=7))
+    other = service.list_jobs("admin", page=2, page_size=7, descending=False)
+    mixed = read(page=2, anchor=other.anchor)
+    assert page_ids(mixed) == page_ids(read(page=2))
+
+
+def test_in_submission_order_the_count_is_current_at_every_read(db, service, many_jobs):
+    # Given page 1 of the admin's and alice's lists, newest first (the default)
+    alice = many_jobs["users"]["alice"][0]
+    first = service.list_jobs("admin", page_size=7)
+    mine = service.list_jobs("alice", page_size=7)
+    assert (first.total, mine.total) == (
+        len(visible(all_jobs(db))),
+        len(visible(all_jobs(db), alice)),
+    )
+    # When a job far down the list is deleted, the very next refresh counts one fewer
+    far = listed(service, "admin")[-1]
+    with db.write_conn() as conn:
+        conn.execute(update(Job).where(Job.id == far).values(deleted_at=T0))
+    again = service.list_jobs("admin", page_size=7, anchor=first.anchor)
+    assert page_ids(again) == page_ids(first) and (again.total, again.exact) == (
+        first.total - 1,
+        True,
+    )
+    # A job of alice's arrives: both lists count it; restored, the deleted one counts again
+    new = _insert_job(db, owner_id=alice, submitted_at=T0 + dt.timedelta(days=3))
+    with db.write_conn() as conn:
+        conn.execute(update(Job).where(Job.id == far).values(deleted_at=None))
+    assert service.list_jobs("admin", page_size=7).total == first.total + 1
+    assert service.list_jobs("alice", page_size=7).total == mine.total + 1
+    # Removed for good, it leaves the count (and the last page is still the last jobs)
+    with db.write_conn() as conn:
+        conn.execute(text("DELETE FROM jobs WHERE id = :j"), {"j": new})
+    total = first.total
+    last = service.list_jobs("admin", page=-(-total // 7), page_size=7)
+    assert last.total == total and page_ids(last) == listed(service, "admin")[7 * (last.page - 1) :]

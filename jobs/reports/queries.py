@@ -41,6 +41,7 @@ from jobs.errors import InvalidInput
 from jobs.models import Account, AuditEvent, ItemOutcome, Job, JobItem, User, utcnow
 from jobs.people import permissions
 from jobs.people.permissions import Actor
+from jobs.reports import job_days
 from jobs.status import JobStatus
 
 T = TypeVar("T")
@@ -383,6 +384,10 @@ class _Run:
 #: A job's place in the runs of a sort: the run's number and the job's keys in it.
 _Place = tuple[int, tuple[Any, ...]]
 
+#: A page this many pages or fewer from the last one read (a refresh, Next, Previous) is
+#: read from it, in a list whose pages come from the counts of days (``_page_by_day``).
+ANCHOR_PAGES = 10
+
 #: A job list's live refresh re-counts the jobs at most this often (seconds) while its page
 #: shows the same jobs; in between it keeps the count of its last read.
 RECOUNT_SECONDS = 10.0
@@ -464,6 +469,11 @@ def list_jobs(
     runs = _runs(sort, descending, labels)
     identity = (actor.id, actor.is_admin, flt, sort, descending, page_size, tuple(labels.items()))
     known = anchor if isinstance(anchor, JobListPosition) and anchor.identity == identity else None
+    if sort == "submitted" and not (text or flt.statuses or flt.action):
+        # In submission order, by owner and days only: the page from the days' counts.
+        return _page_by_day(
+            session, actor, flt, conds, runs, offset, page, page_size, identity, known
+        )
     places, before, start = _read_page(session, conds, runs, offset, page_size, known)
     ids = [keys[-1] for _, keys in places]
     total, exact, counted_at = before + len(ids), True, time.monotonic()
@@ -495,6 +505,58 @@ def list_jobs(
         counted_at,
     )
     return Page(_summaries(session, actor, ids), total, page, page_size, exact, position)
+
+
+def _page_by_day(
+    session: Session,
+    actor: Actor,
+    flt: JobFilter,
+    conds: list[ColumnElement[bool]],
+    runs: list[_Run],
+    offset: int,
+    page: int,
+    page_size: int,
+    identity: tuple[Any, ...],
+    known: JobListPosition | None,
+) -> Page[JobSummary]:
+    """A page of a list in submission order filtered by nothing but its owner and days:
+    the live jobs counted per day (``jobs.reports.job_days``) give the exact total and the
+    day the page starts in, and the walk skips only that day's jobs above it (a page of
+    1,000,000 jobs anywhere: a few milliseconds, where skipping every job above it took up
+    to 88 ms). A refresh, or a page a few pages from the ``known`` one, is read from it as
+    :func:`_read_page` does, so the page keeps its jobs while new ones arrive above it."""
+    (run,) = runs
+    counts = job_days.day_counts(
+        session,
+        _owner_scope(actor, flt),
+        first=flt.submitted_from,
+        last=flt.submitted_to,
+        descending=run.descending,
+    )
+    total = sum(live for _, live in counts)
+    places: list[_Place] = []
+    if (
+        known is not None
+        and known.first is not None
+        and abs(offset - known.offset) <= ANCHOR_PAGES * page_size
+    ):
+        places, _, _ = _read_page(session, conds, runs, offset, page_size, known)
+    elif (place := job_days.locate(counts, offset, descending=run.descending)) is not None:
+        places, _ = _walk(
+            session, [*conds, place.start], [(0, run)], offset - place.before, page_size
+        )
+    ids = [keys[-1] for _, keys in places]
+    position = JobListPosition(
+        identity,
+        offset,
+        places[0] if places else None,
+        places[-1] if places else None,
+        tuple(ids),
+        total,
+        True,
+        time.monotonic(),
+    )
+    return Page(_summaries(session, actor, ids), total, page, page_size, True, position)
 
 
 def _filtered(actor: Actor, flt: JobFilter) -> bool:
