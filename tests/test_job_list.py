@@ -538,3 +538,44 @@ def test_in_submission_order_the_count_is_current_at_every_read(db, service, man
     total = first.total
     last = service.list_jobs("admin", page=-(-total // 7), page_size=7)
     assert last.total == total and page_ids(last) == listed(service, "admin")[7 * (last.page - 1) :]
+
+
+def test_pages_of_jobs_over_many_days_are_those_of_the_whole_list_typed_anywhere(
+    db, service, many_jobs
+):
+    # Given jobs submitted over six days (a few deleted), for two owners, at random times
+    rng = random.Random(7)
+    users = many_jobs["users"]
+    alice, bob = users["alice"][0], users["bob"][0]
+    for n in range(60):
+        _insert_job(
+            db,
+            owner_id=(alice, bob)[n % 2],
+            submitted_at=T0
+            + dt.timedelta(days=1 + rng.randint(0, 5), minutes=rng.randint(0, 1439)),
+            deleted_at=T0 if n % 11 == 0 else None,
+        )
+    jobs = all_jobs(db)
+    names = {i: name for i, name in users.values()}
+    days = {"submitted_from": (T0 + dt.timedelta(days=2)).date()}
+    days["submitted_to"] = (T0 + dt.timedelta(days=4)).date()
+    for user, flt, owner in (
+        ("admin", None, None),
+        ("alice", None, alice),
+        ("admin", JobFilter(owner_id=bob), bob),
+        ("admin", JobFilter(**days), None),
+    ):
+        scoped = visible(jobs, owner)
+        if flt is not None and flt.submitted_from:
+            first, last = flt.submitted_from, flt.submitted_to
+            scoped = [j for j in scoped if first <= j.submitted_at.date() <= last]
+        for descending in (True, False):
+            wanted = python_sort(scoped, "submitted", descending, names)
+            # When each page is typed (no page read before it), in any order
+            numbers = list(range(1, -(-len(wanted) // 6) + 2))
+            rng.shuffle(numbers)
+            for number in numbers:
+                got = service.list_jobs(user, flt, page=number, page_size=6, descending=descending)
+                # Then it holds the jobs of that place in the whole list, and the exact count
+                assert page_ids(got) == wanted[6 * (number - 1) : 6 * number], (user, number)
+                assert (got.total, got.exact) == (len(wanted), True)
