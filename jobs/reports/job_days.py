@@ -4,16 +4,18 @@
 many live jobs were submitted that day: by each owner, and by everyone (owner 0). A list in
 submission order with no filter but the owner and a range of days is those days' jobs in
 turn, so the ``offset``-th job of it is in the day where the running sum of the days passes
-``offset``: adding up a few thousand small rows finds it, and only that day's jobs above it
-are walked (instead of every job above the page). The sum is the list's exact length.
+``offset``: the database adds up a few thousand small rows to find it, and only that day's
+jobs above it are walked (instead of every job above the page). The sum is the list's exact
+length.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, select, text
+from sqlalchemy import ColumnElement, Connection, func, select, text
 from sqlalchemy.orm import Session
 
 from jobs.models import Job, JobDayCount
@@ -32,45 +34,66 @@ class DayPlace:
     start: ColumnElement[bool]
 
 
-def day_counts(
+def _days(owner_id: int | None, first: dt.date | None, last: dt.date | None) -> list[Any]:
+    conds: list[Any] = [JobDayCount.owner_id == (EVERYONE if owner_id is None else owner_id)]
+    if first is not None:
+        conds.append(JobDayCount.day >= first)
+    if last is not None:
+        conds.append(JobDayCount.day <= last)
+    return conds
+
+
+def total(
     session: Session,
     owner_id: int | None,
     *,
     first: dt.date | None = None,
     last: dt.date | None = None,
-    descending: bool = True,
-) -> list[tuple[dt.date, int]]:
-    """The live jobs of each day with any, in the list's order (newest day first when
-    ``descending``), for one owner or everyone (None), within ``first``..``last``."""
-    query = select(JobDayCount.day, JobDayCount.live).where(
-        JobDayCount.owner_id == (EVERYONE if owner_id is None else owner_id),
-        JobDayCount.live > 0,
-    )
-    if first is not None:
-        query = query.where(JobDayCount.day >= first)
-    if last is not None:
-        query = query.where(JobDayCount.day <= last)
-    order = JobDayCount.day.desc() if descending else JobDayCount.day.asc()
-    return [(day, live) for day, live in session.execute(query.order_by(order))]
+) -> int:
+    """How many live jobs one owner (or everyone: None) submitted within ``first``..``last``
+    (either None: open)."""
+    query = select(func.coalesce(func.sum(JobDayCount.live), 0))
+    return int(session.scalar(query.where(*_days(owner_id, first, last))) or 0)
 
 
 def locate(
-    counts: list[tuple[dt.date, int]], offset: int, *, descending: bool = True
+    session: Session,
+    owner_id: int | None,
+    offset: int,
+    *,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+    descending: bool = True,
 ) -> DayPlace | None:
-    """The day holding the list's job number ``offset`` (0 is the first), or None past the
-    end. ``counts`` are :func:`day_counts` in the same order."""
-    before = 0
-    for day, live in counts:
-        if offset < before + live:
-            midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-            start = (
-                Job.submitted_at < midnight + dt.timedelta(days=1)
-                if descending
-                else Job.submitted_at >= midnight
-            )
-            return DayPlace(day, before, start)
-        before += live
-    return None
+    """The day holding job number ``offset`` (0 is the first) of the list in submission
+    order (newest first when ``descending``), or None past its end: the first day whose
+    running sum passes ``offset``, added up in the database (one row comes back)."""
+    order = JobDayCount.day.desc() if descending else JobDayCount.day.asc()
+    running = (
+        select(
+            JobDayCount.day,
+            JobDayCount.live,
+            func.sum(JobDayCount.live).over(order_by=order).label("upto"),
+        )
+        .where(*_days(owner_id, first, last))
+        .subquery()
+    )
+    found = session.execute(
+        select(running.c.day, running.c.upto - running.c.live)
+        .where(running.c.upto > offset)
+        .order_by(running.c.day.desc() if descending else running.c.day.asc())
+        .limit(1)
+    ).first()
+    if found is None:
+        return None
+    day, before = found
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    start = (
+        Job.submitted_at < midnight + dt.timedelta(days=1)
+        if descending
+        else Job.submitted_at >= midnight
+    )
+    return DayPlace(day, int(before), start)
 
 
 def rebuild(conn: Connection) -> None:

@@ -526,22 +526,17 @@ def _page_by_day(
     to 88 ms). A refresh, or a page a few pages from the ``known`` one, is read from it as
     :func:`_read_page` does, so the page keeps its jobs while new ones arrive above it."""
     (run,) = runs
-    counts = job_days.day_counts(
-        session,
-        _owner_scope(actor, flt),
-        first=flt.submitted_from,
-        last=flt.submitted_to,
-        descending=run.descending,
-    )
-    total = sum(live for _, live in counts)
+    owner, days = _owner_scope(actor, flt), {"first": flt.submitted_from, "last": flt.submitted_to}
+    total = job_days.total(session, owner, **days)
     places: list[_Place] = []
-    if (
+    if offset < ANCHOR_PAGES * page_size or (
         known is not None
         and known.first is not None
         and abs(offset - known.offset) <= ANCHOR_PAGES * page_size
     ):
+        # Near the top, or near the page read last: from there (_read_page's choice)
         places, _, _ = _read_page(session, conds, runs, offset, page_size, known)
-    elif (place := job_days.locate(counts, offset, descending=run.descending)) is not None:
+    elif place := job_days.locate(session, owner, offset, descending=run.descending, **days):
         places, _ = _walk(
             session, [*conds, place.start], [(0, run)], offset - place.before, page_size
         )
