@@ -494,17 +494,22 @@ def list_jobs(
                 # Filtered: count from the start, so the planner may read a filter's index.
                 counted = _count(session, conds, limit + 1)
             total, exact = (counted, True) if counted <= limit else (limit, False)
-    position = JobListPosition(
-        identity,
-        offset,
-        places[0] if places else None,
-        places[-1] if places else None,
-        tuple(ids),
-        total,
-        exact,
-        counted_at,
-    )
+    position = _position(identity, offset, places, total, exact, counted_at)
     return Page(_summaries(session, actor, ids), total, page, page_size, exact, position)
+
+
+def _position(
+    identity: tuple[Any, ...],
+    offset: int,
+    places: list[_Place],
+    total: int,
+    exact: bool,
+    counted_at: float,
+) -> JobListPosition:
+    """Where a page of ``places`` was read, for the next read of the same list."""
+    ids = tuple(keys[-1] for _, keys in places)
+    first, last = (places[0], places[-1]) if places else (None, None)
+    return JobListPosition(identity, offset, first, last, ids, total, exact, counted_at)
 
 
 def _page_by_day(
@@ -540,18 +545,10 @@ def _page_by_day(
         places, _ = _walk(
             session, [*conds, place.start], [(0, run)], offset - place.before, page_size
         )
-    ids = [keys[-1] for _, keys in places]
-    position = JobListPosition(
-        identity,
-        offset,
-        places[0] if places else None,
-        places[-1] if places else None,
-        tuple(ids),
-        total,
-        True,
-        time.monotonic(),
+    position = _position(identity, offset, places, total, True, time.monotonic())
+    return Page(
+        _summaries(session, actor, list(position.ids)), total, page, page_size, True, position
     )
-    return Page(_summaries(session, actor, ids), total, page, page_size, True, position)
 
 
 def _filtered(actor: Actor, flt: JobFilter) -> bool:
