@@ -1,0 +1,87 @@
+"""Deep pages of the job list at the query level: ``JobService.list_jobs`` alone (no Monitor,
+no table), the admin's list in submission order (pages found from the days' counts,
+migration 0022) next to a page of the list by job number (an index walk over the jobs
+above it, as every deep page was before).
+
+Fills an SQLite file under ``var/`` with ``--jobs`` jobs the first time (as
+``monitor_load.py`` fills: one job every five minutes, 2% deleted), then reuses it::
+
+    .venv/bin/python -m benchmarks.job_list_jumps --jobs 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from benchmarks.monitor_load import (
+    day_counts_rebuilt_after,
+    fill,
+    full_text_rebuilt_after,
+    gather_statistics,
+)
+from jobs.db import Database, upgrade
+from jobs.seed import seed
+from jobs.service import JobService
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(fn: Callable[[], object], repeat: int) -> float:
+    """Median milliseconds of ``repeat`` calls after a warm-up."""
+    fn()
+    runs = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        runs.append((time.perf_counter() - started) * 1000)
+    return statistics.median(runs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=9)
+    args = parser.parse_args()
+    path = ROOT / "var" / f"jobs-{args.jobs}.db"
+    url = f"sqlite:///{path}"
+    if not path.exists():
+        upgrade(url)
+        db = Database(url)
+        seed(db, accounts=1_000)
+        with full_text_rebuilt_after(db), day_counts_rebuilt_after(db):
+            fill(db, args.jobs)
+        gather_statistics(db)
+    db = Database(url)
+    svc = JobService(db)
+    first = svc.list_jobs("admin")
+    last = -(-first.total // 25)
+    print(f"{first.total:,} live jobs, {last:,} pages of 25 (SQLite, list_jobs only)")
+    for label, fn in [
+        ("page 1", lambda: svc.list_jobs("admin")),
+        (
+            "page 2,000 typed on page 1",
+            lambda: svc.list_jobs("admin", page=2000, anchor=first.anchor),
+        ),
+        (
+            "the last page typed on page 1",
+            lambda: svc.list_jobs("admin", page=last, anchor=first.anchor),
+        ),
+        (
+            "the middle page typed on page 1",
+            lambda: svc.list_jobs("admin", page=last // 2, anchor=first.anchor),
+        ),
+        ("by job number: page 2,000", lambda: svc.list_jobs("admin", page=2000, sort="id")),
+        (
+            "by job number: the middle page",
+            lambda: svc.list_jobs("admin", page=last // 2, sort="id"),
+        ),
+    ]:
+        print(f"  {label:40s} {timed(fn, args.repeat):7.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
