@@ -12,11 +12,9 @@ Fills an SQLite file under ``var/`` with ``--jobs`` jobs the first time (as
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.account_grid import timed
 from benchmarks.monitor_load import (
     day_counts_rebuilt_after,
     fill,
@@ -28,17 +26,6 @@ from jobs.seed import seed
 from jobs.service import JobService
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def timed(fn: Callable[[], object], repeat: int) -> float:
-    """Median milliseconds of ``repeat`` calls after a warm-up."""
-    fn()
-    runs = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        runs.append((time.perf_counter() - started) * 1000)
-    return statistics.median(runs)
 
 
 def main() -> None:
@@ -80,7 +67,7 @@ def main() -> None:
             lambda: svc.list_jobs("admin", page=last // 2, sort="id"),
         ),
     ]:
-        print(f"  {label:40s} {timed(fn, args.repeat):7.1f} ms")
+        print(f"  {label:40s} {timed(fn, args.repeat):7.1f} ms")  # median after a warm-up
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, insert, select, text, update
+from sqlalchemy import Connection, create_engine, func, insert, select, text, update
 
 from apps.serve import optimize_statistics
 from jobs.db import Database, upgrade
@@ -126,6 +126,21 @@ def fill(db: Database, jobs: int, *, seed_value: int = 3) -> None:
             conn.execute(insert(Job.__table__), rows)
 
 
+def _drop_sqlite_triggers(conn: Connection, prefix: str) -> list[tuple[str, str]]:
+    """Drop SQLite's triggers whose names start with ``prefix``; their names and SQL, to
+    make them again."""
+    triggers = [
+        (name, sql)
+        for name, sql in conn.execute(
+            text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE :p"),
+            {"p": f"{prefix}%"},
+        )
+    ]
+    for name, _ in triggers:
+        conn.execute(text(f"DROP TRIGGER {name}"))
+    return triggers
+
+
 @contextlib.contextmanager
 def full_text_rebuilt_after(db: Database) -> Iterator[None]:
     """On SQLite, fill without the triggers that keep ``jobs_fts`` (migration 0011) and
@@ -135,14 +150,7 @@ def full_text_rebuilt_after(db: Database) -> Iterator[None]:
         yield
         return
     with db.write_conn() as conn:
-        triggers = conn.execute(
-            text(
-                "SELECT name, sql FROM sqlite_master"
-                " WHERE type = 'trigger' AND name LIKE 'jobs_fts%'"
-            )
-        ).all()
-        for name, _ in triggers:
-            conn.execute(text(f"DROP TRIGGER {name}"))
+        triggers = _drop_sqlite_triggers(conn, "jobs_fts")
     yield
     if triggers:
         with db.write_conn() as conn:
@@ -155,18 +163,12 @@ def full_text_rebuilt_after(db: Database) -> Iterator[None]:
 def day_counts_rebuilt_after(db: Database) -> Iterator[None]:
     """Fill without the triggers that count live jobs per day (migration 0022), then count
     them once (two upserts per job made the fill slower; a submit adds one job)."""
+    pg_trigger = "ALTER TABLE jobs {} TRIGGER job_day_counts_insert_delete"
     with db.write_conn() as conn:
         if db.is_sqlite:
-            triggers = conn.execute(
-                text(
-                    "SELECT name, sql FROM sqlite_master"
-                    " WHERE type = 'trigger' AND name LIKE 'job_day_counts%'"
-                )
-            ).all()
-            for name, _ in triggers:
-                conn.execute(text(f"DROP TRIGGER {name}"))
+            triggers = _drop_sqlite_triggers(conn, "job_day_counts")
         else:
-            conn.execute(text("ALTER TABLE jobs DISABLE TRIGGER job_day_counts_insert_delete"))
+            conn.execute(text(pg_trigger.format("DISABLE")))
     yield
     with db.write_conn() as conn:
         job_days.rebuild(conn)
@@ -174,7 +176,7 @@ def day_counts_rebuilt_after(db: Database) -> Iterator[None]:
             for _, sql in triggers:
                 conn.execute(text(sql))
         else:
-            conn.execute(text("ALTER TABLE jobs ENABLE TRIGGER job_day_counts_insert_delete"))
+            conn.execute(text(pg_trigger.format("ENABLE")))
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, float]:

@@ -4,9 +4,8 @@
 many live jobs were submitted that day: by each owner, and by everyone (owner 0). A list in
 submission order with no filter but the owner and a range of days is those days' jobs in
 turn, so the ``offset``-th job of it is in the day where the running sum of the days passes
-``offset``: the database adds up a few thousand small rows to find it, and only that day's
-jobs above it are walked (instead of every job above the page). The sum is the list's exact
-length.
+``offset``: adding up a few thousand small counts finds it, and only that day's jobs above
+it are walked (instead of every job above the page). The sum is the list's exact length.
 """
 
 from __future__ import annotations
