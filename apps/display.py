@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Iterable, Sequence
+from typing import Any
 
+import pandas as pd
 import panel as pn
 
 from jobs import clock
@@ -34,6 +37,21 @@ BUTTON_STYLE = (
     "display:inline-block;padding:1px 10px;border-radius:4px;font-size:12px;"
     "font-weight:600;cursor:pointer;border:1px solid {c};color:{c};background:#fff"
 )
+
+
+def page_frame(
+    rows: Iterable[Sequence[Any]], columns: Sequence[str], *, numbers: Sequence[str] = ()
+) -> pd.DataFrame:
+    """A page's rows as a table's DataFrame of plain Python values (``numbers``: the columns
+    kept numeric, e.g. the job number, which the table aligns as a number).
+
+    pandas 3 makes each text column an Arrow string array, and the table turns it back into
+    Python strings to send it: for a page of 25 jobs that took about 1 ms to build and 1 ms
+    more in the table's update, for nothing (the Monitor rebuilds a page on every jump)."""
+    frame = pd.DataFrame(list(rows), columns=list(columns), dtype=object)
+    for column in numbers:
+        frame[column] = pd.to_numeric(frame[column])
+    return frame
 
 
 def esc(value: object) -> str:

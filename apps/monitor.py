@@ -83,7 +83,7 @@ def job_rows(jobs: list[JobSummary], *, with_owner: bool) -> pd.DataFrame:
         )
         for j in jobs
     ]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return display.page_frame(rows, COLUMNS, numbers=["Job"])
 
 
 class Monitor(pn.viewable.Viewer):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import pandas as pd
 import pytest
 
 from apps.job_view import JobDetailsView, JobStatusView
 from apps.monitor import Monitor
-from apps.timeline import Timeline, timeline_frame
+from apps.timeline import Timeline, timeline_bars
 from jobs.db import Database
 from jobs.service import JobService
 from jobs.status import JobStatus
@@ -233,19 +234,21 @@ def test_a_user_cannot_open_someone_elses_job(service, jobs):
 
 def test_the_timeline_draws_waiting_and_running_bars_and_selects_a_tapped_lane(service, jobs):
     monitor = Monitor(service=service, user="admin", live=False)
-    frame = timeline_frame(monitor.state.jobs, None)
+    frame = pd.DataFrame(timeline_bars(monitor.state.jobs, None))
 
     phases = frame.groupby("job")["phase"].apply(set).to_dict()
     assert phases[f"#{jobs['alice_running']}"] == {"waiting", "running"}
     assert phases[f"#{jobs['bob_queued']}"] == {"waiting"}
 
     timeline: Timeline = monitor.timeline
-    running = timeline._frame.index[timeline._frame["job"] == f"#{jobs['alice_done']}"][0]
+    bars = pd.DataFrame(timeline._bars)
+    running = bars.index[bars["job"] == f"#{jobs['alice_done']}"][0]
     timeline._tapped([int(running)])
     assert monitor.state.selected_id == jobs["alice_done"]
     row = list(monitor.table.value["Job"]).index(jobs["alice_done"])
     assert monitor.table.selection == [row]
-    highlighted = timeline._frame[timeline._frame["width"] > 1]["job"]
+    bars = pd.DataFrame(timeline._bars)
+    highlighted = bars[bars["width"] > 1]["job"]
     assert set(highlighted) == {f"#{jobs['alice_done']}"}
 
 

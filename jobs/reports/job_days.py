@@ -66,11 +66,13 @@ def locate(
 ) -> DayPlace | None:
     """The day holding job number ``offset`` (0 is the first) of the list in submission
     order (newest first when ``descending``), or None past its end: the first day whose
-    running sum passes ``offset``. The days' counts come back as plain integers (a window
-    sum in the database took 4-6 ms over 3,500 days; this, 2 ms), then that day itself."""
+    running sum passes ``offset``. The days' counts come back as plain integers, read
+    through the connection (the ORM's row loading took 4 ms for 3,500 days; a window sum in
+    the database 4-6 ms; this, under 1 ms), then that day itself."""
     order = JobDayCount.day.desc() if descending else JobDayCount.day.asc()
     days = _days(owner_id, first, last)
-    lives = session.scalars(select(JobDayCount.live).where(*days).order_by(order)).all()
+    query = select(JobDayCount.live).where(*days).order_by(order)
+    lives = session.connection().execute(query).scalars().all()
     before, index = 0, 0
     while index < len(lives) and offset >= before + lives[index]:
         before += lives[index]
