@@ -63,14 +63,38 @@ def locate(
     first: dt.date | None = None,
     last: dt.date | None = None,
     descending: bool = True,
-) -> DayPlace | None:
-    """The day holding job number ``offset`` (0 is the first) of the list in submission
-    order (newest first when ``descending``), or None past its end: the first day whose
-    running sum passes ``offset``. The days' counts come back as plain integers, read
-    through the connection (the ORM's row loading took 4 ms for 3,500 days; a window sum in
-    the database 4-6 ms; this, under 1 ms), then that day itself."""
-    order = JobDayCount.day.desc() if descending else JobDayCount.day.asc()
+) -> tuple[int, DayPlace | None]:
+    """The list's length, and the day holding job number ``offset`` (0 is the first) of the
+    list in submission order (newest first when ``descending``; None past its end): the
+    first day whose running sum passes ``offset``."""
     days = _days(owner_id, first, last)
+    if session.connection().dialect.name == "postgresql":
+        found = _locate_postgresql(session, days, descending, offset)
+    else:
+        found = _locate_sqlite(session, days, descending, offset)
+    if found is None:
+        return total(session, owner_id, first=first, last=last), None
+    count, day, before = found
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    start = (
+        Job.submitted_at < midnight + dt.timedelta(days=1)
+        if descending
+        else Job.submitted_at >= midnight
+    )
+    return count, DayPlace(day, before, start)
+
+
+def _order(column: Any, descending: bool) -> Any:
+    return column.desc() if descending else column.asc()
+
+
+def _locate_sqlite(
+    session: Session, days: list[Any], descending: bool, offset: int
+) -> tuple[int, dt.date, int] | None:
+    """SQLite: the days' counts as plain integers through the connection, added up here
+    (the ORM's row loading took 4 ms for 3,500 days, a window sum 4-6 ms; this, under 1 ms),
+    then the day at that place."""
+    order = _order(JobDayCount.day, descending)
     query = select(JobDayCount.live).where(*days).order_by(order)
     lives = session.connection().execute(query).scalars().all()
     before, index = 0, 0
@@ -84,13 +108,35 @@ def locate(
     )
     if day is None:  # (a day that went between the two reads)
         return None
-    midnight = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    start = (
-        Job.submitted_at < midnight + dt.timedelta(days=1)
-        if descending
-        else Job.submitted_at >= midnight
+    return sum(lives), day, before
+
+
+def _locate_postgresql(
+    session: Session, days: list[Any], descending: bool, offset: int
+) -> tuple[int, dt.date, int] | None:
+    """PostgreSQL: one window query gives the day, the jobs before it and the total (3 ms
+    over 3,500 days, where reading the counts and the day apart took three round trips and
+    5-6 ms)."""
+    running = func.sum(JobDayCount.live).over(
+        order_by=_order(JobDayCount.day, descending), rows=(None, 0)
     )
-    return DayPlace(day, before, start)
+    counted = (
+        select(
+            JobDayCount.day,
+            JobDayCount.live,
+            (running - JobDayCount.live).label("before"),
+            func.sum(JobDayCount.live).over().label("total"),
+        )
+        .where(*days)
+        .subquery()
+    )
+    row = session.execute(
+        select(counted.c.total, counted.c.day, counted.c.before)
+        .where(counted.c.before + counted.c.live > offset)
+        .order_by(_order(counted.c.day, descending))
+        .limit(1)
+    ).one_or_none()
+    return None if row is None else (int(row.total), row.day, int(row.before))
 
 
 def rebuild(conn: Connection) -> None:

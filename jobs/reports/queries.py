@@ -293,7 +293,28 @@ def _summary_select() -> Select[Any]:
     return select(Job, User.display_name).join(User, User.id == Job.owner_id)
 
 
-def summarize(actor: Actor, job: Job, owner: str) -> JobSummary:
+#: What a job's line in a list shows: read as plain rows through the connection, not as
+#: ``Job`` objects (their parameters, selection and plan are JSON a list never shows, and
+#: the ORM's loading of 25 jobs cost more than the query).
+SUMMARY_COLUMNS = (
+    Job.id,
+    Job.description,
+    Job.action,
+    Job.owner_id,
+    Job.status,
+    Job.submitted_at,
+    Job.started_at,
+    Job.ended_at,
+    Job.total,
+    Job.ok,
+    Job.exceptions,
+    Job.not_processed,
+    Job.not_before,
+)
+
+
+def summarize(actor: Actor, job: Any, owner: str) -> JobSummary:
+    """A job's line in a list, from a ``Job`` or a row of :data:`SUMMARY_COLUMNS`."""
     status = JobStatus(job.status)
     stop_no = permissions.stop_refusal(actor, job.owner_id, status)
     delete_no = permissions.delete_refusal(actor, job.owner_id, status)
@@ -532,7 +553,6 @@ def _page_by_day(
     :func:`_read_page` does, so the page keeps its jobs while new ones arrive above it."""
     (run,) = runs
     owner, days = _owner_scope(actor, flt), {"first": flt.submitted_from, "last": flt.submitted_to}
-    total = job_days.total(session, owner, **days)
     places: list[_Place] = []
     if offset < ANCHOR_PAGES * page_size or (
         known is not None
@@ -540,11 +560,14 @@ def _page_by_day(
         and abs(offset - known.offset) <= ANCHOR_PAGES * page_size
     ):
         # Near the top, or near the page read last: from there (_read_page's choice)
+        total = job_days.total(session, owner, **days)
         places, _, _ = _read_page(session, conds, runs, offset, page_size, known)
-    elif place := job_days.locate(session, owner, offset, descending=run.descending, **days):
-        places, _ = _walk(
-            session, [*conds, place.start], [(0, run)], offset - place.before, page_size
-        )
+    else:
+        total, place = job_days.locate(session, owner, offset, descending=run.descending, **days)
+        if place is not None:
+            places, _ = _walk(
+                session, [*conds, place.start], [(0, run)], offset - place.before, page_size
+            )
     position = _position(identity, offset, places, total, True, time.monotonic())
     return Page(
         _summaries(session, actor, list(position.ids)), total, page, page_size, True, position
@@ -884,7 +907,8 @@ def _summaries(session: Session, actor: Actor, ids: list[int]) -> list[JobSummar
     to users, SQLite may walk each owner's jobs instead."""
     if not ids:
         return []
-    jobs = {job.id: job for job in session.scalars(select(Job).where(Job.id.in_(ids)))}
+    rows = session.connection().execute(select(*SUMMARY_COLUMNS).where(Job.id.in_(ids)))
+    jobs = {job.id: job for job in rows}
     owners = dict(
         session.execute(
             select(User.id, User.display_name).where(
