@@ -4,9 +4,11 @@ migration 0022) next to a page of the list by job number (an index walk over the
 above it, as every deep page was before).
 
 Fills an SQLite file under ``var/`` with ``--jobs`` jobs the first time (as
-``monitor_load.py`` fills: one job every five minutes, 2% deleted), then reuses it::
+``monitor_load.py`` fills: one job every five minutes, 2% deleted), then reuses it; or
+measures a database ``monitor_load.py --keep`` filled (SQLite or PostgreSQL)::
 
     .venv/bin/python -m benchmarks.job_list_jumps --jobs 1000000
+    .venv/bin/python -m benchmarks.job_list_jumps --database postgresql+psycopg://…/bulkdesk_monitor_…
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=9)
+    parser.add_argument("--database", metavar="URL", help="A database already filled.")
     args = parser.parse_args()
     path = ROOT / "var" / f"jobs-{args.jobs}.db"
-    url = f"sqlite:///{path}"
-    if not path.exists():
+    url = args.database or f"sqlite:///{path}"
+    if not args.database and not path.exists():
         upgrade(url)
         db = Database(url)
         seed(db, accounts=1_000)
@@ -46,7 +49,8 @@ def main() -> None:
     svc = JobService(db)
     first = svc.list_jobs("admin")
     last = -(-first.total // 25)
-    print(f"{first.total:,} live jobs, {last:,} pages of 25 (SQLite, list_jobs only)")
+    backend = "SQLite" if db.is_sqlite else "PostgreSQL"
+    print(f"{first.total:,} live jobs, {last:,} pages of 25 ({backend}, list_jobs only)")
     for label, fn in [
         ("page 1", lambda: svc.list_jobs("admin")),
         (
@@ -65,6 +69,10 @@ def main() -> None:
         (
             "by job number: the middle page",
             lambda: svc.list_jobs("admin", page=last // 2, sort="id"),
+        ),
+        *(
+            (f"by {key}: page 2,000", lambda k=key: svc.list_jobs("admin", page=2000, sort=k))
+            for key in ("description", "status", "owner", "ended")
         ),
     ]:
         print(f"  {label:40s} {timed(fn, args.repeat):7.1f} ms")  # median after a warm-up

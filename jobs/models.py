@@ -854,6 +854,8 @@ class JobDayCount(Base):
     finds a deep page from them (``jobs.reports.job_days``)."""
 
     __tablename__ = "job_day_counts"
+    #: The counts in day order from the index alone (migration 0023).
+    __table_args__ = (Index("ix_job_day_counts_live", "owner_id", "day", "live"),)
 
     owner_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)

@@ -903,20 +903,16 @@ def _count(session: Session, conds: list[ColumnElement[bool]], cap: int) -> int:
 
 
 def _summaries(session: Session, actor: Actor, ids: list[int]) -> list[JobSummary]:
-    """The jobs ``ids``, in that order. By primary key, then their owners' names apart: joined
-    to users, SQLite may walk each owner's jobs instead."""
+    """The jobs ``ids``, in that order, in one query by primary key, each owner's name by a
+    subquery per job (joined to users instead, SQLite may walk each owner's jobs)."""
     if not ids:
         return []
-    rows = session.connection().execute(select(*SUMMARY_COLUMNS).where(Job.id.in_(ids)))
-    jobs = {job.id: job for job in rows}
-    owners = dict(
-        session.execute(
-            select(User.id, User.display_name).where(
-                User.id.in_({job.owner_id for job in jobs.values()})
-            )
-        ).all()
+    owner = select(User.display_name).where(User.id == Job.owner_id).scalar_subquery()
+    rows = session.connection().execute(
+        select(*SUMMARY_COLUMNS, owner.label("owner")).where(Job.id.in_(ids))
     )
-    return [summarize(actor, jobs[i], owners[jobs[i].owner_id]) for i in ids if i in jobs]
+    jobs = {job.id: job for job in rows}
+    return [summarize(actor, jobs[i], jobs[i].owner) for i in ids if i in jobs]
 
 
 def find_job(session: Session, actor: Actor, job_id: int) -> tuple[Job, str] | None:
