@@ -92,6 +92,11 @@ _JOB_TABLES = (
     "audit_events",
     "deliveries",
     "interactions",
+    # A job's own rows (no foreign key to jobs since migration 0024: TRUNCATE … CASCADE of
+    # jobs does not reach them).
+    "import_matches",
+    "import_rows",
+    "import_tasks",
     "job_items",
     "job_chunks",
     "jobs",
