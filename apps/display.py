@@ -126,7 +126,9 @@ def progress_bar(job: JobSummary) -> str:
     skipped = 100 * job.not_processed / total
     color = status_color(job.status)
     if job.status == JobStatus.QUEUED and job.not_before and job.not_before > clock.now():
-        label = f"scheduled for {fmt_time(job.not_before)}"
+        # Short enough for the column ("Jan 06 00:00"); the whole time in the tooltip.
+        when = fmt_time(job.not_before)
+        label = f'<span title="{when}">scheduled for {fmt_short(job.not_before)}</span>'
     elif job.status == JobStatus.QUEUED:
         label = "waiting for a worker"
     elif job.status == JobStatus.AWAITING_APPROVAL:
@@ -177,15 +179,29 @@ def delete_button(job: JobSummary) -> str:
     return button("Delete", "#475569") if job.can_delete else ""
 
 
-def not_permitted(actor: Actor | None, reason: str = "") -> pn.viewable.Viewable:
-    """The page for someone without the bulk-update permission (or an unknown login)."""
+def not_permitted(
+    actor: Actor | None,
+    reason: str = "",
+    *,
+    page: str = "",
+    open_pages: Sequence[tuple[str, str]] = (),
+) -> pn.viewable.Viewable:
+    """The page for someone without the bulk-update permission (or an unknown login):
+    ``page`` is what they tried to open, ``open_pages`` the pages they may open instead."""
     who = esc(actor.display_name if actor else "This login")
+    what = f"<b>{esc(page)}</b>" if page else "bulk updates"
+    links = ", ".join(
+        f'<a href="?page={esc(address)}">{esc(title)}</a>' for title, address in open_pages
+    )
     text = reason or (
-        "You are not permitted to use bulk updates. Opening the bulk update "
-        "monitoring screen and launching jobs needs the permission "
+        f"You are not permitted to open {what}: it needs the permission "
         "<i>Client Bulk Updates | Bulk Update - Interactions</i>. "
-        "Ask an administrator to grant it. Your own job completion emails are on your "
-        '<a href="?page=profile">Profile</a>.'
+        "Ask an administrator to grant it. "
+        + (
+            f"Open to you: {links}."
+            if links
+            else 'Your own job completion emails are on your <a href="?page=profile">Profile</a>.'
+        )
     )
     return pn.Column(
         pn.pane.HTML(

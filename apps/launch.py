@@ -275,7 +275,9 @@ class LaunchForm(pn.viewable.Viewer):
         s = self.state
         assert s is not None
         if s.count_error:
-            text = f'<span style="color:#b91c1c">{esc(s.count_error)}</span>'
+            # What to do next, in grey: red before anything was asked of the form read as a
+            # mistake already made (a Review then says it in red beside the field).
+            text = f'<span class="bd-count-hint" style="color:#4b5563">{esc(s.count_error)}</span>'
         elif s.target_count is not None:
             color = "#b91c1c" if s.target_count == 0 else "#111827"
             text = (

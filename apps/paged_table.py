@@ -19,9 +19,14 @@ from apps.display import esc
 from apps.styles import TABLE_CSS
 from apps.table_state import PagedState
 
+#: Tabulator's own sort arrow and the room it keeps beside each title go (its stylesheet's
+#: rules are more specific than any here, hence ``!important``).
 SORT_CSS = """
-.tabulator .tabulator-col .tabulator-col-sorter { display: none; }
-.tabulator .tabulator-col.tabulator-sortable .tabulator-col-title { cursor: pointer; }
+.tabulator .tabulator-col .tabulator-col-sorter { display: none !important; }
+.tabulator .tabulator-col.tabulator-sortable .tabulator-col-title {
+  cursor: pointer;
+  padding-right: 0 !important;
+}
 """
 
 #: Runs in the browser whenever the table's rows change. Panel's table view (1.9) ignores new
@@ -119,7 +124,11 @@ class PagedTable(pn.viewable.Viewer):
         self.page_input = pn.widgets.IntInput(
             label="", value=state.page, start=1, width=90, css_classes=["bd-page-number"]
         )
-        self.pager = pn.pane.HTML("", css_classes=["bd-pager"], align="center", width=300)
+        # The words take the room the buttons leave (and wrap in a narrow place: beside the
+        # accounts' filters, fixed widths pushed "Last »" out of sight).
+        self.pager = pn.pane.HTML(
+            "", css_classes=["bd-pager"], align="center", sizing_mode="stretch_width", min_width=160
+        )
         self.first_button.on_click(lambda _: state.go(1))
         self.previous_button.on_click(lambda _: state.go(state.page - 1))
         self.next_button.on_click(lambda _: state.go(state.page + 1))
@@ -129,10 +138,9 @@ class PagedTable(pn.viewable.Viewer):
         self.pager_row = pn.Row(
             self.first_button,
             self.previous_button,
-            pn.pane.HTML("Page", align="center"),
+            pn.pane.HTML("Page", align="center", width=38),
             self.page_input,
             self.pager,
-            pn.HSpacer(),
             self.next_button,
             self.last_button,
             sizing_mode="stretch_width",

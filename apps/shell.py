@@ -139,7 +139,9 @@ class Shell:
         self.content = pn.Column(sizing_mode="stretch_width", css_classes=["bd-page"])
         self.nav = pn.widgets.RadioButtonGroup(
             options=list(self.pages),
-            value=next(iter(self.pages)),
+            # The first page this user may open (carol, without the bulk permission, landed
+            # on "Not permitted" at every login).
+            value=next(iter(self.open_pages()), next(iter(self.pages))),
             orientation="vertical",
             color="primary",
             variant="outline",
@@ -151,6 +153,16 @@ class Shell:
         self.where = pn.pane.HTML("", css_classes=["bd-where"], align="center", width=220)
         self.nav.param.watch(lambda e: self._show(e.new), "value")
         self._show(self.nav.value)
+
+    def may_open(self, spec: PageSpec) -> bool:
+        """Whether the user may open a page (the pages' own services check again)."""
+        return self.actor is not None and (
+            spec.permission is None or self.actor.has(spec.permission)
+        )
+
+    def open_pages(self) -> list[str]:
+        """The titles of the pages the user may open, in menu order."""
+        return [title for title, spec in self.pages.items() if self.may_open(spec)]
 
     def viewing(self, job_id: int | None) -> None:
         """The Monitor opened (or closed) a job's status view: the address follows."""
@@ -239,8 +251,12 @@ class Shell:
                 f"there is no Bulkdesk user called {esc(self.user or '(nobody)')}. "
                 "Log in as one of the demo users.",
             )
-        elif spec.permission and not self.actor.has(spec.permission):
-            page = not_permitted(self.actor)
+        elif not self.may_open(spec):
+            page = not_permitted(
+                self.actor,
+                page=title,
+                open_pages=[(t, self.pages[t].address) for t in self.open_pages()],
+            )
         else:
             if title not in self.built:
                 self.built[title] = spec.build(self)
@@ -282,6 +298,9 @@ class Shell:
             accent="#1d4ed8",
             main_layout=None,
             theme_toggle=False,
+            # Panel's busy spinner turns on for every callback, the live refreshes' included:
+            # it flickered every second on every page, as if the page never finished loading.
+            busy_indicator=None,
         )
 
 

@@ -122,10 +122,14 @@ def test_the_shell_shows_the_monitor_and_a_not_permitted_page_to_carol(service):
 
     assert isinstance(alice.built["Monitor"], Monitor)
     assert "Monitor" in alice.nav.options
-    assert "Not permitted" in carol.content[0][0].object
+    # carol starts on the first page open to her, not on "Not permitted"
+    assert carol.nav.value == "Definitions" and "Definitions" in carol.built
     assert "no Bulkdesk user called mallory" in stranger.content[0][0].object
     carol.go("Launch")
-    assert "Not permitted" in carol.content[0][0].object
+    refusal = carol.content[0][0].object
+    assert "Not permitted" in refusal and "open <b>Launch</b>" in refusal
+    assert 'href="?page=batch-log">Batch audit log</a>' in refusal
+    assert "?page=monitor" not in refusal
 
 
 def test_the_shell_goes_to_the_monitor_after_a_launch(service):

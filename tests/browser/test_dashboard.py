@@ -75,8 +75,14 @@ def test_an_admin_sees_every_job_and_may_filter_by_owner(login, served_service):
 
 def test_carol_without_the_permission_gets_a_not_permitted_page(login):
     page = login("carol")
+    # She lands on the first page open to her
+    expect(page.locator(".bd-where")).to_contain_text("Definitions", timeout=WAIT)
 
-    expect(page.locator(".bd-not-permitted")).to_contain_text("Not permitted")
+    page.locator(".bd-nav").get_by_text("Monitor", exact=True).click()
+    refusal = page.locator(".bd-not-permitted")
+    expect(refusal).to_contain_text("Not permitted", timeout=WAIT)
+    expect(refusal).to_contain_text("open Monitor")
+    expect(refusal.get_by_role("link", name="Batch audit log")).to_be_visible()
     expect(page.locator(".bd-jobs")).to_have_count(0)
 
 

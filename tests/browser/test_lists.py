@@ -64,6 +64,10 @@ def test_sorting_a_column_sorts_every_page_on_the_server(login, served_service):
     expect(page.locator(".bd-pager")).to_contain_text("Page 1 of", timeout=WAIT)
     expect(page.locator(".bd-jobs .tabulator-col-title", has_text="Job ▲")).to_be_visible()
     assert first_job(page) == str(lowest.id)
+    # And only that arrow: Tabulator's own arrows (of the page only) are not drawn
+    sorters = page.locator(".bd-jobs .tabulator-col-sorter")
+    assert sorters.count() > 0
+    assert set(sorters.evaluate_all("els => els.map(e => getComputedStyle(e).display)")) == {"none"}
     # And the pager's ends: at page 1, "First" and "Previous" are disabled
     expect(page.get_by_role("button", name="« First")).to_be_disabled()
     expect(page.get_by_role("button", name="‹ Previous")).to_be_disabled()
