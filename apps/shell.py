@@ -42,12 +42,13 @@ class PageSpec:
     title: str
     build: Callable[[Shell], pn.viewable.Viewable]
     permission: str | None = permissions.BULK_UPDATE
-    #: Its name in the address (``?page=batch-log``); by default the title in lower case.
+    #: Its name in the address (``?page=batch-log``); by default the title in lower case,
+    #: hyphens for spaces (``?page=all-system-tasks``).
     slug: str = ""
 
     @property
     def address(self) -> str:
-        return self.slug or self.title.lower()
+        return self.slug or self.title.lower().replace(" ", "-")
 
 
 def _monitor(shell: Shell) -> pn.viewable.Viewable:
@@ -183,7 +184,9 @@ class Shell:
         the page named (any case), and for a job the Monitor with its status view open;
         ``?page=definitions&definition=3`` opens that definition, ``?page=batch-log&run=12``
         that run's detail."""
+        # The title in any case (spaces or hyphens), or the page's own address
         titles = {t.lower(): t for t in self.pages}
+        titles.update({t.lower().replace(" ", "-"): t for t in self.pages})
         titles.update({spec.address: t for t, spec in self.pages.items()})
         title = titles.get((page or "").strip().lower())
         if run and "Batch audit log" in self.pages:

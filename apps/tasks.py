@@ -51,7 +51,7 @@ class Uploader(JSComponent):
       button.textContent = "Upload and import";
       button.className = "bd-upload-button";
       button.style.cssText = "padding:6px 14px;background:#1d4ed8;color:#fff;border:0;" +
-        "border-radius:4px;cursor:pointer;font-size:14px";
+        "border-radius:4px;cursor:pointer;font-size:14px;white-space:nowrap";
       const bar = document.createElement("progress");
       bar.max = 100; bar.value = 0; bar.style.cssText = "width:160px;visibility:hidden";
       bar.className = "bd-upload-progress";
@@ -137,7 +137,11 @@ class TasksPage(pn.viewable.Viewer):
             self.uploader,
             self.upload_message,
             pn.Card(
-                self.help, title="Expected columns", collapsed=True, sizing_mode="stretch_width"
+                self.help,
+                title="Expected columns",
+                collapsed=True,
+                sizing_mode="stretch_width",
+                margin=(12, 5, 5, 5),  # apart from the file box above it
             ),
             title="Import a file",
             sizing_mode="stretch_width",
@@ -177,9 +181,17 @@ class TasksPage(pn.viewable.Viewer):
         )
         self.record = pn.Column(sizing_mode="stretch_width", css_classes=["bd-task-record"])
         self._layout = pn.Column(
+            # The page's title first (it stood below the import, as if it titled the list only)
+            pn.pane.HTML(
+                "<h2 style='margin:4px 0 2px'>All System Tasks</h2>"
+                "<div style='color:#4b5563'>Import a file of accounts, interactions or payments "
+                "as a task; each task below shows its progress, and a click opens its figures "
+                "and its rows' messages.</div>",
+                sizing_mode="stretch_width",
+            ),
             importer,
             pn.Row(
-                pn.pane.HTML("<h2 style='margin:4px 0'>All System Tasks</h2>"),
+                pn.pane.HTML("<h3 style='margin:4px 0'>Tasks</h3>"),
                 pn.HSpacer(),
                 self.view,
             ),

@@ -226,6 +226,15 @@ def test_a_link_opens_the_page_or_the_job_it_names(service):
 
     shell.open_link("PROFILE", None)
     assert shell.nav.value == "Profile" and isinstance(shell.built["Profile"], ProfilePage)
+    # A title of several words is hyphenated in the address, and read back either way
+    shell.go("All System Tasks")
+    assert shell.address.search() == "?page=all-system-tasks"
+    shell.go("Profile")
+    shell.open_link("all-system-tasks", None)
+    assert shell.nav.value == "All System Tasks"
+    shell.go("Profile")
+    shell.open_link("All System Tasks", None)
+    assert shell.nav.value == "All System Tasks"
     # carol, without the bulk permission, still has her profile
     carol = Shell(service, "carol")
     carol.open_link("profile", None)
