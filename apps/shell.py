@@ -184,9 +184,8 @@ class Shell:
         the page named (any case), and for a job the Monitor with its status view open;
         ``?page=definitions&definition=3`` opens that definition, ``?page=batch-log&run=12``
         that run's detail."""
-        # The title in any case (spaces or hyphens), or the page's own address
+        # The title in any case, or the page's own address (hyphens for spaces)
         titles = {t.lower(): t for t in self.pages}
-        titles.update({t.lower().replace(" ", "-"): t for t in self.pages})
         titles.update({spec.address: t for t, spec in self.pages.items()})
         title = titles.get((page or "").strip().lower())
         if run and "Batch audit log" in self.pages:
