@@ -38,6 +38,10 @@ def open_page(page, tail: str) -> None:  # type: ignore[no-untyped-def]
     box = page.locator(".bd-definitions-filter input")
     box.fill(tail)
     box.press("Enter")
+    # The filter has applied once every row shown is one of this test's: a click before
+    # then lands on a row of the unfiltered list, which the filtered one replaces.
+    expect(rows(page).filter(has_text=tail).first).to_be_visible(timeout=WAIT)
+    expect(rows(page).filter(has_not_text=tail)).to_have_count(0, timeout=WAIT)
 
 
 def rows(page):  # type: ignore[no-untyped-def]
@@ -180,7 +184,9 @@ def test_run_now_shows_the_run_in_the_list_until_it_ends_without_refresh(login, 
     row = rows(page).filter(has_text=definitions["enabled"])
     expect(row).to_contain_text("never ran", timeout=WAIT)
     row.click()
-    expect(page.locator(".bd-definition-title")).to_contain_text(definitions["enabled"])
+    expect(page.locator(".bd-definition-title")).to_contain_text(
+        definitions["enabled"], timeout=WAIT
+    )
     # When they press Run now
     page.get_by_role("button", name="Run now", exact=True).click()
     expect(page.locator(".bd-definition-message")).to_contain_text("queued", timeout=WAIT)

@@ -199,6 +199,16 @@ def test_account_numbers_show_whole_and_a_cut_name_shows_whole_when_pointed_at(
     # A client name too long for its column ends in "…" (not cut mid-letter), and shows
     # whole when pointed at
     value = first.locator(".tabulator-cell[tabulator-field='Client'] > div")
+    assert value.inner_text().strip() == client
+    # Tabulator settles its columns' widths after it draws the rows: give it that moment
+    try:
+        value.evaluate(
+            "v => new Promise(ok => { const t0 = Date.now(); (function poll() {"
+            " if (v.scrollWidth > v.clientWidth || Date.now() - t0 > 10000) ok();"
+            " else setTimeout(poll, 100); })(); })"
+        )
+    except Exception:  # the row was drawn again: the assertion below reads it afresh
+        pass
     overflows = value.evaluate("v => v.scrollWidth > v.clientWidth")
     assert overflows, f"{client!r} fits its column: pick a longer name for this check"
     assert value.evaluate("v => getComputedStyle(v).textOverflow") == "ellipsis"
