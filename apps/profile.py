@@ -14,6 +14,7 @@ import panel as pn
 
 from apps.display import esc
 from apps.profile_state import ProfileState
+from apps.styles import RADIO_CSS
 from jobs.people.profile import Profile
 from jobs.service import JobService
 
@@ -44,7 +45,7 @@ class ProfilePage(pn.viewable.Viewer):
             css_classes=["bd-profile-email"],
         )
         self.notify = pn.widgets.RadioBoxGroup.from_param(
-            p.notify, inline=False, css_classes=["bd-profile-notify"]
+            p.notify, inline=False, css_classes=["bd-profile-notify"], stylesheets=[RADIO_CSS]
         )
         self.save_button = pn.widgets.Button(
             label="Save",

@@ -38,6 +38,12 @@ ONE_LINE_CELLS_CSS = """
 }
 """
 
+#: Radio buttons drawn round (Panel's Fast design draws them square, like the checkboxes,
+#: so a one-of choice looked like a many-of one): a ring, filled when chosen.
+RADIO_CSS = """
+.bk-input-group input[type='radio'] { border-radius: 50%; }
+"""
+
 # Tabulator's theme paints the row pointed at and the selected row in the accent blue with
 # white text, which hides blue links and grey lines; its rules are not !important, so these
 # win. The selected row keeps its light background when pointed at (the outline says

@@ -71,8 +71,12 @@ def main() -> None:
             lambda: svc.list_jobs("admin", page=last // 2, sort="id"),
         ),
         *(
-            (f"by {key}: page 2,000", lambda k=key: svc.list_jobs("admin", page=2000, sort=k))
-            for key in ("description", "status", "owner", "ended")
+            (
+                f"by {key}: page {page:,}",
+                lambda k=key, p=page: svc.list_jobs("admin", page=p, sort=k),
+            )
+            for key in ("description", "status", "owner", "ended", "started", "action")
+            for page in (2000, last // 2)
         ),
     ]:
         print(f"  {label:40s} {timed(fn, args.repeat):7.1f} ms")  # median after a warm-up
