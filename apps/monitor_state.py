@@ -79,8 +79,25 @@ class MonitorState(PagedState):
             **{a.label: a.name for a in ACTIONS.values()},
         }
         self.param.action.objects = list(self._actions)
+        self.EMPTY = self.empty_text()
         if self.permitted:
             self.load()
+
+    def empty_text(self) -> str:
+        """What an empty list says: that the filters match nothing, or that there is
+        nothing yet (a new user's first visit is not a filter's fault)."""
+        flt = self.job_filter()
+        filtered = (
+            flt.statuses
+            or flt.owner_id is not None
+            or flt.action
+            or flt.text
+            or flt.submitted_from
+            or flt.submitted_to
+        )
+        if filtered:
+            return "No jobs match these filters"
+        return "No jobs yet: “+ New bulk update” launches one"
 
     @property
     def permitted(self) -> bool:
@@ -106,6 +123,7 @@ class MonitorState(PagedState):
         "statuses", "owner", "action", "text", "submitted_from", "submitted_to", watch=True
     )
     def _filters_changed(self) -> None:
+        self.EMPTY = self.empty_text()
         if self.page != 1:
             self.page = 1  # triggers load via the page watcher
         else:

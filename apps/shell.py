@@ -138,6 +138,14 @@ class Shell:
         except NotFound:
             self.actor = None
         self.content = pn.Column(sizing_mode="stretch_width", css_classes=["bd-page"])
+        #: What a link that names no page says (shown until the person goes elsewhere).
+        self.notice = pn.pane.Alert(
+            "",
+            alert_type="warning",
+            visible=False,
+            css_classes=["bd-notice"],
+            sizing_mode="stretch_width",
+        )
         self.nav = pn.widgets.RadioButtonGroup(
             options=list(self.pages),
             # The first page this user may open (carol, without the bulk permission, landed
@@ -184,10 +192,12 @@ class Shell:
         the page named (any case), and for a job the Monitor with its status view open;
         ``?page=definitions&definition=3`` opens that definition, ``?page=batch-log&run=12``
         that run's detail."""
-        # The title in any case, or the page's own address (hyphens for spaces)
+        # The title in any case, hyphenated or not, or the page's own address
         titles = {t.lower(): t for t in self.pages}
+        titles.update({t.lower().replace(" ", "-"): t for t in self.pages})
         titles.update({spec.address: t for t, spec in self.pages.items()})
-        title = titles.get((page or "").strip().lower())
+        wanted = (page or "").strip()
+        title = titles.get(wanted.lower())
         if run and "Batch audit log" in self.pages:
             self.go("Batch audit log")
             log = self.built.get("Batch audit log")
@@ -211,6 +221,15 @@ class Shell:
                     monitor.state.message = f"{job!r} is not a job number"
         elif title:
             self.go(title)
+        elif wanted:
+            # An old or mistyped link: say so where the person lands, with the pages there are
+            self.go(self.nav.value)
+            names = ", ".join(f"“{t}”" for t in self.open_pages())
+            self.notice.object = (
+                f"There is no page called “{esc(wanted)}”; you are on {esc(self.nav.value)}."
+                f" The pages you may open: {names}."
+            )
+            self.notice.visible = True
 
     def open_account(self, file_number: str) -> None:
         """Follow a File Number link (``?page=accounts&account=F0000123``): the grid, filtered
@@ -241,6 +260,7 @@ class Shell:
 
     def _show(self, title: str) -> None:
         spec = self.pages[title]
+        self.notice.visible = False
         self.address.param.update(
             page=spec.address,
             **({} if title == "Monitor" else {"job": ""}),
@@ -294,7 +314,7 @@ class Shell:
             design=OfflineFast,
             font=FONT,
             sidebar=[pn.pane.HTML("<b>Bulk updates</b>"), self.nav],
-            main=[self.content, HistoryFollower(width=0, height=0, margin=0)],
+            main=[self.notice, self.content, HistoryFollower(width=0, height=0, margin=0)],
             header=[self.where, pn.HSpacer(), header],
             sidebar_width=190,
             accent="#1d4ed8",

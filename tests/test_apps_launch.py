@@ -235,6 +235,16 @@ def test_a_link_opens_the_page_or_the_job_it_names(service):
     shell.go("Profile")
     shell.open_link("All System Tasks", None)
     assert shell.nav.value == "All System Tasks"
+    # A page with an address of its own is found by its hyphenated title too
+    shell.open_link("batch-audit-log", None)
+    assert shell.nav.value == "Batch audit log" and not shell.notice.visible
+    # A link to no page says so where the person lands, until they go elsewhere
+    shell.open_link("reports", None)
+    assert shell.nav.value == "Batch audit log" and shell.notice.visible
+    assert "no page called “reports”" in shell.notice.object
+    assert "“Monitor”" in shell.notice.object
+    shell.go("Monitor")
+    assert not shell.notice.visible
     # carol, without the bulk permission, still has her profile
     carol = Shell(service, "carol")
     carol.open_link("profile", None)

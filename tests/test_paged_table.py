@@ -150,6 +150,15 @@ def test_an_empty_list_says_so_in_words(service):
     assert monitor.table.visible and not monitor.paged.empty.visible
 
 
+def test_a_list_with_no_jobs_yet_says_how_to_launch_one_not_that_filters_exclude_them(service):
+    monitor = Monitor(service=service, user="alice", live=False)
+    assert monitor.paged.empty.visible
+    assert "No jobs yet" in monitor.paged.empty.object
+    assert "filters" not in monitor.paged.empty.object
+    monitor.state.statuses = ["Completed"]
+    assert "No jobs match these filters" in monitor.paged.empty.object
+
+
 def test_a_jobs_items_sort_on_the_server(service, sqlite_db):
     job = service.submit_bulk_interaction(
         "alice",
