@@ -189,11 +189,31 @@ def same_bars(a: Bars, b: Bars) -> bool:
     return all(np.array_equal(a[column], b[column]) for column in COLUMNS)
 
 
+#: A job that has waited this many times longer than the other jobs' whole span does not
+#: set where the time axis starts: its bar comes in from the left edge.
+LONG_WAIT = 4
+
+
+def _focus(bars: Bars) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The times the axis shows: from the first submission to the last end, except that a
+    job still waiting since long ago (awaiting approval for days) does not stretch the axis
+    over days, shrinking every other bar to a sliver, when the others span much less."""
+    last = pd.Timestamp(bars["x1"].max())
+    first = pd.Timestamp(bars["x0"].min())
+    never_started = (bars["phase"] == "waiting") & (bars["end"] == "not yet")
+    others = bars["x0"][~never_started]
+    if len(others):
+        first_other = pd.Timestamp(others.min())
+        if last - first > LONG_WAIT * max(last - first_other, pd.Timedelta(minutes=15)):
+            return first_other, last
+    return first, last
+
+
 def day_label(bars: Bars) -> str:
-    """The time axis's label: the day (or days) the bars fall on, in the server's time."""
+    """The time axis's label: the day (or days) the axis shows, in the server's time."""
     if not len(bars["x0"]):
         return ""
-    first, last = pd.Timestamp(bars["x0"].min()), pd.Timestamp(bars["x1"].max())
+    first, last = _focus(bars)
     if first.date() == last.date():
         return f"Server time, {first:%b %d, %Y}"
     return f"Server time, {first:%b %d, %Y} – {last:%b %d, %Y}"
@@ -201,8 +221,9 @@ def day_label(bars: Bars) -> str:
 
 def time_span(bars: Bars) -> tuple[float, float]:
     """The time axis's range for the bars, in Bokeh's milliseconds: from the first submission
-    to the last end, with a margin of 4 % (at least 10 ms) on either side."""
-    first, last = pd.Timestamp(bars["x0"].min()), pd.Timestamp(bars["x1"].max())
+    to the last end (see :func:`_focus` for a job waiting since long ago), with a margin of
+    4 % (at least 10 ms) on either side."""
+    first, last = _focus(bars)
     margin = max((last - first) * 0.04, pd.Timedelta(milliseconds=10))
     return _ms(first - margin), _ms(last + margin)
 

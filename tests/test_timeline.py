@@ -210,6 +210,31 @@ def test_a_sub_second_job_gets_a_time_axis_about_as_long_as_the_job():
     assert last - first == pytest.approx(120)  # milliseconds: the job and 10 ms either side
 
 
+def test_a_job_waiting_for_days_does_not_squash_the_running_ones_into_slivers():
+    now = dt.datetime(2026, 12, 8, 9, 0, tzinfo=dt.UTC)
+    running = _FakeJob(2, now - dt.timedelta(minutes=20), now - dt.timedelta(minutes=19), None)
+    running.status = JobStatus.IN_PROGRESS
+    waiting = _FakeJob(1, now - dt.timedelta(days=3), None, None)
+    waiting.status = JobStatus.AWAITING_APPROVAL
+
+    bars = timeline_bars([running, waiting], None, now=now)
+    first, last = time_span(bars)
+
+    # The axis shows the last twenty minutes or so, not three days: the waiting job's bar
+    # comes in from the left edge
+    assert (last - first) / 60_000 == pytest.approx(20 * 1.08)
+    assert "Dec 05" not in day_label(bars)  # the label names the days the axis shows
+    # Alone, the waiting job sets the axis (there is nothing else to see)
+    alone = timeline_bars([waiting], None, now=now)
+    first, last = time_span(alone)
+    assert (last - first) / 86_400_000 == pytest.approx(3 * 1.08)
+    # A job that waited as long as the others ran sets it too
+    recent = _FakeJob(3, now - dt.timedelta(minutes=30), None, None)
+    recent.status = JobStatus.QUEUED
+    first, last = time_span(timeline_bars([running, recent], None, now=now))
+    assert (last - first) / 60_000 == pytest.approx(30 * 1.08)
+
+
 def test_the_time_axis_follows_the_bars_until_the_person_moves_it(service, many_jobs):
     # Given a timeline with a running job, whose bar grows at every refresh
     timeline = timeline_for(service)
@@ -234,7 +259,13 @@ def test_the_time_axis_follows_the_bars_until_the_person_moves_it(service, many_
 class _FakeJob:
     """The fields of a JobSummary that the timeline's bars read."""
 
-    def __init__(self, id: int, submitted: dt.datetime, started: dt.datetime, ended: dt.datetime):
+    def __init__(
+        self,
+        id: int,
+        submitted: dt.datetime,
+        started: dt.datetime | None,
+        ended: dt.datetime | None,
+    ):
         self.id = id
         self.description = "A quick one"
         self.status = JobStatus.COMPLETED
