@@ -161,8 +161,10 @@ class Monitor(pn.viewable.Viewer):
                 **{c: {"type": "html"} for c in HTML_COLUMNS},
             },
             widths=WIDTHS,
-            groups={"Action": ["Action", "Stop", "Delete"]},
-            titles={"Action": "Job action", "Stop": "", "Delete": ""},
+            # The seed's Action column: the job's action (its link), then Stop and Delete
+            # beside it without titles of their own (a two-row header over three columns
+            # read as a heading with a sub-heading that repeated it).
+            titles={"Action": "Action", "Stop": "", "Delete": ""},
             # Never narrower than the fixed columns and a readable description: in a
             # narrower place (a notebook cell) the table scrolls sideways instead of
             # squeezing the description to a letter per line.
