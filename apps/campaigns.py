@@ -1,4 +1,5 @@
-"""The Definitions page's Campaigns card: the campaigns (running ones first), and for admins
+"""The Definitions page's Campaigns card: the campaigns (running ones first; a page at a time
+from the database, sorted there by any column), and for admins
 starting one and ending one — ending a campaign raises the end-of-campaign event, which runs
 the campaign definition (the run's number is said). Users read the list; the buttons are
 disabled with the reason."""
@@ -11,8 +12,9 @@ from typing import Any
 import pandas as pd
 import panel as pn
 
+from apps.campaigns_state import CampaignsState
 from apps.display import esc, fmt_time
-from apps.styles import TABLE_CSS
+from apps.paged_table import PagedTable
 from jobs.errors import BulkdeskError
 from jobs.service import JobService
 
@@ -55,20 +57,17 @@ class CampaignsCard(pn.viewable.Viewer):
         self.user = user
         self.on_ended = on_ended
         can = not refusal
-        self.table = pn.widgets.Tabulator(
-            campaign_rows([]),
-            show_index=False,
-            disabled=True,
-            selectable=1,
-            layout="fit_columns",
-            sizing_mode="stretch_width",
-            header_align="left",
-            pagination="local",
-            page_size=10,
-            stylesheets=[TABLE_CSS],
+        self.state = CampaignsState(service, user)
+        self.paged = PagedTable(
+            self.state,
+            campaign_rows,
+            key="ID",
             css_classes=["bd-campaigns"],
+            selectable=1,
             widths={"ID": 54, "Client": 110, "Started": 160, "Ended": 160, "Ended by": 130},
         )
+        #: The Tabulator itself (its value is the current page).
+        self.table = self.paged.table
         self.name_input = pn.widgets.TextInput(
             placeholder="New campaign's name",
             width=240,
@@ -96,18 +95,15 @@ class CampaignsCard(pn.viewable.Viewer):
             css_classes=["bd-campaign-message"],
             sizing_mode="stretch_width",
         )
-        self.none = pn.pane.HTML(
-            "<b>No campaigns yet.</b> A campaign's end runs the campaign definition.",
-            css_classes=["bd-empty"],
-            styles={"padding": "10px", "color": "#374151", "background": "#f9fafb"},
-            sizing_mode="stretch_width",
-        )
         start.on_click(lambda _: self._start())
         self.end.on_click(lambda _: self._end())
         self.table.param.watch(self._selected, "selection")
+        # Another page (or sort) of campaigns: a choice made on the last one goes, so that
+        # "End selected campaign" never ends the row now at the same place.
+        self._shown = [c.id for c in self.state.rows]
+        self.state.param.watch(self._rows_changed, "version")
         self._layout = pn.Card(
-            self.table,
-            self.none,
+            self.paged,
             pn.Row(self.name_input, start, pn.HSpacer(), self.end, sizing_mode="stretch_width"),
             self.said,
             title="Campaigns (ending one runs the campaign definition)",
@@ -115,21 +111,26 @@ class CampaignsCard(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             css_classes=["bd-campaigns-card"],
         )
-        self.refresh()
+        self._selected()
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout
 
     def refresh(self) -> None:
-        self.rows = self.service.definitions.campaigns(self.user)
-        self.table.value = campaign_rows(self.rows)
-        self.table.visible = bool(self.rows)
-        self.none.visible = not self.rows
+        """Read the page shown again (its sort and page kept)."""
+        self.state.load()
+        self._selected()
+
+    def _rows_changed(self, *_: Any) -> None:
+        shown = [c.id for c in self.state.rows]
+        if shown != self._shown:
+            self._shown = shown
+            self.table.selection = []
         self._selected()
 
     def _chosen(self) -> Any:
-        picked = self.table.selection
-        return self.rows[picked[0]] if picked and picked[0] < len(self.rows) else None
+        picked, rows = self.table.selection, self.state.rows
+        return rows[picked[0]] if picked and picked[0] < len(rows) else None
 
     def _selected(self, *_: Any) -> None:
         chosen = self._chosen()
@@ -146,7 +147,12 @@ class CampaignsCard(pn.viewable.Viewer):
             self._say(str(error), failed=True)
             return
         self.name_input.value = ""
-        self.refresh()
+        # The new campaign where it shows: page 1 of the list, running ones first
+        self.state.param.update(sort="", descending=False)
+        if self.state.page != 1:
+            self.state.page = 1
+        else:
+            self.refresh()
         self._say(f"Campaign {row.name!r} started")
 
     def _end(self) -> None:

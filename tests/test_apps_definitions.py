@@ -253,6 +253,32 @@ def test_an_admin_starts_and_ends_a_campaign_and_a_user_may_not(service, defs):
     assert user.campaigns.end.disabled
 
 
+def test_the_campaigns_list_pages_and_sorts_on_the_server_and_a_choice_stays_on_its_page(
+    service, defs
+):
+    for n in range(12):
+        service.definitions.create_campaign("admin", f"Drive {n:02d}")
+    card = DefinitionsPage(service, "admin").campaigns
+    paged = card.paged
+    assert len(card.table.value) == 10 and "12 campaigns" in paged.pager.object
+    # Sorting by name sorts every campaign, from page 1
+    paged.next_button.clicks += 1
+    card.table.sorters = [{"field": "Campaign", "dir": "asc"}]
+    assert card.state.page == 1
+    assert list(card.table.value["Campaign"])[:3] == ["Drive 00", "Drive 01", "Drive 02"]
+    assert card.table.titles["Campaign"] == "Campaign ▲"
+    # A campaign chosen on one page is not "chosen" on the next: End has nothing to end
+    card.table.selection = [0]
+    assert not card.end.disabled
+    paged.next_button.clicks += 1
+    assert list(card.table.value["Campaign"]) == ["Drive 10", "Drive 11"]
+    assert card.table.selection == [] and card.end.disabled
+    # A new campaign shows where it goes: page 1, running ones first, newest first
+    card.name_input.value = "Drive 12"
+    card._start()
+    assert card.state.page == 1 and card.table.value["Campaign"].iloc[0] == "Drive 12"
+
+
 def test_an_admin_edits_a_definition_through_the_form(service, defs):
     page = DefinitionsPage(service, "admin")
     page.open_definition(defs["billing"])

@@ -109,3 +109,36 @@ def test_run_now_is_for_admins_and_not_for_a_suspended_definition(defs, db):
         defs.run_now("admin", made.id)
     with db.read() as s:
         assert s.scalar(select(DefinitionRun.job_id)) is None
+
+
+def test_campaigns_come_a_page_at_a_time_sorted_over_all_of_them(defs):
+    names = [f"Drive {n:02d}" for n in range(12)]
+    for name in names:
+        defs.create_campaign("admin", name)
+    defs.end_campaign("admin", "Drive 03")
+
+    first = defs.campaign_page("carol", page=1, page_size=5)
+    # Running ones first, newest first; the ended one last
+    assert first.total == 12 and first.pages == 3
+    assert [c.name for c in first.rows] == [
+        "Drive 11",
+        "Drive 10",
+        "Drive 09",
+        "Drive 08",
+        "Drive 07",
+    ]
+    last = defs.campaign_page("carol", page=3, page_size=5)
+    assert [c.name for c in last.rows] == ["Drive 00", "Drive 03"]
+    # A column's order over every page, not the page's
+    by_name = defs.campaign_page("carol", page=1, page_size=5, sort="name")
+    assert [c.name for c in by_name.rows] == names[:5]
+    backwards = defs.campaign_page("carol", page=3, page_size=5, sort="name", descending=True)
+    assert [c.name for c in backwards.rows] == ["Drive 01", "Drive 00"]
+    ended_first = defs.campaign_page("carol", page=1, page_size=1, sort="ended", descending=True)
+    assert [c.name for c in ended_first.rows] == ["Drive 03"]
+    with pytest.raises(InvalidInput, match="Cannot sort campaigns by 'colour'") as caught:
+        defs.campaign_page("carol", sort="colour")
+    assert caught.value.field == "sort"
+    with pytest.raises(InvalidInput) as caught:
+        defs.campaign_page("carol", page_size=0)
+    assert caught.value.field == "page_size"

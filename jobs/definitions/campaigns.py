@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from jobs.errors import ActionNotAllowed, InvalidInput, NotFound
 from jobs.models import Campaign, Client, User, utcnow
+from jobs.reports.queries import Page
 
 NAME_MAX = 120
 _MAX_ID = 2**31 - 1
@@ -36,21 +38,29 @@ class CampaignEnded:
     job_id: int | None
 
 
-def rows(
-    session: Session, *, show_ended: bool = True, ids: list[int] | None = None
-) -> list[CampaignRow]:
-    """Campaigns, running ones first, then newest first."""
-    ender = aliased(User)
-    query = (
-        select(Campaign, Client.code, ender.display_name)
-        .outerjoin(Client, Client.id == Campaign.client_id)
-        .outerjoin(ender, ender.id == Campaign.ended_by_id)
-        .order_by(Campaign.ended_at.is_not(None), Campaign.started_at.desc(), Campaign.id.desc())
-    )
+#: The orders a list of campaigns is read in; "" is running ones first, then newest first.
+SORTS: dict[str, Any] = {
+    "": None,
+    "id": Campaign.id,
+    "name": func.lower(Campaign.name),
+    "client": Client.code,
+    "started": Campaign.started_at,
+    "ended": Campaign.ended_at,
+}
+#: The most campaigns one page holds.
+PAGE_SIZE_LIMIT = 500
+
+
+def _where(show_ended: bool, ids: list[int] | None) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
     if not show_ended:
-        query = query.where(Campaign.ended_at.is_(None))
+        conditions.append(Campaign.ended_at.is_(None))
     if ids is not None:
-        query = query.where(Campaign.id.in_(ids))
+        conditions.append(Campaign.id.in_(ids))
+    return conditions
+
+
+def _rows(session: Session, query: Select[Any]) -> list[CampaignRow]:
     return [
         CampaignRow(
             id=c.id,
@@ -62,6 +72,63 @@ def rows(
         )
         for c, code, who in session.execute(query)
     ]
+
+
+def _select(sort: str = "", descending: bool = False) -> Select[Any]:
+    ender = aliased(User)
+    key = SORTS[sort]
+    if key is None:
+        order = [Campaign.ended_at.is_not(None), Campaign.started_at.desc(), Campaign.id.desc()]
+    else:
+        order = [
+            key.desc().nulls_last() if descending else key.asc().nulls_first(),
+            Campaign.id.desc() if descending else Campaign.id,
+        ]
+    return (
+        select(Campaign, Client.code, ender.display_name)
+        .outerjoin(Client, Client.id == Campaign.client_id)
+        .outerjoin(ender, ender.id == Campaign.ended_by_id)
+        .order_by(*order)
+    )
+
+
+def rows(
+    session: Session, *, show_ended: bool = True, ids: list[int] | None = None
+) -> list[CampaignRow]:
+    """Campaigns, running ones first, then newest first (every one: for the CLI's list and
+    for reading back a few by id; the dashboard reads pages, :func:`page`)."""
+    return _rows(session, _select().where(*_where(show_ended, ids)))
+
+
+def page(
+    session: Session,
+    *,
+    page: int = 1,
+    page_size: int = 10,
+    sort: str = "",
+    descending: bool = False,
+    show_ended: bool = True,
+) -> Page[CampaignRow]:
+    """One page of campaigns sorted in SQL by ``sort`` (:data:`SORTS`; "": running ones
+    first, then newest first), and how many there are.
+
+    Raises:
+      InvalidInput: an unknown sort key (field ``sort``) or a page size out of range.
+    """
+    if sort not in SORTS:
+        keys = ", ".join(k for k in SORTS if k)
+        raise InvalidInput(
+            f"Cannot sort campaigns by {sort!r}; sort by one of: {keys}", field="sort"
+        )
+    if not 1 <= page_size <= PAGE_SIZE_LIMIT:
+        raise InvalidInput(
+            f"A page has 1 to {PAGE_SIZE_LIMIT} campaigns; {page_size} asked", field="page_size"
+        )
+    page = max(1, page)
+    where = _where(show_ended, None)
+    total = session.scalar(select(func.count()).select_from(Campaign).where(*where)) or 0
+    query = _select(sort, descending).where(*where).limit(page_size).offset((page - 1) * page_size)
+    return Page(_rows(session, query), int(total), page, page_size)
 
 
 def find(session: Session, id_or_name: int | str) -> Campaign:

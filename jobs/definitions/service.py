@@ -298,6 +298,27 @@ class DefinitionService:
         with self.db.read() as session:
             return campaigns.rows(session, show_ended=show_ended)
 
+    def campaign_page(
+        self,
+        actor: ActorLike,
+        *,
+        page: int = 1,
+        page_size: int = 10,
+        sort: str = "",
+        descending: bool = False,
+    ) -> Page[CampaignRow]:
+        """One page of the campaigns, sorted in SQL (:data:`campaigns.SORTS`; "": running ones
+        first, then newest first).
+
+        Raises:
+          InvalidInput: an unknown sort key or a page size out of range.
+        """
+        self._service.actor(actor)
+        with self.db.read() as session:
+            return campaigns.page(
+                session, page=page, page_size=page_size, sort=sort, descending=descending
+            )
+
     def create_campaign(
         self, actor: ActorLike, name: str, client: str | None = None
     ) -> CampaignRow:
