@@ -64,6 +64,7 @@ class CampaignsCard(pn.viewable.Viewer):
             key="ID",
             css_classes=["bd-campaigns"],
             selectable=1,
+            formatters={"ID": {"type": "plaintext"}},  # left, as the definitions' IDs
             widths={"ID": 54, "Client": 110, "Started": 160, "Ended": 160, "Ended by": 130},
         )
         #: The Tabulator itself (its value is the current page).
