@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, aliased
 
 from jobs.errors import ActionNotAllowed, InvalidInput, NotFound
 from jobs.models import Campaign, Client, User, utcnow
-from jobs.reports.queries import Page
+from jobs.reports.queries import Page, check_page_request
 
 NAME_MAX = 120
 _MAX_ID = 2**31 - 1
@@ -115,15 +115,7 @@ def page(
     Raises:
       InvalidInput: an unknown sort key (field ``sort``) or a page size out of range.
     """
-    if sort not in SORTS:
-        keys = ", ".join(k for k in SORTS if k)
-        raise InvalidInput(
-            f"Cannot sort campaigns by {sort!r}; sort by one of: {keys}", field="sort"
-        )
-    if not 1 <= page_size <= PAGE_SIZE_LIMIT:
-        raise InvalidInput(
-            f"A page has 1 to {PAGE_SIZE_LIMIT} campaigns; {page_size} asked", field="page_size"
-        )
+    check_page_request("campaigns", sort, list(SORTS), page_size, PAGE_SIZE_LIMIT)
     page = max(1, page)
     where = _where(show_ended, None)
     total = session.scalar(select(func.count()).select_from(Campaign).where(*where)) or 0

@@ -30,7 +30,7 @@ from jobs.models import (
     RunStep,
     User,
 )
-from jobs.reports.queries import Page
+from jobs.reports.queries import Page, check_page_request
 from jobs.status import JobStatus
 
 PAGE_SIZE_LIMIT = 200
@@ -195,14 +195,7 @@ def list_page(
     Raises:
       InvalidInput: an unknown sort key (field ``sort``) or a page size out of range.
     """
-    if sort not in SORTS:
-        raise InvalidInput(
-            f"Cannot sort by {sort!r}; sort by one of: {', '.join(SORTS)}", field="sort"
-        )
-    if not 1 <= page_size <= PAGE_SIZE_LIMIT:
-        raise InvalidInput(
-            f"A page has 1 to {PAGE_SIZE_LIMIT} rows; {page_size} asked", field="page_size"
-        )
+    check_page_request("definitions", sort, list(SORTS), page_size, PAGE_SIZE_LIMIT)
     page = max(1, page)
     conditions: list[ColumnElement[bool]] = []
     if not show_disabled:

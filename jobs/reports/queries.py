@@ -71,6 +71,23 @@ class Page(Generic[T]):
         return max(1, -(-self.total // self.page_size))
 
 
+def check_page_request(
+    noun: str, sort: str, sorts: Sequence[str], page_size: int, limit: int
+) -> None:
+    """Refuse a page of ``noun`` (plural) asked in an order it does not have (field
+    ``sort``; an empty key, a list's own default order, is not named among the choices) or
+    of a size outside 1..``limit`` (field ``page_size``).
+
+    Raises:
+      InvalidInput: naming the field, and what may be asked.
+    """
+    if sort not in sorts:
+        keys = ", ".join(k for k in sorts if k)
+        raise InvalidInput(f"Cannot sort {noun} by {sort!r}; sort by one of: {keys}", field="sort")
+    if not 1 <= page_size <= limit:
+        raise InvalidInput(f"A page has 1 to {limit} {noun}; {page_size} asked", field="page_size")
+
+
 @dataclass(frozen=True)
 class JobSummary:
     """A row of the job table, with what the viewing user may do to it."""
