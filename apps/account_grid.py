@@ -161,8 +161,8 @@ class AccountGrid(pn.viewable.Viewer):
                 label=action.label,
                 width=24 + 8 * len(action.label),
                 disabled=True,
-                button_type="primary",
-                button_style="outline",
+                color="primary",
+                variant="outline",
                 css_classes=[f"bd-tool-{action.name}"],
             )
             button.on_click(lambda _e, name=action.name: self.open_action(name))
@@ -177,7 +177,7 @@ class AccountGrid(pn.viewable.Viewer):
             "", css_classes=["bd-selection-note"], sizing_mode="stretch_width"
         )
         self.exclusions = pn.widgets.MultiChoice(
-            name="Excluded (remove one to select it again)",
+            label="Excluded (remove one to select it again)",
             options=[],
             value=[],
             visible=False,
@@ -186,7 +186,7 @@ class AccountGrid(pn.viewable.Viewer):
         )
         self.exclusions.param.watch(self._exclusions_edited, "value")
         self.column_picker = pn.widgets.MultiChoice(
-            name="More columns",
+            label="More columns",
             options=[COLUMNS[k].label for k in OPTIONAL],
             value=[COLUMNS[k].label for k in s.columns],
             css_classes=["bd-columns"],

@@ -55,19 +55,19 @@ class ExportDialog(pn.viewable.Viewer):
         self.may_unmask = s.actor.has(permissions.UNMASK_SENSITIVE)
         self.templates = {t.name: t for t in service.export_templates(s.actor)}
         self.template = pn.widgets.Select(
-            name="Saved template",
+            label="Saved template",
             options=[NO_TEMPLATE, *self.templates],
             css_classes=["bd-export-template"],
         )
         self.columns = pn.widgets.MultiChoice(
-            name="Columns (in file order)",
+            label="Columns (in file order)",
             options=list(_LABELS),
             value=[COLUMNS[k].label for k in DEFAULT_COLUMNS],
             css_classes=["bd-export-columns"],
             sizing_mode="stretch_width",
         )
         self.unmask = pn.widgets.CheckBoxGroup(
-            name="Unmask",
+            label="Unmask",
             options=[],
             value=[],
             inline=True,
@@ -75,7 +75,7 @@ class ExportDialog(pn.viewable.Viewer):
             css_classes=["bd-export-unmask"],
         )
         self.mask_note = pn.pane.HTML(css_classes=["bd-mask-note"], sizing_mode="stretch_width")
-        self.file_format = pn.widgets.Select(name="Format", options=["CSV"], width=120)
+        self.file_format = pn.widgets.Select(label="Format", options=["CSV"], width=120)
         s.description = f"Export of {text}"[:DESCRIPTION_MAX]
         self.description = pn.widgets.TextInput.from_param(
             s.param.description,
@@ -277,7 +277,7 @@ class ExportList(pn.viewable.Viewer):
             callback=fetch,
             filename=f"accounts-job-{job.id}.csv",
             label=f"Download accounts-job-{job.id}.csv",
-            button_type="success",
+            color="success",
             width=300,
             css_classes=["bd-export-download"],
         )

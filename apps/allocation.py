@@ -42,7 +42,7 @@ class AllocationInput(pn.widgets.CompositeWidget):
         params.pop("sizing_mode", None)
         super().__init__(**params)
         self.search = pn.widgets.AutocompleteInput(
-            name=label,
+            label=label,
             options=list(self.options),
             min_characters=1,
             case_sensitive=False,
@@ -53,7 +53,7 @@ class AllocationInput(pn.widgets.CompositeWidget):
             sizing_mode="stretch_width",
         )
         self.count = pn.widgets.IntInput(
-            name="Accounts",
+            label="Accounts",
             value=None,
             start=1,
             placeholder="even share",

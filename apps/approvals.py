@@ -111,8 +111,8 @@ class ApprovalsPage(pn.viewable.Viewer):
         )
         self.withdraw_button = pn.widgets.Button(
             label="Withdraw",
-            button_type="danger",
-            button_style="outline",
+            color="danger",
+            variant="outline",
             width=140,
             css_classes=["bd-withdraw"],
         )

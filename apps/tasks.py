@@ -108,7 +108,7 @@ class TasksPage(pn.viewable.Viewer):
         kind = pn.widgets.Select.from_param(self.form.param.kind, width=170)
         kind.options = {t.label: t.name for t in _types()}
         self.match = pn.widgets.Select(
-            name="Match rows by", options=self.form.match_labels(), width=260
+            label="Match rows by", options=self.form.match_labels(), width=260
         )
         self.uploader = Uploader(
             kind=self.form.kind, match_by=self.match.value, sizing_mode="stretch_width"
@@ -151,10 +151,10 @@ class TasksPage(pn.viewable.Viewer):
         # -- the list, and its views ---------------------------------------------------------
         self.view = pn.widgets.Select.from_param(self.list.param.view, width=220)
         self.view_name = pn.widgets.TextInput(
-            name="Save as view", placeholder="View name", width=200, max_length=64
+            label="Save as view", placeholder="View name", width=200, max_length=64
         )
         self.view_columns = pn.widgets.MultiChoice(
-            name="Columns",
+            label="Columns",
             options={title: key for key, title in tasks.TASK_COLUMNS.items()},
             value=list(tasks.DEFAULT_COLUMNS),
             width=520,

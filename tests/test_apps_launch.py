@@ -278,3 +278,42 @@ def test_the_header_says_where_you_are_and_a_half_filled_form_survives_a_page_sw
     shell.go("Launch")
     assert shell.built["Launch"] is form
     assert (form.state.description, form.state.action) == ("Half filled", "Change Status")
+
+
+def test_no_page_or_dialog_uses_a_panel_spelling_that_panel_has_deprecated(service):
+    """Panel 1.x warns (PendingDeprecationWarning) for ``name=`` on widgets and for
+    ``button_type``/``button_style``; the project's own code uses ``label``, ``color`` and
+    ``variant``. Every page is built as admin, and every toolbar dialog of the grid opened."""
+    import warnings
+    from pathlib import Path
+
+    from apps.account_grid import AccountGrid
+
+    root = Path(__file__).resolve().parents[1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        shell = Shell(service, "admin")
+        for title in shell.pages:
+            shell.go(title)
+        grid = shell.built["Accounts"]
+        assert isinstance(grid, AccountGrid)
+        grid.state.select_all()
+        for name in grid.actions:
+            grid.open_action(name)
+        # A job's status view, and a definition's tabs
+        job = service.submit_bulk_interaction(
+            "admin",
+            description="Warned?",
+            group="Dispute review",
+            interaction_type="Note",
+            outcome="Information only",
+        )
+        shell.open_link("monitor", str(job.id))
+        shell.open_link("definitions", None, definition="1")
+    ours = [
+        f"{Path(w.filename).relative_to(root)}:{w.lineno}: {w.message}"
+        for w in caught
+        if issubclass(w.category, PendingDeprecationWarning | DeprecationWarning)
+        and Path(w.filename).resolve().is_relative_to(root / "apps")
+    ]
+    assert ours == []
