@@ -138,13 +138,21 @@ class Shell:
         except NotFound:
             self.actor = None
         self.content = pn.Column(sizing_mode="stretch_width", css_classes=["bd-page"])
-        #: What a link that names no page says (shown until the person goes elsewhere).
-        self.notice = pn.pane.Alert(
+        #: What a link that names no page says (shown until the person goes elsewhere). HTML
+        #: with every part escaped, not an Alert: an Alert reads Markdown, so a link's
+        #: ``?page=[Sign in](https://…)`` would show as a live link in the app's own box.
+        self.notice = pn.pane.HTML(
             "",
-            alert_type="warning",
             visible=False,
             css_classes=["bd-notice"],
             sizing_mode="stretch_width",
+            styles={
+                "background": "#fef3c7",
+                "color": "#78350f",
+                "border": "1px solid #fcd34d",
+                "border-radius": "6px",
+                "padding": "4px 14px",
+            },
         )
         self.nav = pn.widgets.RadioButtonGroup(
             options=list(self.pages),
@@ -224,10 +232,12 @@ class Shell:
         elif wanted:
             # An old or mistyped link: say so where the person lands, with the pages there are
             self.go(self.nav.value)
-            names = ", ".join(f"“{t}”" for t in self.open_pages())
+            names = ", ".join(f"“{esc(t)}”" for t in self.open_pages())
             self.notice.object = (
-                f"There is no page called “{esc(wanted)}”; you are on {esc(self.nav.value)}."
-                f" The pages you may open: {names}."
+                f"<p>There is no page called “{esc(wanted)}”; you are on "
+                f"{esc(self.nav.value)}."
+                + (f" The pages you may open: {names}." if names else "")
+                + "</p>"
             )
             self.notice.visible = True
 

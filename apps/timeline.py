@@ -203,9 +203,11 @@ def _focus(bars: Bars) -> tuple[pd.Timestamp, pd.Timestamp]:
     never_started = (bars["phase"] == "waiting") & (bars["end"] == "not yet")
     others = bars["x0"][~never_started]
     if len(others):
-        first_other = pd.Timestamp(others.min())
-        if last - first > LONG_WAIT * max(last - first_other, pd.Timedelta(minutes=15)):
-            return first_other, last
+        # Never after the end of any bar: a job stopped before it started (days ago) keeps
+        # its bar on the axis.
+        start = min(pd.Timestamp(others.min()), pd.Timestamp(bars["x1"].min()))
+        if last - first > LONG_WAIT * max(last - start, pd.Timedelta(minutes=15)):
+            return start, last
     return first, last
 
 

@@ -245,6 +245,11 @@ def test_a_link_opens_the_page_or_the_job_it_names(service):
     assert "“Monitor”" in shell.notice.object
     shell.go("Monitor")
     assert not shell.notice.visible
+    # What the link says is shown as text: no markup of its own, HTML or Markdown
+    shell.open_link("[Sign in again](https://elsewhere.example) <b>now</b>", None)
+    assert "&lt;b&gt;now&lt;/b&gt;" in shell.notice.object
+    notice = shell.notice.get_root()
+    assert "<a" not in notice.text and "href" not in notice.text
     # carol, without the bulk permission, still has her profile
     carol = Shell(service, "carol")
     carol.open_link("profile", None)
@@ -288,6 +293,7 @@ def test_no_page_or_dialog_uses_a_panel_spelling_that_panel_has_deprecated(servi
     from pathlib import Path
 
     from apps.account_grid import AccountGrid
+    from apps.account_grid_export import ExportList
 
     root = Path(__file__).resolve().parents[1]
     with warnings.catch_warnings(record=True) as caught:
@@ -310,6 +316,8 @@ def test_no_page_or_dialog_uses_a_panel_spelling_that_panel_has_deprecated(servi
         )
         shell.open_link("monitor", str(job.id))
         shell.open_link("definitions", None, definition="1")
+        # A finished export's download button (built only for an export that succeeded)
+        ExportList(service, "admin")._download(service.job("admin", job.id).summary)
     ours = [
         f"{Path(w.filename).relative_to(root)}:{w.lineno}: {w.message}"
         for w in caught

@@ -136,6 +136,12 @@ def test_campaigns_come_a_page_at_a_time_sorted_over_all_of_them(defs):
     assert [c.name for c in backwards.rows] == ["Drive 01", "Drive 00"]
     ended_first = defs.campaign_page("carol", page=1, page_size=1, sort="ended", descending=True)
     assert [c.name for c in ended_first.rows] == ["Drive 03"]
+    # By client: the campaigns for all clients (no client) first going up, last going down
+    defs.create_campaign("admin", "For ACME", client="acme")
+    by_client = defs.campaign_page("carol", page=1, page_size=13, sort="client")
+    assert by_client.rows[-1].name == "For ACME" and by_client.rows[0].client is None
+    by_client = defs.campaign_page("carol", page=1, page_size=13, sort="client", descending=True)
+    assert by_client.rows[0].name == "For ACME" and by_client.rows[-1].client is None
     with pytest.raises(InvalidInput, match="Cannot sort campaigns by 'colour'") as caught:
         defs.campaign_page("carol", sort="colour")
     assert caught.value.field == "sort"

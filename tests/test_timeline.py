@@ -228,6 +228,11 @@ def test_a_job_waiting_for_days_does_not_squash_the_running_ones_into_slivers():
     alone = timeline_bars([waiting], None, now=now)
     first, last = time_span(alone)
     assert (last - first) / 86_400_000 == pytest.approx(3 * 1.08)
+    # A job stopped days ago before it ever started keeps its bar on the axis
+    stopped = _FakeJob(4, now - dt.timedelta(days=3), None, now - dt.timedelta(days=2))
+    stopped.status = JobStatus.STOPPED
+    first, last = time_span(timeline_bars([running, waiting, stopped], None, now=now))
+    assert (last - first) / 86_400_000 == pytest.approx(3 * 1.08)
     # A job that waited as long as the others ran sets it too
     recent = _FakeJob(3, now - dt.timedelta(minutes=30), None, None)
     recent.status = JobStatus.QUEUED

@@ -24,7 +24,11 @@ def test_a_user_without_permissions_edits_their_profile_and_it_stays_saved(login
         email = page.locator(".bd-profile-email input")
         email.fill("carol at example")
         email.press("Enter")
-        page.get_by_text("Every job", exact=True).click()
+        # A choice other than the one stored (and other than the default)
+        assert before.notify != "failures"
+        page.get_by_text(
+            "Only jobs that failed, were stopped or ended with exceptions", exact=True
+        ).click()
         save = page.get_by_role("button", name="Save")
         expect(save).to_be_enabled(timeout=WAIT)
         save.click()
@@ -35,7 +39,7 @@ def test_a_user_without_permissions_edits_their_profile_and_it_stays_saved(login
         email.press("Enter")
         expect(error).to_have_text("", timeout=WAIT)
         expect(page.locator(".bd-hint")).to_contain_text(
-            "An email goes to carol@bulkdesk.example whenever one of your jobs ends", timeout=WAIT
+            "An email goes to carol@bulkdesk.example when one of your jobs fails", timeout=WAIT
         )
         save.click()
         expect(page.locator(".bd-profile-saved")).to_contain_text("Saved", timeout=WAIT)
@@ -46,8 +50,10 @@ def test_a_user_without_permissions_edits_their_profile_and_it_stays_saved(login
         expect(page.locator(".bd-profile-email input")).to_have_value(
             "carol@bulkdesk.example", timeout=WAIT
         )
-        expect(page.locator(".bd-profile-notify input[type=radio]").first).to_be_checked()
+        radios = page.locator(".bd-profile-notify input[type=radio]")
+        expect(radios.nth(1)).to_be_checked()
+        expect(radios.first).not_to_be_checked()
         stored = served_service.profile("carol")
-        assert (stored.email, stored.notify) == ("carol@bulkdesk.example", "all")
+        assert (stored.email, stored.notify) == ("carol@bulkdesk.example", "failures")
     finally:
         served_service.set_profile("carol", notify=before.notify, email=before.email or "")
