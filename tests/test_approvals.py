@@ -270,3 +270,24 @@ def test_items_of_an_approved_job_record_the_address_and_the_message(
     assert all(r.outcome == ItemOutcome.LABELS[ItemOutcome.OK] for r in rows)
     assert all("@" in r.payload["before"] for r in rows)
     assert {r.payload["after"] for r in rows} == {"Email “Payment reminder” queued"}
+
+
+def test_the_approvals_page_marks_the_communication_being_read_where_it_now_is(
+    db, service, targets, manual_clock
+):
+    from apps.approvals import ApprovalsPage
+
+    jobs = [_submit_email(service, "bob", targets.all[:1]).id for _ in range(3)]
+    page = ApprovalsPage(service, "dave", live=False)
+    table = page.paged.table
+    assert [r.id for r in page.state.rows] == jobs  # oldest first
+    table.selection = [0]
+    assert page.state.chosen.row.id == jobs[0]
+    # The list in the other order: the mark follows the communication being read (the
+    # table alone would keep marking the first row, now another job's)
+    page.state.sort_by("submitted")
+    assert [r.id for r in page.state.rows] == jobs[::-1]
+    assert table.selection == [2] and page.state.chosen.row.id == jobs[0]
+    # Closing it leaves nothing marked
+    page.state.choose(None)
+    assert table.selection == []
