@@ -312,3 +312,23 @@ def test_the_log_follows_a_running_run_until_it_ends(service, sqlite_db, defs):
 
     assert {r.job_id: r.status for r in page.state.rows}[running] == JobStatus.COMPLETED
     assert "1 Ok" in page.state.summary()
+
+
+def test_the_row_marked_is_the_open_definition_wherever_the_list_puts_it(service, defs):
+    page = DefinitionsPage(service, "admin")
+    page.list.show_disabled = True  # the enabled one and the disabled one
+    table = page.table.table
+    assert len(table.value) >= 2
+    chosen = int(table.value["ID"].iloc[0])
+    page.open_definition(chosen)
+    assert table.selection == [0]
+    # The other order: the mark follows it to its new place
+    page.list.sort_by(page.list.sort)
+    ids = [int(i) for i in table.value["ID"]]
+    assert ids[0] != chosen and table.selection == [ids.index(chosen)]
+    # Filtered out of the list: nothing is marked, though it stays open below
+    page.list.text = "no definition is called this"
+    assert table.selection == [] and page.open is not None
+    page.list.text = ""
+    page.close()
+    assert table.selection == []
