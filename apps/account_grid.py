@@ -207,10 +207,21 @@ class AccountGrid(pn.viewable.Viewer):
         if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
             # Served: an export being written shows its file here as soon as it is ready.
             pn.state.add_periodic_callback(self._refresh_exports, period=2000)
+        # The filters fold away, giving the table their width (on a laptop's screen the
+        # grid's columns were cut to a few letters beside them); the count line still
+        # says what the filters select.
+        self.filters = pn.Column(*filters, clear, self.bulk, width=320, css_classes=["bd-filters"])
+        self.filters_button = pn.widgets.Button(
+            label="◀ Hide filters", width=130, align="center", css_classes=["bd-filters-toggle"]
+        )
+        self.filters_button.on_click(lambda _: self.show_filters(not self.filters.visible))
         self._layout = pn.Column(
-            pn.pane.HTML('<h2 style="margin:0">Accounts</h2>'),
             pn.Row(
-                pn.Column(*filters, clear, self.bulk, width=320),
+                pn.pane.HTML('<h2 style="margin:0">Accounts</h2>', align="center", width=130),
+                self.filters_button,
+            ),
+            pn.Row(
+                self.filters,
                 pn.Column(
                     self.counter,
                     self.toolbar,
@@ -236,6 +247,11 @@ class AccountGrid(pn.viewable.Viewer):
         return self._layout
 
     # -- what the person does --------------------------------------------------------------
+
+    def show_filters(self, shown: bool) -> None:
+        """Show the filters beside the table, or fold them away for a wider table."""
+        self.filters.visible = shown
+        self.filters_button.label = "◀ Hide filters" if shown else "Filters ▶"
 
     def _selection_changed(self, event: Any) -> None:
         """Checkboxes clicked: one row at a time, or the header's (every row of the page at

@@ -414,3 +414,16 @@ def test_the_last_worked_range_counts_and_pages_as_the_database_says(db, service
             # (the accounts whose own date moved past their interaction are found by it)
             if first == "2026-10-24" and not extra:
                 assert {3, 6, 9} <= set(got)
+
+
+def test_the_filters_fold_away_for_a_wider_table_and_the_count_still_names_them(sqlite_db):
+    from jobs.service import JobService
+
+    grid = AccountGrid(JobService(sqlite_db), "alice")
+    grid.state.filters.state = "TX"
+    assert grid.filters.visible and grid.filters_button.label == "◀ Hide filters"
+    grid.filters_button.clicks += 1
+    assert not grid.filters.visible and grid.filters_button.label == "Filters ▶"
+    assert "state = TX" in grid.info.object  # what the table shows, said without the filters
+    grid.filters_button.clicks += 1
+    assert grid.filters.visible
