@@ -68,14 +68,12 @@ class ApprovalsPage(pn.viewable.Viewer):
             approvals_frame,
             key="Job",
             selectable=1,
+            # The row marked is the communication being read, wherever the list puts it.
+            mark=lambda: s.chosen.row.id if s.chosen is not None else None,
             css_classes=["bd-approvals"],
             widths={"Job": 70, "Accounts": 90, "Send date": 110, "Submitted": 170},
         )
         self.paged.table.param.watch(self._selected, "selection")
-        # Another page: the row marked is the communication being read, if it is on this
-        # page (the table would otherwise keep marking the same place, another job's row)
-        self._marking = False
-        s.param.watch(self._mark_chosen, "version")
         intro = (
             "Communications sent for approval by people without the send permission. Choose "
             "one to read it; <b>Approve</b> queues it for its send date, <b>Reject</b> (with a "
@@ -149,19 +147,8 @@ class ApprovalsPage(pn.viewable.Viewer):
 
     # -- what the person does -----------------------------------------------------------
 
-    def _mark_chosen(self, *_: Any) -> None:
-        chosen: ApprovalDetail | None = self.state.chosen
-        ids = [r.id for r in self.state.rows]
-        wanted = [ids.index(chosen.row.id)] if chosen is not None and chosen.row.id in ids else []
-        if self.paged.table.selection != wanted:
-            self._marking = True
-            try:
-                self.paged.table.selection = wanted
-            finally:
-                self._marking = False
-
     def _selected(self, event: Any) -> None:
-        if self._marking:
+        if self.paged.marking:
             return
         rows = self.state.rows
         chosen = [rows[i].id for i in event.new if i < len(rows)]

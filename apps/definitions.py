@@ -108,6 +108,8 @@ class DefinitionsPage(pn.viewable.Viewer):
             key="ID",
             css_classes=["bd-definitions"],
             selectable=1,
+            # The row marked is the definition open below, wherever the list puts it.
+            mark=lambda: self.open.detail.id if self.open is not None else None,
             formatters={
                 "ID": {"type": "plaintext"},
                 # Long names and schedules wrap rather than end mid-word.
@@ -126,9 +128,6 @@ class DefinitionsPage(pn.viewable.Viewer):
             },
         )
         self.table.table.on_click(self._row_clicked)
-        # The row marked is the definition open below, wherever the filter, sort or page puts
-        # it (the table alone keeps marking the same place, another definition's row).
-        s.param.watch(self._mark_open, "version")
         self.detail = pn.Column(sizing_mode="stretch_width", css_classes=["bd-definition"])
         read_only = pn.pane.Alert(
             f"<b>Read-only.</b> {esc(self.refusal)}",
@@ -174,13 +173,6 @@ class DefinitionsPage(pn.viewable.Viewer):
                 return
             self._show_definition()
 
-    def _mark_open(self, *_: Any) -> None:
-        ids = [int(i) for i in self.table.table.value["ID"]] if len(self.table.table.value) else []
-        key = self.open.detail.id if self.open is not None else None
-        wanted = [ids.index(key)] if key in ids else []
-        if self.table.table.selection != wanted:
-            self.table.table.selection = wanted
-
     def _row_clicked(self, event: Any) -> None:
         frame = self.table.table.value
         if event.row is not None and 0 <= event.row < len(frame):
@@ -201,7 +193,7 @@ class DefinitionsPage(pn.viewable.Viewer):
             ]
             return False
         self._show_definition()
-        self._mark_open()
+        self.table.mark_row()
         if self.on_open is not None:
             self.on_open(self.open.detail.id)
         return True
@@ -209,7 +201,7 @@ class DefinitionsPage(pn.viewable.Viewer):
     def close(self) -> None:
         self.open = None
         self.detail[:] = []
-        self._mark_open()
+        self.table.mark_row()
         if self.on_open is not None:
             self.on_open(None)
 

@@ -66,6 +66,9 @@ class PagedTable(pn.viewable.Viewer):
       state: the list's state (page, sort, rows).
       frame: turns the page's rows into the table's DataFrame (its columns are the titles).
       key: the column that identifies a row (for patching and selection), e.g. "Job".
+      mark: gives the key of the row to show selected (the one open beside the list), or
+        None: after every read the table marks that row wherever the sort or page put it,
+        or no row (Tabulator alone keeps marking the same place, another row).
       tabulator: more options for ``pn.widgets.Tabulator`` (widths, formatters, groups…).
       css_classes: classes of the table, for tests and styles.
     """
@@ -78,12 +81,16 @@ class PagedTable(pn.viewable.Viewer):
         key: str,
         css_classes: list[str] | None = None,
         height: int | None = None,
+        mark: Callable[[], Any] | None = None,
         **tabulator: Any,
     ) -> None:
         super().__init__()
         self.state = state
         self.frame = frame
         self.key = key
+        self.mark = mark
+        #: True while the table's selection is being set to the marked row (not a click).
+        self.marking = False
         first = frame(state.rows)
         self.table = pn.widgets.Tabulator(
             first,
@@ -214,3 +221,21 @@ class PagedTable(pn.viewable.Viewer):
         if self.page_input.value != s.page:
             self.page_input.value = s.page
         self.pager_row.visible = not empty or s.page > 1
+        if self.mark is not None:
+            self.mark_row()
+
+    def mark_row(self) -> None:
+        """Show selected the row whose key ``mark`` gives (none if it is not on the page)."""
+        wanted_key = self.mark() if self.mark is not None else None
+        keys = [str(k) for k in self.table.value[self.key]] if len(self.table.value) else []
+        wanted = (
+            [keys.index(str(wanted_key))]
+            if wanted_key is not None and str(wanted_key) in keys
+            else []
+        )
+        if list(self.table.selection) != wanted:
+            self.marking = True
+            try:
+                self.table.selection = wanted
+            finally:
+                self.marking = False

@@ -168,6 +168,8 @@ class TasksPage(pn.viewable.Viewer):
             key="Task",
             css_classes=["bd-tasks"],
             selectable=1,
+            # The row marked is the task open below, wherever the list puts it.
+            mark=lambda: self.open_id,
             widths={"Task": 70, "Name": 260, "Status": 200},
         )
         self.table.table.on_click(self._clicked)
@@ -274,6 +276,7 @@ class TasksPage(pn.viewable.Viewer):
         self.messages = TaskMessagesState(self.service, self.user, job_id)
         self._detail = detail
         self._build_record(detail)
+        self.table.mark_row()
 
     def _build_record(self, detail: tasks.TaskDetail) -> None:
         assert self.messages is not None
@@ -368,6 +371,7 @@ class TasksPage(pn.viewable.Viewer):
         self.open_id = None
         self.messages = None
         self.record[:] = []
+        self.table.mark_row()
 
 
 def _types() -> list[Any]:

@@ -574,3 +574,24 @@ def test_a_stopped_import_lists_its_unprocessed_rows_as_not_processed(db, import
     assert _count(db, Payment, job_id=job.id) == 250
     with db.write_conn() as conn:  # the PostgreSQL database is shared by the session
         conn.execute(Payment.__table__.delete().where(Payment.job_id.is_not(None)))
+
+
+def test_the_tasks_page_marks_the_open_task_wherever_the_list_puts_it(importing, tmp_path):
+    from apps.tasks import TasksPage
+    from jobs.service import JobService
+
+    service = JobService(importing)
+    path = write(tmp_path, "p.csv", "Account ID,Amount,Paid On\n1,5,2026-11-01\n")
+    ids = [service.submit_import("alice", "payments", str(path)).id for _ in range(3)]
+    page = TasksPage(service, "alice", live=False)
+    table = page.table.table
+    shown = [int(t) for t in table.value["Task"]]
+    assert set(ids) <= set(shown)
+    page.open_task(ids[0])
+    assert table.selection == [shown.index(ids[0])]
+    # The list in the other order: the mark follows the open task
+    page.list.sort_by(page.list.sort)
+    shown = [int(t) for t in table.value["Task"]]
+    assert table.selection == [shown.index(ids[0])]
+    page._close()
+    assert table.selection == []
