@@ -156,6 +156,8 @@ class Monitor(pn.viewable.Viewer):
             key="Job",
             css_classes=["bd-jobs"],
             selectable=1,
+            # The row marked is the job selected (here or on the timeline), wherever it is.
+            mark=lambda: s.selected_id,
             formatters={
                 "Job": {"type": "plaintext"},
                 **{c: {"type": "html"} for c in HTML_COLUMNS},
@@ -174,7 +176,7 @@ class Monitor(pn.viewable.Viewer):
         self.table = self.paged.table
         self.table.on_click(self._clicked)
         self.table.param.watch(self._table_selected, "selection")
-        s.param.watch(self._show_selected, ["selected_id", "version"])
+        s.param.watch(lambda *_: self.paged.mark_row(), "selected_id")
         s.param.watch(self._show_message, "message")
         s.param.watch(self._show_pending, "pending")
 
@@ -243,13 +245,9 @@ class Monitor(pn.viewable.Viewer):
         if self.view is not None and self.job_modal.open:
             self.view.refresh()
 
-    def _show_selected(self, *_: Any) -> None:
-        ids = list(self.table.value["Job"])
-        wanted = [ids.index(self.state.selected_id)] if self.state.selected_id in ids else []
-        if self.table.selection != wanted:
-            self.table.selection = wanted
-
     def _table_selected(self, event: Any) -> None:
+        if self.paged.marking:
+            return
         ids = list(self.table.value["Job"])
         if event.new:
             self.state.selected_id = int(ids[event.new[0]])
