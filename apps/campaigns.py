@@ -58,12 +58,16 @@ class CampaignsCard(pn.viewable.Viewer):
         self.on_ended = on_ended
         can = not refusal
         self.state = CampaignsState(service, user)
+        #: The campaign chosen (by id): marked wherever the sort or page puts it, and only
+        #: ended while it is on the page shown.
+        self._chosen_id: int | None = None
         self.paged = PagedTable(
             self.state,
             campaign_rows,
             key="ID",
             css_classes=["bd-campaigns"],
             selectable=1,
+            mark=lambda: self._chosen_id,
             formatters={"ID": {"type": "plaintext"}},  # left, as the definitions' IDs
             widths={"ID": 54, "Client": 110, "Started": 160, "Ended": 160, "Ended by": 130},
         )
@@ -99,10 +103,7 @@ class CampaignsCard(pn.viewable.Viewer):
         start.on_click(lambda _: self._start())
         self.end.on_click(lambda _: self._end())
         self.table.param.watch(self._selected, "selection")
-        # Another page (or sort) of campaigns: a choice made on the last one goes, so that
-        # "End selected campaign" never ends the row now at the same place.
-        self._shown = [c.id for c in self.state.rows]
-        self.state.param.watch(self._rows_changed, "version")
+        self.state.param.watch(self._show_end, "version")
         self._layout = pn.Card(
             self.paged,
             pn.Row(self.name_input, start, pn.HSpacer(), self.end, sizing_mode="stretch_width"),
@@ -112,7 +113,7 @@ class CampaignsCard(pn.viewable.Viewer):
             sizing_mode="stretch_width",
             css_classes=["bd-campaigns-card"],
         )
-        self._selected()
+        self._show_end()
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self._layout
@@ -120,20 +121,19 @@ class CampaignsCard(pn.viewable.Viewer):
     def refresh(self) -> None:
         """Read the page shown again (its sort and page kept)."""
         self.state.load()
-        self._selected()
-
-    def _rows_changed(self, *_: Any) -> None:
-        shown = [c.id for c in self.state.rows]
-        if shown != self._shown:
-            self._shown = shown
-            self.table.selection = []
-        self._selected()
+        self._show_end()
 
     def _chosen(self) -> Any:
-        picked, rows = self.table.selection, self.state.rows
-        return rows[picked[0]] if picked and picked[0] < len(rows) else None
+        """The chosen campaign if it is on the page shown (End acts on what is seen)."""
+        return next((c for c in self.state.rows if c.id == self._chosen_id), None)
 
     def _selected(self, *_: Any) -> None:
+        if not self.paged.marking:  # a click, not the table marking the chosen row
+            picked, rows = self.table.selection, self.state.rows
+            self._chosen_id = rows[picked[0]].id if picked and picked[0] < len(rows) else None
+        self._show_end()
+
+    def _show_end(self, *_: Any) -> None:
         chosen = self._chosen()
         self.end.disabled = not self.can or chosen is None or chosen.ended_at is not None
 

@@ -273,6 +273,9 @@ def test_the_campaigns_list_pages_and_sorts_on_the_server_and_a_choice_stays_on_
     paged.next_button.clicks += 1
     assert list(card.table.value["Campaign"]) == ["Drive 10", "Drive 11"]
     assert card.table.selection == [] and card.end.disabled
+    # Back on its page, it is marked and may be ended again
+    paged.previous_button.clicks += 1
+    assert card.table.selection == [0] and not card.end.disabled
     # A new campaign shows where it goes: page 1, running ones first, newest first
     card.name_input.value = "Drive 12"
     card._start()

@@ -107,7 +107,6 @@ def page(
     page_size: int = 10,
     sort: str = "",
     descending: bool = False,
-    show_ended: bool = True,
 ) -> Page[CampaignRow]:
     """One page of campaigns sorted in SQL by ``sort`` (:data:`SORTS`; "": running ones
     first, then newest first), and how many there are.
@@ -117,9 +116,8 @@ def page(
     """
     check_page_request("campaigns", sort, list(SORTS), page_size, PAGE_SIZE_LIMIT)
     page = max(1, page)
-    where = _where(show_ended, None)
-    total = session.scalar(select(func.count()).select_from(Campaign).where(*where)) or 0
-    query = _select(sort, descending).where(*where).limit(page_size).offset((page - 1) * page_size)
+    total = session.scalar(select(func.count()).select_from(Campaign)) or 0
+    query = _select(sort, descending).limit(page_size).offset((page - 1) * page_size)
     return Page(_rows(session, query), int(total), page, page_size)
 
 
